@@ -1,0 +1,39 @@
+# HITLCrowd: `make run` starts the service with a demo project, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format migrate demo qcluster bench-ingest clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "HITLCrowd needs Python 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# Development server on SQLite with the demo project and a qcluster beside it.
+run: install
+	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) ./scripts/run-dev
+
+test: install
+	SECRET_KEY=$${SECRET_KEY:-insecure-test-key} $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.tasks.models import Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "owner",
+            "name",
+            "description",
+            "item_kind",
+            "labels",
+            "min_overlap",
+            "max_overlap",
+            "target_posterior",
+            "confidence_threshold",
+            "gold_share",
+            "reward_per_answer",
+            "callback_url",
+            "lease_seconds",
+            "qualification_size",
+            "qualification_pass_rate",
+            "aggregation_method",
+            "is_open",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        extra_kwargs = {"labels": {"help_text": "The label set: 2 to 50 distinct strings."}}
+
+
+class ProjectDetailSerializer(ProjectSerializer):
+    item_counts = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="Items per state."
+    )
+    callback_secret = serializers.CharField(
+        read_only=True, help_text="Key of the HMAC-SHA256 signature on callbacks."
+    )
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [*ProjectSerializer.Meta.fields, "item_counts", "callback_secret"]

@@ -1,0 +1,355 @@
+"""Projects, their items, the HITs sent to people, assignments and answers.
+
+State changes go through `services.py`; nothing here is saved directly from a view. Counters
+(batch counts, answers per HIT) are recomputed from these rows inside services, never kept up
+by signals.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+MAX_LABELS = 50
+MAX_LABEL_LENGTH = 100
+
+
+def validate_label_set(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("The label set must be a list of strings.")
+    if not 2 <= len(value) <= MAX_LABELS:
+        raise ValidationError(f"The label set needs between 2 and {MAX_LABELS} labels.")
+    if any(not v.strip() or len(v) > MAX_LABEL_LENGTH for v in value):
+        raise ValidationError(f"Labels must be non-empty and at most {MAX_LABEL_LENGTH} chars.")
+    if len(set(value)) != len(value):
+        raise ValidationError("Labels must be distinct.")
+
+
+def new_callback_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Project(models.Model):
+    class ItemKind(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image (pixels or URL)"
+        VECTOR = "vector", "Numeric vector"
+
+    class Aggregation(models.TextChoices):
+        DAWID_SKENE = "dawid_skene", "Dawid-Skene"
+        MAJORITY_VOTE = "majority_vote", "Majority vote"
+        WAWA = "wawa", "Wawa"
+        GLAD = "glad", "GLAD (small projects)"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="projects"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    item_kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.TEXT)
+    labels = models.JSONField(validators=[validate_label_set])
+    min_overlap = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    max_overlap = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    target_posterior = models.FloatField(
+        default=0.95, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+    )
+    # The speed/quality slider: items the model scores at or above this are auto-labeled.
+    confidence_threshold = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    gold_share = models.FloatField(
+        default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    reward_per_answer = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, validators=[MinValueValidator(0)]
+    )
+    callback_url = models.URLField(blank=True)
+    callback_secret = models.CharField(max_length=64, default=new_callback_secret, editable=False)
+    lease_seconds = models.PositiveIntegerField(
+        default=600, validators=[MinValueValidator(30), MaxValueValidator(24 * 3600)]
+    )
+    qualification_size = models.PositiveSmallIntegerField(
+        default=0, help_text="Gold items a worker must answer before real tasks; 0 = no test."
+    )
+    qualification_pass_rate = models.FloatField(
+        default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    aggregation_method = models.CharField(
+        max_length=16, choices=Aggregation.choices, default=Aggregation.DAWID_SKENE
+    )
+    is_open = models.BooleanField(default=True, help_text="Workers may take tasks.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_overlap__gte=F("min_overlap")), name="project_overlap_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence_threshold__gte=0) & Q(confidence_threshold__lte=1),
+                name="project_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_share__gte=0) & Q(gold_share__lte=1),
+                name="project_gold_share_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.min_overlap and self.max_overlap and self.max_overlap < self.min_overlap:
+            raise ValidationError({"max_overlap": "Must be at least the minimum overlap."})
+
+
+class GuidelineVersion(models.Model):
+    """Numbered labeling instructions; a published version is never edited again."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
+    number = models.PositiveIntegerField()
+    text = models.TextField(help_text="Markdown.")
+    change_note = models.CharField(max_length=500, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="guideline_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk:
+            stored = GuidelineVersion.objects.filter(pk=self.pk, published_at__isnull=False)
+            if stored.exclude(text=self.text, number=self.number).exists():
+                raise ValidationError("A published guideline version is immutable.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        REJECTED = "rejected", "Rejected"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON array"
+        JSONL = "jsonl", "JSON lines"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(
+        default=0, help_text="Rows that created an item (the rest already existed)."
+    )
+    auto_labeled_count = models.PositiveIntegerField(default=0)
+    sent_to_people_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first 100 row errors.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="batch_idempotency_key_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or 'batch'} #{self.pk}"
+
+
+class Item(models.Model):
+    class State(models.TextChoices):
+        AUTO_LABELED = "auto_labeled", "Auto-labeled"
+        WAITING = "waiting", "Waiting for people"
+        CONSENSUS = "consensus", "Consensus"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        RESOLVED = "resolved", "Resolved"
+
+    class Source(models.TextChoices):
+        MODEL = "model", "Model"
+        CROWD = "crowd", "Crowd consensus"
+        ADMIN = "admin", "Admin resolution"
+        GOLD = "gold", "Gold"
+        USER = "user", "User feedback"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, related_name="items", null=True, blank=True
+    )
+    external_id = models.CharField(max_length=255)
+    payload = models.JSONField()
+    prediction = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices)
+    final_label = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    label_source = models.CharField(max_length=8, choices=Source.choices, blank=True)
+    # The model's confidence for auto-labels, the consensus posterior for crowd labels.
+    final_confidence = models.FloatField(null=True, blank=True)
+    posterior = models.JSONField(null=True, blank=True, help_text="Probability per label.")
+    is_gold = models.BooleanField(default=False)
+    gold_label = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="item_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True)
+                | (Q(confidence__gte=0) & Q(confidence__lte=1)),
+                name="item_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_gold=False) | ~Q(gold_label=""), name="item_gold_has_label"
+            ),
+        ]
+        indexes = [
+            # Exports and the project views: WHERE project_id = ? [AND state = ?] ORDER BY id.
+            models.Index(fields=["project", "state", "id"], name="item_project_state_id"),
+            # Batch status: SELECT state, count(*) FROM item WHERE batch_id = ? GROUP BY state.
+            models.Index(fields=["batch", "state"], name="item_batch_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class HIT(models.Model):
+    """An item sent to people: it wants `answers_wanted` answers from distinct workers."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="hit")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="hits")
+    answers_wanted = models.PositiveSmallIntegerField()
+    priority = models.FloatField(default=0.0, help_text="Higher is served first.")
+    is_gold = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "HIT"
+        constraints = [
+            models.CheckConstraint(condition=Q(answers_wanted__gte=1), name="hit_wants_answers")
+        ]
+        indexes = [
+            # Next task: WHERE project_id = ? AND state = 'open' ORDER BY priority DESC.
+            models.Index(fields=["project", "state", "-priority"], name="hit_next_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"HIT {self.pk} ({self.item_id})"
+
+
+class Assignment(models.Model):
+    """One worker's lease on one HIT."""
+
+    class State(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    hit = models.ForeignKey(HIT, on_delete=models.CASCADE, related_name="assignments")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LEASED)
+    guideline_version = models.ForeignKey(
+        GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    leased_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # A worker never gets the same HIT twice.
+            models.UniqueConstraint(fields=["hit", "worker"], name="assignment_hit_worker_unique"),
+            # At most one live lease per worker and project.
+            models.UniqueConstraint(
+                fields=["worker", "project"],
+                condition=Q(state="leased"),
+                name="assignment_one_live_lease",
+            ),
+        ]
+        indexes = [
+            # Lease expiry sweep: WHERE state = 'leased' AND lease_expires_at < now().
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(state="leased"),
+                name="assignment_live_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assignment {self.pk} ({self.worker_id} on HIT {self.hit_id})"
+
+
+class Answer(models.Model):
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="answer")
+    # Denormalized from the assignment: aggregation reads (item, worker, label) per project.
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="answers")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="answers"
+    )
+    label = models.CharField(max_length=MAX_LABEL_LENGTH)
+    guideline_version = models.ForeignKey(
+        GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+    )
+    seconds_spent = models.FloatField(validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="answer_seconds")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} by {self.worker_id} on {self.item_id}"

@@ -1,0 +1,1 @@
+"""Reads for the tasks app, one module per entity, each scoped to who may see the rows."""

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+
+from apps.tasks.models import Item, Project
+from apps.workers.models import User
+
+
+def project_list_for_requester(*, user: User) -> QuerySet[Project]:
+    """The projects a requester owns; admins see all."""
+    projects = Project.objects.select_related("owner")
+    if user.is_staff:
+        return projects
+    return projects.filter(owner=user)
+
+
+def project_get_for_requester(*, user: User, project_id: int) -> Project:
+    """404 (not 403) for someone else's project, so ids of other projects don't leak."""
+    return get_object_or_404(project_list_for_requester(user=user), pk=project_id)
+
+
+def project_item_counts(*, project: Project) -> dict[str, int]:
+    counts = dict.fromkeys(Item.State.values, 0)
+    rows = Item.objects.filter(project=project).values("state").annotate(n=Count("id"))
+    for row in rows.order_by():
+        counts[row["state"]] = row["n"]
+    return counts

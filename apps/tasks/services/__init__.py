@@ -1,0 +1,1 @@
+"""Writes for the tasks app, one module per entity (`projects`, `batches`, ...)."""

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.tasks.models import Item, Project
+from apps.workers.models import User
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "labels",
+        "min_overlap",
+        "max_overlap",
+        "target_posterior",
+        "confidence_threshold",
+        "gold_share",
+        "reward_per_answer",
+        "callback_url",
+        "lease_seconds",
+        "qualification_size",
+        "qualification_pass_rate",
+        "aggregation_method",
+        "is_open",
+    }
+)
+
+
+@transaction.atomic
+def project_create(*, owner: User, **fields: Any) -> Project:
+    project = Project(owner=owner, **fields)
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields: Any) -> Project:
+    unknown = set(fields) - EDITABLE_FIELDS - {"item_kind"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    if "item_kind" in fields and fields["item_kind"] != project.item_kind:
+        _refuse_if_has_items(project, "item_kind", "The kind of item is fixed once items exist.")
+    if "labels" in fields:
+        _check_labels_keep_used_ones(project, fields["labels"])
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save()
+    return project
+
+
+def _refuse_if_has_items(project: Project, field: str, message: str) -> None:
+    if Item.objects.filter(project=project).exists():
+        raise ValidationError({field: message})
+
+
+def _check_labels_keep_used_ones(project: Project, new_labels: list[str]) -> None:
+    """Labels may be added at any time; one already in use may not be removed or renamed."""
+    removed = set(project.labels) - set(new_labels if isinstance(new_labels, list) else [])
+    if removed and Item.objects.filter(project=project).exists():
+        raise ValidationError(
+            {"labels": f"Labels in use cannot be removed once items exist: {sorted(removed)}"}
+        )

@@ -1,0 +1,62 @@
+"""One error shape for the whole API.
+
+Every error body is ``{"code": str, "detail": str, "errors": ...}``: ``errors`` holds field
+errors (``{"field": ["message"]}``) or row errors (``[{"row": n, "field": f, "message": m}]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """An error with its own status, code and optional structured errors."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        errors: Any = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.code = code
+        self.errors = errors
+        self.extra = extra or {}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = _error_body(exc, response.data)
+    return response
+
+
+def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
+    if isinstance(exc, ApiError):
+        body = {"code": exc.code, "detail": str(exc.detail), "errors": exc.errors}
+        body.update(exc.extra)
+        return body
+    if isinstance(exc, exceptions.ValidationError):
+        return {"code": "invalid", "detail": "The request is not valid.", "errors": data}
+    if isinstance(exc, exceptions.APIException):
+        detail = data.get("detail", exc.detail) if isinstance(data, dict) else exc.detail
+        code = getattr(detail, "code", None) or exc.default_code
+        return {"code": code, "detail": str(detail), "errors": None}
+    return {"code": "error", "detail": str(data), "errors": None}

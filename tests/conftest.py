@@ -1,0 +1,65 @@
+"""Standing users and API clients: every endpoint is tested for who must NOT see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from tests import factories
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def requester(db):
+    return factories.RequesterFactory(username="owner")
+
+
+@pytest.fixture
+def other_requester(db):
+    return factories.RequesterFactory(username="outsider")
+
+
+@pytest.fixture
+def worker(db):
+    return factories.WorkerFactory(username="worker")
+
+
+@pytest.fixture
+def other_worker(db):
+    return factories.WorkerFactory(username="other-worker")
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory(username="boss")
+
+
+@pytest.fixture
+def project(requester):
+    return factories.ProjectFactory(owner=requester, name="Animals")
+
+
+@pytest.fixture
+def api_client_for() -> Callable[..., APIClient]:
+    """An API client that authenticates as `user` with a real knox token (None: anonymous)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _, token = AuthToken.objects.create(user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def on_postgres(db) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
