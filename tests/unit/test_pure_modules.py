@@ -12,6 +12,7 @@ PURE_MODULES = (
     "apps/tasks/aggregation.py",
     "apps/models/learning.py",
     "apps/models/features.py",
+    "apps/models/active.py",
     "apps/workers/reliability.py",
 )
 FORBIDDEN = ("django", "rest_framework", "apps", "hitlcrowd")
