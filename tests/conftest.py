@@ -15,6 +15,12 @@ from tests import factories
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """The real hasher costs about a second per user; the tests check roles, not hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def requester(db):
     return factories.RequesterFactory(username="owner")
@@ -63,3 +69,12 @@ def api_client_for() -> Callable[..., APIClient]:
 def on_postgres(db) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def sync_q(monkeypatch) -> None:
+    """Run queued django-q2 jobs inline. Its config is read at import, so settings overrides
+    do nothing: patch the loaded Conf."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)

@@ -87,6 +87,23 @@ class Project(models.Model):
         max_length=16, choices=Aggregation.choices, default=Aggregation.DAWID_SKENE
     )
     is_open = models.BooleanField(default=True, help_text="Workers may take tasks.")
+    # Automatic blocking (apps/workers/services.py, worker_block_apply). 0 turns a rule off.
+    block_below_skill = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Block a worker whose skill's upper bound (95% interval) is below this.",
+    )
+    block_min_answers = models.PositiveIntegerField(
+        default=20, help_text="Answers a worker gives before the skill rule may block them."
+    )
+    block_gold_accuracy = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Block a worker whose accuracy on gold is below this.",
+    )
+    block_min_gold = models.PositiveIntegerField(
+        default=5, help_text="Gold answers a worker gives before the gold rule may block them."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -224,6 +241,19 @@ class Item(models.Model):
     posterior = models.JSONField(null=True, blank=True, help_text="Probability per label.")
     is_gold = models.BooleanField(default=False)
     gold_label = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
+    # The consensus run that last changed final_label/posterior, and its method.
+    aggregation_run = models.ForeignKey(
+        "AggregationRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    consensus_method = models.CharField(max_length=16, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,6 +297,10 @@ class HIT(models.Model):
     priority = models.FloatField(default=0.0, help_text="Higher is served first.")
     is_gold = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    # Live plus submitted assignments. Written only by the assignment services, in the same
+    # statement that claims a slot, and recomputed from the assignment rows when a slot comes
+    # back (skip, expiry). Gold HITs never fill, so it stays 0 on them.
+    slots_taken = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -276,8 +310,18 @@ class HIT(models.Model):
             models.CheckConstraint(condition=Q(answers_wanted__gte=1), name="hit_wants_answers")
         ]
         indexes = [
-            # Next task: WHERE project_id = ? AND state = 'open' ORDER BY priority DESC.
-            models.Index(fields=["project", "state", "-priority"], name="hit_next_task"),
+            # Next task (services/assignments.py, _CLAIM_SQL): WHERE project_id = ? AND
+            # is_gold = ? AND state = 'open' AND slots_taken < answers_wanted ORDER BY
+            # priority DESC, answers_wanted - slots_taken, id LIMIT 1 FOR UPDATE SKIP LOCKED.
+            models.Index(
+                F("project"),
+                F("is_gold"),
+                F("priority").desc(),
+                F("answers_wanted") - F("slots_taken"),
+                F("id"),
+                condition=Q(state="open", slots_taken__lt=F("answers_wanted")),
+                name="hit_next_task",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -344,12 +388,84 @@ class Answer(models.Model):
         GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
     )
     seconds_spent = models.FloatField(validators=[MinValueValidator(0)])
+    # Pre-annotation (apps.models.services.suggestion_for): the model's label was shown.
+    suggestion_shown = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="answer_seconds")
         ]
+        indexes = [
+            # Worker history: WHERE worker_id = ? ORDER BY created_at DESC, id DESC.
+            models.Index(
+                F("worker"), F("created_at").desc(), F("id").desc(), name="answer_worker_history"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} by {self.worker_id} on {self.item_id}"
+
+
+class AggregationRun(models.Model):
+    """One consensus run over a project's answers (apps/tasks/services/consensus.py)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="aggregation_runs")
+    method = models.CharField(max_length=16, choices=Project.Aggregation.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    answers = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    workers = models.PositiveIntegerField(default=0)
+    iterations = models.PositiveIntegerField(default=0)
+    log_likelihood = models.FloatField(null=True, blank=True)
+    items_changed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # {worker_id: true x given matrix} in the order of `labels`: the next run's warm start.
+    # Kept on the latest finished run only; older runs drop it.
+    labels = models.JSONField(default=list, blank=True)
+    confusions = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # Warm start: WHERE project_id = ? AND status = 'finished' ORDER BY id DESC LIMIT 1.
+            models.Index(fields=["project", "status", "-id"], name="aggrun_project_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} run {self.pk} on {self.project_id}"
+
+
+class AggregationState(models.Model):
+    """Per project: is a consensus run wanted, and is one running. Claimed with conditional
+    UPDATEs (services/consensus.py) so a burst of answers gives one run and never two at once.
+    A row of its own, so that saving a Project never overwrites it."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="aggregation_state"
+    )
+    pending = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey(
+        AggregationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"aggregation state of {self.project_id}"
+
+
+class ReviewItem(Item):
+    """The disagreement queue in the admin (apps/tasks/admin_review.py): items needing review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "item to review"
+        verbose_name_plural = "disagreement queue"
