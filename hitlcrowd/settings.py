@@ -117,6 +117,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "hitlcrowd" / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
@@ -159,6 +160,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStateEnum": "apps.tasks.models.Item.State",
+        "HITStateEnum": "apps.tasks.models.HIT.State",
+        "AssignmentStateEnum": "apps.tasks.models.Assignment.State",
+        "BatchStatusEnum": "apps.tasks.models.Batch.Status",
+    },
 }
 
 # --- Background jobs (django-q2) -------------------------------------------------------------

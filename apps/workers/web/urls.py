@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.workers.web import views
+
+urlpatterns = [
+    path("", views.projects, name="worker-projects"),
+    path("projects/<int:project_id>/task/", views.task, name="worker-task"),
+    path("assignments/<int:assignment_id>/submit/", views.submit, name="worker-submit"),
+    path("assignments/<int:assignment_id>/skip/", views.skip, name="worker-skip"),
+    path("history/", views.history, name="worker-history"),
+    path("earnings/", views.earnings, name="worker-earnings"),
+]

@@ -1,0 +1,354 @@
+"""Worker endpoints: projects open to me, next task, submit, skip, history, earnings.
+
+Thin views: validate, call one service, render through the selectors' shapes. A task looks
+the same whether its item is gold or not; nothing here ever renders a gold label.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.tasks.models import Answer, Project
+from apps.tasks.selectors.assignments import (
+    answer_for_worker,
+    answer_list_for_worker,
+    assignment_get_for_worker,
+    project_list_open_to_worker,
+    qualification_state_of,
+    task_for_worker,
+    worker_earnings,
+)
+from apps.tasks.selectors.projects import project_get_for_requester
+from apps.tasks.services.assignments import (
+    MAX_REASON_LENGTH,
+    assignment_claim,
+    assignment_skip,
+    assignment_submit,
+    item_mark_gold,
+)
+from apps.workers.permissions import IsRequester, IsWorker
+
+ERRORS = {
+    401: OpenApiResponse(description="No or expired token."),
+    403: OpenApiResponse(description="Not a worker."),
+}
+NOT_FOUND = {404: OpenApiResponse(description="No such assignment among yours.")}
+INVALID = {400: OpenApiResponse(description="Invalid fields: `errors` names each field.")}
+GONE = {410: OpenApiResponse(description="`lease_expired`: the lease ran out.")}
+
+
+# --- Shapes ----------------------------------------------------------------------------------
+
+
+class WorkRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class WorkGuidelineSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class WorkItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    payload = serializers.JSONField()
+
+
+class WorkTaskSerializer(serializers.Serializer):
+    assignment_id = serializers.IntegerField()
+    state = serializers.CharField()
+    project = WorkRefSerializer()
+    item = WorkItemSerializer()
+    labels = serializers.ListField(child=serializers.CharField())
+    guideline = WorkGuidelineSerializer(allow_null=True)
+    lease_expires_at = serializers.DateTimeField()
+
+
+class WorkAnswerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    assignment_id = serializers.IntegerField()
+    project = WorkRefSerializer()
+    item_id = serializers.IntegerField()
+    label = serializers.CharField()
+    seconds_spent = serializers.FloatField()
+    guideline_number = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class WorkQualificationSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["none", "not_started", "testing", "passed", "failed"],
+        help_text="`none`: the project has no test.",
+    )
+    size = serializers.IntegerField(help_text="Test tasks to answer first.")
+    pass_rate = serializers.FloatField()
+
+
+class WorkProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    item_kind = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    reward_per_answer = serializers.DecimalField(max_digits=10, decimal_places=4)
+    lease_seconds = serializers.IntegerField()
+    qualification = serializers.SerializerMethodField()
+
+    def get_qualification(self, project) -> WorkQualificationSerializer:
+        return {
+            "state": qualification_state_of(project),
+            "size": project.qualification_size,
+            "pass_rate": project.qualification_pass_rate,
+        }
+
+
+class EarningsRowSerializer(serializers.Serializer):
+    project = WorkRefSerializer()
+    answers = serializers.IntegerField()
+    reward_per_answer = serializers.DecimalField(max_digits=10, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class EarningsSerializer(serializers.Serializer):
+    projects = EarningsRowSerializer(many=True)
+    answers = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class NextInputSerializer(serializers.Serializer):
+    project = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class SubmitInputSerializer(serializers.Serializer):
+    label = serializers.CharField(trim_whitespace=False)
+    seconds_spent = serializers.FloatField(min_value=0)
+
+
+class SkipInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_REASON_LENGTH, default=""
+    )
+
+
+class GoldInputSerializer(serializers.Serializer):
+    label = serializers.CharField(trim_whitespace=False)
+
+
+class GoldItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    is_gold = serializers.BooleanField()
+    gold_label = serializers.CharField()
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+
+class WorkProjectListView(generics.ListAPIView):
+    permission_classes = [IsWorker]
+    serializer_class = WorkProjectSerializer
+
+    @extend_schema(
+        summary="Projects open to me, with my qualification state",
+        responses={200: WorkProjectSerializer(many=True), **ERRORS},
+        tags=["work"],
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return project_list_open_to_worker(worker=self.request.user)
+
+
+class NextTaskView(APIView):
+    permission_classes = [IsWorker]
+
+    @extend_schema(
+        summary="Take the next task (or get my live one back)",
+        description="Optional `project`: else any project open to me. 204: nothing to do now.",
+        request=NextInputSerializer,
+        responses={
+            200: WorkTaskSerializer,
+            204: OpenApiResponse(description="No task for you right now."),
+            **INVALID,
+            **ERRORS,
+            403: OpenApiResponse(description="Not a worker, or `not_qualified` (with why)."),
+            409: OpenApiResponse(description="`project_closed`."),
+        },
+        tags=["work"],
+    )
+    def post(self, request: Request) -> Response:
+        data = NextInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = None
+        if data.validated_data.get("project") is not None:
+            project = _open_project(request, data.validated_data["project"])
+        assignment = assignment_claim(worker=request.user, project=project)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
+
+
+def _open_project(request: Request, project_id: int):
+    projects = project_list_open_to_worker(worker=request.user)
+    project = projects.filter(pk=project_id).first()
+    if project is None:
+        raise serializers.ValidationError({"project": ["No open project with this id."]})
+    return project
+
+
+class AssignmentDetailView(APIView):
+    permission_classes = [IsWorker]
+
+    @extend_schema(
+        summary="One of my assignments",
+        responses={200: WorkTaskSerializer, **ERRORS, **NOT_FOUND},
+        tags=["work"],
+    )
+    def get(self, request: Request, assignment_id: int) -> Response:
+        assignment = assignment_get_for_worker(worker=request.user, assignment_id=assignment_id)
+        return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
+
+
+class SubmitView(APIView):
+    permission_classes = [IsWorker]
+
+    @extend_schema(
+        summary="Answer my task",
+        description="Sending the same answer again returns the first (200).",
+        request=SubmitInputSerializer,
+        responses={
+            201: WorkAnswerSerializer,
+            200: WorkAnswerSerializer,
+            **INVALID,
+            **ERRORS,
+            **NOT_FOUND,
+            409: OpenApiResponse(description="`answer_conflict`: answered differently."),
+            **GONE,
+        },
+        tags=["work"],
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = SubmitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = assignment_submit(
+            worker=request.user, assignment_id=assignment_id, **data.validated_data
+        )
+        code = status.HTTP_200_OK if answer.replayed else status.HTTP_201_CREATED
+        return Response(WorkAnswerSerializer(answer_for_worker(answer=answer)).data, status=code)
+
+
+class SkipView(APIView):
+    permission_classes = [IsWorker]
+
+    @extend_schema(
+        summary="Skip my task: its slot goes back and I won't get it again",
+        request=SkipInputSerializer,
+        responses={
+            200: WorkTaskSerializer,
+            **INVALID,
+            **ERRORS,
+            **NOT_FOUND,
+            409: OpenApiResponse(description="`answer_conflict`: already answered."),
+            **GONE,
+        },
+        tags=["work"],
+    )
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = SkipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = assignment_skip(
+            worker=request.user, assignment_id=assignment_id, reason=data.validated_data["reason"]
+        )
+        return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
+
+
+class HistoryView(generics.ListAPIView):
+    permission_classes = [IsWorker]
+    serializer_class = WorkAnswerSerializer
+
+    @extend_schema(
+        summary="My answers, newest first",
+        responses={200: WorkAnswerSerializer(many=True), **ERRORS},
+        tags=["work"],
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Answer.objects.none()
+        return answer_list_for_worker(worker=self.request.user)
+
+    def get_serializer(self, instance=None, *args, **kwargs):
+        rows = [answer_for_worker(answer=a) for a in instance] if kwargs.get("many") else instance
+        return super().get_serializer(rows, *args, **kwargs)
+
+
+class EarningsView(APIView):
+    permission_classes = [IsWorker]
+
+    @extend_schema(
+        summary="What I earned: answers x reward per answer, per project",
+        responses={200: EarningsSerializer, **ERRORS},
+        tags=["work"],
+    )
+    def get(self, request: Request) -> Response:
+        rows = worker_earnings(worker=request.user)
+        body = {
+            "projects": rows,
+            "answers": sum(row["answers"] for row in rows),
+            "total": sum((row["amount"] for row in rows), 0),
+        }
+        return Response(EarningsSerializer(body).data)
+
+
+class GoldItemView(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(
+        summary="Make an item gold with its known label (project owner)",
+        request=GoldInputSerializer,
+        responses={
+            200: GoldItemSerializer,
+            **INVALID,
+            401: ERRORS[401],
+            403: OpenApiResponse(description="Not a requester."),
+            404: OpenApiResponse(description="No such project among yours, or no such item."),
+        },
+        tags=["items"],
+    )
+    def post(self, request: Request, project_id: int, item_id: int) -> Response:
+        project = project_get_for_requester(user=request.user, project_id=project_id)
+        data = GoldInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = item_mark_gold(project=project, item_id=item_id, **data.validated_data)
+        return Response(GoldItemSerializer(item).data)
+
+
+urlpatterns = [
+    path("work/projects/", WorkProjectListView.as_view(), name="work-projects"),
+    path("work/next/", NextTaskView.as_view(), name="work-next"),
+    path(
+        "work/assignments/<int:assignment_id>/",
+        AssignmentDetailView.as_view(),
+        name="work-assignment",
+    ),
+    path("work/assignments/<int:assignment_id>/submit/", SubmitView.as_view(), name="work-submit"),
+    path("work/assignments/<int:assignment_id>/skip/", SkipView.as_view(), name="work-skip"),
+    path("work/history/", HistoryView.as_view(), name="work-history"),
+    path("work/earnings/", EarningsView.as_view(), name="work-earnings"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/gold",
+        GoldItemView.as_view(),
+        name="item-gold",
+    ),
+]

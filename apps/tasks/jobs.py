@@ -1,0 +1,29 @@
+"""Background jobs of the tasks app: each is a few lines that call a service.
+
+Queued or scheduled by dotted path (django-q2); arguments are ids, never model instances.
+"""
+
+from __future__ import annotations
+
+from apps.tasks.services.assignments import EXPIRE_BATCH, assignment_expire_due
+
+EXPIRE_LEASES_JOB = "apps.tasks.jobs.expire_leases_job"
+
+
+def expire_leases_job() -> int:
+    """Every minute (schedule created by migration tasks 0004): give expired leases' slots back."""
+    expired = total = assignment_expire_due()
+    while expired == EXPIRE_BATCH:
+        expired = assignment_expire_due()
+        total += expired
+    return total
+
+
+AGGREGATE_PROJECT_JOB = "apps.tasks.jobs.aggregate_project_job"
+
+
+def aggregate_project_job(project_id: int) -> int:
+    """Queued after answers commit (coalesced): re-aggregate the project. Returns runs made."""
+    from apps.tasks.services.consensus import consensus_drain
+
+    return consensus_drain(project_id=project_id)

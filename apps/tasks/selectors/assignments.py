@@ -1,0 +1,138 @@
+"""What a worker may read: projects open to them, their own assignments, answers and earnings.
+
+Every function takes the worker and returns only that worker's rows. A worker never sees a
+gold label, whether an item is gold, nor another worker's answers: `task_for_worker` is the
+one place that shapes a task, and it is the same for gold and real items.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.models.services import pre_annotation_on, suggestion_for
+from apps.tasks.models import Answer, Assignment, GuidelineVersion, Project
+from apps.workers.models import Qualification, User
+
+NO_TEST = "none"
+
+
+def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
+    """Open projects, each annotated with `qualification_state`.
+
+    `qualification_state` is "none" (no test), "not_started", "testing", "passed" or "failed".
+    A project the worker failed stays listed (with its state) so pages can say why.
+    """
+    state = Qualification.objects.filter(worker=worker, project=OuterRef("pk")).values("state")
+    return (
+        Project.objects.filter(is_open=True)
+        .annotate(qualification_record=Subquery(state[:1]))
+        .annotate(qualification_state=Coalesce("qualification_record", Value("not_started")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def qualification_state_of(project: Project) -> str:
+    """The state shown to the worker for a project from `project_list_open_to_worker`."""
+    if project.qualification_size == 0:
+        return NO_TEST
+    return getattr(project, "qualification_state", "not_started")
+
+
+def _assignments_for_worker(worker: User) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(worker=worker).select_related(
+        "hit__item", "project", "guideline_version"
+    )
+
+
+def assignment_get_for_worker(*, worker: User, assignment_id: int) -> Assignment:
+    """404 (not 403) for someone else's assignment, so ids don't leak."""
+    return get_object_or_404(_assignments_for_worker(worker), pk=assignment_id)
+
+
+def assignment_live_for_worker(*, worker: User, project: Project) -> Assignment | None:
+    """The worker's live, unexpired lease on this project, if any."""
+    return (
+        _assignments_for_worker(worker)
+        .filter(project=project, state=Assignment.State.LEASED)
+        .filter(lease_expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def latest_guideline(*, project: Project) -> GuidelineVersion | None:
+    return (
+        GuidelineVersion.objects.filter(project=project, published_at__isnull=False)
+        .order_by("-number")
+        .first()
+    )
+
+
+def task_for_worker(*, assignment: Assignment) -> dict[str, Any]:
+    """THE shape of a task as a worker sees it; identical for gold and real items."""
+    item = assignment.hit.item
+    guideline = assignment.guideline_version
+    task = {
+        "assignment_id": assignment.pk,
+        "state": assignment.state,
+        "project": {"id": assignment.project.pk, "name": assignment.project.name},
+        "item": {"id": item.pk, "payload": item.payload},
+        "labels": list(assignment.project.labels),
+        "guideline": {"number": guideline.number, "text": guideline.text} if guideline else None,
+        "lease_expires_at": assignment.lease_expires_at,
+    }
+    # Pre-annotation (a project option, off by default): the model's suggestion. The key is
+    # present on every task while the option is on (None where there is no suggestion), so
+    # its absence cannot single out a gold item.
+    if pre_annotation_on(project=assignment.project):
+        task["suggestion"] = suggestion_for(project=assignment.project, item=item)
+    return task
+
+
+def answer_list_for_worker(*, worker: User) -> QuerySet[Answer]:
+    """My answers, newest first (index answer_worker_history)."""
+    return (
+        Answer.objects.filter(worker=worker)
+        .select_related("project", "guideline_version")
+        .order_by("-created_at", "-id")
+    )
+
+
+def answer_for_worker(*, answer: Answer) -> dict[str, Any]:
+    """An answer as its author sees it: what they said, never whether it matched gold."""
+    guideline = answer.guideline_version
+    return {
+        "id": answer.pk,
+        "assignment_id": answer.assignment_id,
+        "project": {"id": answer.project_id, "name": answer.project.name},
+        "item_id": answer.item_id,
+        "label": answer.label,
+        "seconds_spent": answer.seconds_spent,
+        "guideline_number": guideline.number if guideline else None,
+        "created_at": answer.created_at,
+    }
+
+
+def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
+    """Per project: my answers and answers x reward_per_answer (gold answers are paid too,
+    or the total would tell which tasks were gold)."""
+    rows = (
+        Answer.objects.filter(worker=worker)
+        .values("project_id", "project__name", "project__reward_per_answer")
+        .annotate(answers=Count("id"))
+        .order_by("project_id")
+    )
+    return [
+        {
+            "project": {"id": row["project_id"], "name": row["project__name"]},
+            "answers": row["answers"],
+            "reward_per_answer": row["project__reward_per_answer"],
+            "amount": Decimal(row["answers"]) * row["project__reward_per_answer"],
+        }
+        for row in rows
+    ]

@@ -1,0 +1,479 @@
+"""Workers take tasks: claim a lease on a HIT, submit an answer, skip, let leases expire.
+
+The contract, as Mechanical Turk kept it:
+- a worker never gets the same HIT twice (unique (hit, worker); skipped and expired count);
+- a HIT never has more live plus submitted assignments than `answers_wanted` (gold excepted);
+- an expired lease gives its slot back;
+- a worker holds at most one live lease per project (asking again returns the same one).
+
+`HIT.slots_taken` is bumped by the claim statement itself and recomputed from the assignment
+rows whenever a slot comes back, so it cannot drift the way signal-kept counters do.
+
+Lock order everywhere: assignment row, then HIT row. The claim only ever SKIP LOCKs HITs, so
+it never waits on a submit, skip or expiry.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import status
+
+from apps.models.services import suggestion_for
+from apps.tasks.models import HIT, Answer, Assignment, Item, Project
+from apps.tasks.selectors.assignments import latest_guideline
+from apps.tasks.services.answers import answer_committed
+from apps.workers.models import Qualification, User
+from apps.workers.selectors import block_active, qualification_get
+from apps.workers.services import qualification_record, qualification_start
+from hitlcrowd.api import ApiError
+
+CLAIM_RETRIES = 3
+EXPIRE_BATCH = 1000
+MAX_REASON_LENGTH = 500
+MAX_SECONDS_SPENT = 7 * 24 * 3600
+
+
+class LeaseExpired(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Your lease on this task expired, so its slot went back to other workers. "
+            "Ask for the next task.",
+            code="lease_expired",
+            status_code=status.HTTP_410_GONE,
+        )
+
+
+class AnswerConflict(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="answer_conflict", status_code=status.HTTP_409_CONFLICT)
+
+
+class NotQualified(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="not_qualified", status_code=status.HTTP_403_FORBIDDEN)
+
+
+class ProjectClosed(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This project is not taking answers now.",
+            code="project_closed",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+
+def invalid(field: str, message: str) -> ApiError:
+    """A 400 in the API's field-error shape, naming `field`."""
+    return ApiError("The request is not valid.", code="invalid", errors={field: [message]})
+
+
+# --- Claim ---------------------------------------------------------------------------------
+
+# One statement: unless the worker already holds a lease here, pick the best free HIT they
+# never had, lock it (skipping HITs other claims hold), take a slot and insert the lease.
+# Index hit_next_task serves the ORDER BY; the first NOT EXISTS probes the assignments of
+# that HIT (index on hit_id) once per candidate. Its OFFSET 0 stops the planner from turning
+# it into an anti-join, which at 1M assignments became a merge anti-join over the whole index
+# (~50 claims/s instead of ~1,000/s). The second NOT EXISTS probes assignment_one_live_lease.
+_CLAIM_SQL = """
+WITH candidate AS (
+    SELECT h.id, h.is_gold FROM tasks_hit h
+    WHERE h.project_id = %(project)s AND h.is_gold = %(gold)s AND h.state = 'open'
+      AND h.slots_taken < h.answers_wanted
+      AND NOT EXISTS (
+          SELECT 1 FROM tasks_assignment a
+          WHERE a.hit_id = h.id AND a.worker_id = %(worker)s OFFSET 0
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM tasks_assignment l
+          WHERE l.worker_id = %(worker)s AND l.project_id = %(project)s AND l.state = 'leased'
+      )
+    ORDER BY h.priority DESC, h.answers_wanted - h.slots_taken, h.id
+    LIMIT 1
+    FOR UPDATE OF h SKIP LOCKED
+), taken AS (
+    UPDATE tasks_hit SET slots_taken = tasks_hit.slots_taken + 1, updated_at = %(now)s
+    FROM candidate WHERE tasks_hit.id = candidate.id AND NOT candidate.is_gold
+)
+INSERT INTO tasks_assignment (hit_id, project_id, worker_id, state, guideline_version_id,
+                              leased_at, lease_expires_at, skip_reason)
+SELECT id, %(project)s, %(worker)s, 'leased', (
+    SELECT g.id FROM tasks_guidelineversion g
+    WHERE g.project_id = %(project)s AND g.published_at IS NOT NULL
+    ORDER BY g.number DESC LIMIT 1
+), %(now)s, %(expires)s, ''
+FROM candidate
+RETURNING id
+"""
+
+
+def assignment_claim(*, worker: User, project: Project | None = None) -> Assignment | None:
+    """The worker's live lease on `project`, or a new one; None when there is nothing to do.
+
+    Without a project: any live lease, else the first open project with work. Raises
+    NotQualified (403) when the worker failed the project's qualification test, ProjectClosed
+    (409) when the project is closed.
+    """
+    if project is not None:
+        return _claim_in_project(worker, project)
+    live = _live_lease(worker, project=None)
+    if live is not None:
+        return live
+    from apps.tasks.selectors.assignments import project_list_open_to_worker
+
+    for candidate in project_list_open_to_worker(worker=worker):
+        try:
+            assignment = _claim_in_project(worker, candidate)
+        except NotQualified:
+            continue
+        if assignment is not None:
+            return assignment
+    return None
+
+
+def _claim_in_project(worker: User, project: Project) -> Assignment | None:
+    if not project.is_open:
+        raise ProjectClosed()
+    block = block_active(worker=worker, project=project)
+    if block is not None:
+        raise NotQualified(f"You are blocked on this project: {block.reason}")
+    swept = False
+    for _ in range(CLAIM_RETRIES):
+        try:
+            with transaction.atomic():
+                assignment = _claim_once(worker, project)
+        except IntegrityError:
+            # A concurrent request of the same worker took a lease first (one live lease per
+            # project), or the worker's own lease ran out but is still marked leased: the
+            # next round returns that lease or, after the sweep, takes another HIT.
+            assignment = None
+        else:
+            if assignment is not None or swept:
+                return assignment
+        if not swept:
+            # Lazy expiry: only when no free slot was found, so the common claim stays cheap.
+            assignment_expire_due(project=project)
+            swept = True
+    return _live_lease(worker, project)
+
+
+def _claim_once(worker: User, project: Project) -> Assignment | None:
+    # The claim takes nothing while the worker holds a lease here (it checks that itself), so
+    # the common case, no live lease, costs no separate look-up.
+    for gold in _gold_plan(worker, project):
+        assignment_id = _take_slot(worker, project, gold)
+        if assignment_id is not None:
+            return _load(assignment_id)
+    return _live_lease(worker, project)
+
+
+def _gold_plan(worker: User, project: Project) -> list[bool]:
+    """Which pools to try, in order: gold only while testing, else gold with gold_share."""
+    if project.qualification_size > 0:
+        qualification = qualification_get(worker=worker, project=project)
+        if qualification is None:
+            qualification = qualification_start(worker=worker, project=project)
+        if qualification.state == Qualification.State.FAILED:
+            raise NotQualified(_failed_reason(project, qualification))
+        if qualification.state == Qualification.State.TESTING:
+            return [True]
+    if project.gold_share > 0 and random.random() < project.gold_share:
+        return [True, False]
+    return [False]
+
+
+def _failed_reason(project: Project, qualification: Qualification) -> str:
+    return (
+        f"You scored {qualification.correct} of {qualification.answered} on this project's "
+        f"qualification test; {project.qualification_pass_rate:.0%} is needed, so this "
+        "project has no tasks for you."
+    )
+
+
+def _take_slot(worker: User, project: Project, gold: bool) -> int | None:
+    now = timezone.now()
+    expires = now + timedelta(seconds=project.lease_seconds)
+    if connection.vendor == "postgresql":
+        params = {
+            "project": project.pk,
+            "gold": gold,
+            "worker": worker.pk,
+            "now": now,
+            "expires": expires,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    return _take_slot_portable(worker, project, gold, now, expires)
+
+
+def _take_slot_portable(
+    worker: User,
+    project: Project,
+    gold: bool,
+    now: datetime,
+    expires: datetime,
+) -> int | None:
+    """The same claim for SQLite, where IMMEDIATE transactions serialize writers."""
+    live = Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
+    if live.exists():
+        return None
+    guideline = latest_guideline(project=project)
+    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker)
+    free = HIT.objects.filter(
+        project=project, is_gold=gold, state=HIT.State.OPEN, slots_taken__lt=F("answers_wanted")
+    ).exclude(Exists(mine))
+    hit = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
+    if hit is None:
+        return None
+    if not gold:
+        HIT.objects.filter(pk=hit.pk).update(slots_taken=F("slots_taken") + 1, updated_at=now)
+    assignment = Assignment.objects.create(
+        hit=hit,
+        project=project,
+        worker=worker,
+        guideline_version=guideline,
+        lease_expires_at=expires,
+    )
+    return assignment.pk
+
+
+def _live_lease(worker: User, project: Project | None) -> Assignment | None:
+    leases = Assignment.objects.filter(
+        worker=worker, state=Assignment.State.LEASED, lease_expires_at__gt=timezone.now()
+    )
+    if project is not None:
+        leases = leases.filter(project=project)
+    lease = leases.order_by("leased_at", "id").values_list("pk", flat=True).first()
+    return _load(lease) if lease is not None else None
+
+
+def _load(assignment_id: int) -> Assignment:
+    return Assignment.objects.select_related("hit__item", "project", "guideline_version").get(
+        pk=assignment_id
+    )
+
+
+# --- Submit and skip -------------------------------------------------------------------------
+
+
+def assignment_submit(
+    *, worker: User, assignment_id: int, label: str, seconds_spent: float
+) -> Answer:
+    """Record the worker's answer. The same submission again returns the first answer with
+    `answer.replayed = True`; another label on an answered assignment is AnswerConflict (409);
+    after the lease expired, LeaseExpired (410); someone else's assignment, Http404."""
+    seconds = _check_seconds(seconds_spent)
+    with transaction.atomic():
+        assignment = _lock_own(worker, assignment_id)
+        _check_label(assignment.project, label)
+        existing = getattr(assignment, "answer", None)
+        if existing is not None:
+            if existing.label != label:
+                raise AnswerConflict(
+                    f"This task was already answered with {existing.label!r}; "
+                    "an answer cannot be changed."
+                )
+            existing.replayed = True
+            return existing
+        _check_live(assignment, "submit")
+        answer = _record_answer(worker, assignment, label, seconds)
+    answer.replayed = False
+    return answer
+
+
+def _record_answer(worker: User, assignment: Assignment, label: str, seconds: float) -> Answer:
+    now = timezone.now()
+    hit = HIT.objects.select_for_update().get(pk=assignment.hit_id)
+    assignment.state = Assignment.State.SUBMITTED
+    assignment.finished_at = now
+    assignment.save(update_fields=["state", "finished_at"])
+    answer = Answer.objects.create(
+        assignment=assignment,
+        item_id=hit.item_id,
+        project=assignment.project,
+        worker=worker,
+        label=label,
+        guideline_version=assignment.guideline_version,
+        seconds_spent=seconds,
+        suggestion_shown=suggestion_for(project=assignment.project, item=hit.item) is not None,
+    )
+    if hit.is_gold:
+        _score_qualification(worker, assignment.project)
+    else:
+        _close_if_answered(hit)
+    project_id, item_id = assignment.project_id, hit.item_id
+    transaction.on_commit(lambda: answer_committed(project_id=project_id, item_id=item_id))
+    return answer
+
+
+def _close_if_answered(hit: HIT) -> None:
+    submitted = Assignment.objects.filter(hit=hit, state=Assignment.State.SUBMITTED).count()
+    if submitted >= hit.answers_wanted and hit.state == HIT.State.OPEN:
+        hit.state = HIT.State.DONE
+        hit.save(update_fields=["state", "updated_at"])
+
+
+def assignment_skip(*, worker: User, assignment_id: int, reason: str = "") -> Assignment:
+    """Give the slot back; this worker is never offered the HIT again. Skipping twice is a
+    no-op; skipping a submitted assignment is AnswerConflict (409)."""
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
+        raise invalid("reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    with transaction.atomic():
+        assignment = _lock_own(worker, assignment_id)
+        if assignment.state == Assignment.State.SKIPPED:
+            return assignment
+        if assignment.state == Assignment.State.SUBMITTED:
+            raise AnswerConflict("This task was already answered; it cannot be skipped.")
+        _check_live(assignment, "skip")
+        assignment.state = Assignment.State.SKIPPED
+        assignment.finished_at = timezone.now()
+        assignment.skip_reason = reason.strip()
+        assignment.save(update_fields=["state", "finished_at", "skip_reason"])
+        hit_slots_recount(hit_ids=[assignment.hit_id])
+    return _load(assignment.pk)
+
+
+def _lock_own(worker: User, assignment_id: int) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("project", "guideline_version", "answer")
+        .filter(pk=assignment_id, worker=worker)
+        .first()
+    )
+    if assignment is None:
+        raise Http404("No such assignment among yours.")
+    return assignment
+
+
+def _check_live(assignment: Assignment, verb: str) -> None:
+    if assignment.state == Assignment.State.EXPIRED:
+        raise LeaseExpired()
+    if assignment.state == Assignment.State.SKIPPED:
+        raise AnswerConflict(f"You skipped this task; you cannot {verb} it now.")
+    if assignment.lease_expires_at <= timezone.now():
+        raise LeaseExpired()
+
+
+def _check_label(project: Project, label: object) -> None:
+    if not isinstance(label, str) or label not in project.labels:
+        raise invalid("label", f"Pick one of the project's labels: {', '.join(project.labels)}.")
+
+
+def _check_seconds(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise invalid("seconds_spent", "A number of seconds is needed.") from None
+    if not 0 <= seconds <= MAX_SECONDS_SPENT:
+        raise invalid("seconds_spent", f"Must be between 0 and {MAX_SECONDS_SPENT}.")
+    return seconds
+
+
+# --- Slots and leases ------------------------------------------------------------------------
+
+
+def hit_slots_recount(*, hit_ids: Iterable[int]) -> None:
+    """Recompute `slots_taken` (live + submitted) from the assignment rows.
+
+    Call it inside the transaction that changed those rows, or after changing a HIT's
+    answers_wanted. Locks the HITs in id order so concurrent recounts cannot deadlock.
+    """
+    ids = sorted(set(hit_ids))
+    if not ids:
+        return
+    list(HIT.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    taken = (
+        Assignment.objects.filter(
+            hit=OuterRef("pk"),
+            state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
+        )
+        .order_by()
+        .values("hit")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    HIT.objects.filter(pk__in=ids, is_gold=False).update(
+        slots_taken=Coalesce(Subquery(taken), Value(0)), updated_at=timezone.now()
+    )
+
+
+def assignment_expire_due(*, project: Project | None = None, now: datetime | None = None) -> int:
+    """Expire leases past their time and give their slots back. Returns how many expired.
+
+    Runs from the every-minute schedule (apps.tasks.jobs.expire_leases_job), the
+    `expire_leases` command and lazily before each claim. Expires at most EXPIRE_BATCH per
+    call; rows another sweep holds are skipped, not waited for.
+    """
+    now = now or timezone.now()
+    due = Assignment.objects.filter(state=Assignment.State.LEASED, lease_expires_at__lte=now)
+    if project is not None:
+        due = due.filter(project=project)
+    with transaction.atomic():
+        rows = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", "hit_id")[:EXPIRE_BATCH]
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            state=Assignment.State.EXPIRED, finished_at=now
+        )
+        hit_slots_recount(hit_ids=[hit_id for _, hit_id in rows])
+    return len(rows)
+
+
+# --- Gold and qualification ------------------------------------------------------------------
+
+
+@transaction.atomic
+def item_mark_gold(*, project: Project, item_id: int, label: str) -> Item:
+    """Make an item of `project` gold with its known label, and give it an open gold HIT."""
+    item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+    if item is None:
+        raise Http404("No such item in this project.")
+    _check_label(project, label)
+    item.is_gold = True
+    item.gold_label = label
+    item.save(update_fields=["is_gold", "gold_label", "updated_at"])
+    hit, created = HIT.objects.get_or_create(
+        item=item,
+        defaults={"project": project, "answers_wanted": 1, "is_gold": True},
+    )
+    if not created:
+        hit.is_gold = True
+        hit.state = HIT.State.OPEN
+        hit.slots_taken = 0
+        hit.save(update_fields=["is_gold", "state", "slots_taken", "updated_at"])
+    return item
+
+
+def _score_qualification(worker: User, project: Project) -> None:
+    """Recompute the test score from the worker's first gold answers on the project."""
+    if project.qualification_size == 0:
+        return
+    qualification = qualification_get(worker=worker, project=project)
+    if qualification is None or qualification.state != Qualification.State.TESTING:
+        return
+    answers = (
+        Answer.objects.filter(worker=worker, project=project, item__is_gold=True)
+        .order_by("created_at", "pk")
+        .values_list("label", "item__gold_label")[: project.qualification_size]
+    )
+    pairs = list(answers)
+    qualification_record(
+        qualification=qualification,
+        project=project,
+        answered=len(pairs),
+        correct=sum(1 for given, known in pairs if given == known),
+    )

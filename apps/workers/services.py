@@ -1,0 +1,167 @@
+"""Writes for the workers app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.workers.models import Block, Qualification, User, WorkerStats
+from apps.workers.reliability import BlockRules, block_reason, skill_intervals
+
+if TYPE_CHECKING:
+    from apps.tasks.models import Project
+
+
+@transaction.atomic
+def qualification_start(*, worker: User, project: Project) -> Qualification:
+    """The worker's test record on the project, created in state `testing` the first time."""
+    qualification, _ = Qualification.objects.get_or_create(worker=worker, project=project)
+    return qualification
+
+
+@transaction.atomic
+def qualification_record(
+    *, qualification: Qualification, project: Project, answered: int, correct: int
+) -> Qualification:
+    """Store the score recomputed from the worker's test answers; decide once all are in."""
+    qualification.answered = answered
+    qualification.correct = correct
+    if answered >= project.qualification_size:
+        passed = correct >= project.qualification_pass_rate * answered
+        qualification.state = Qualification.State.PASSED if passed else Qualification.State.FAILED
+    qualification.full_clean()
+    qualification.save()
+    return qualification
+
+
+# --- Reliability and blocking ----------------------------------------------------------------
+
+STATS_FIELDS = [
+    "answers",
+    "gold_answers",
+    "gold_correct",
+    "skill",
+    "skill_low",
+    "skill_high",
+    "agreement",
+    "median_seconds",
+    "confusion",
+    "updated_at",
+]
+
+
+def _rules(project: Project) -> BlockRules:
+    return BlockRules(
+        below_skill=project.block_below_skill,
+        min_answers=project.block_min_answers,
+        gold_accuracy=project.block_gold_accuracy,
+        min_gold=project.block_min_gold,
+    )
+
+
+@transaction.atomic
+def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list[Block]:
+    """Upsert each worker's stats on the project (one statement per batch), then block the
+    workers the project's rules catch. Returns the new blocks. Called by the consensus run."""
+    now = timezone.now()
+    _, low, high = skill_intervals(
+        np.array([row["gold_correct"] for row in stats], dtype=float),
+        np.array([row["gold_answers"] for row in stats], dtype=float),
+        np.array([np.nan if row["skill"] is None else row["skill"] for row in stats], dtype=float),
+        np.array([row["answers"] - row["gold_answers"] for row in stats], dtype=float),
+    )
+    rows = [
+        _stats_row(project, row, float(lo), float(hi), now)
+        for row, lo, hi in zip(stats, low, high, strict=True)
+    ]
+    WorkerStats.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["worker", "project"],
+        update_fields=STATS_FIELDS,
+    )
+    return _block_by_rules(project, rows)
+
+
+def _stats_row(project: Project, row: dict[str, Any], low: float, high: float, now) -> WorkerStats:
+    return WorkerStats(
+        worker_id=row["worker_id"],
+        project=project,
+        answers=row["answers"],
+        gold_answers=row["gold_answers"],
+        gold_correct=row["gold_correct"],
+        skill=row["skill"],
+        skill_low=low,
+        skill_high=high,
+        agreement=row["agreement"],
+        median_seconds=row["median_seconds"],
+        confusion=row["confusion"],
+        updated_at=now,
+    )
+
+
+def _block_by_rules(project: Project, rows: list[WorkerStats]) -> list[Block]:
+    rules = _rules(project)
+    if rules.below_skill <= 0 and rules.gold_accuracy <= 0:
+        return []
+    # An admin who lifted a block has the last word: no automatic block again on this project.
+    spared = set(
+        Block.objects.filter(project=project)
+        .filter(Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False))
+        .values_list("worker_id", flat=True)
+    )
+    blocks = []
+    for row in rows:
+        if row.worker_id in spared:
+            continue
+        reason = block_reason(
+            rules=rules,
+            answers=row.answers,
+            skill_high=row.skill_high,
+            gold_answers=row.gold_answers,
+            gold_correct=row.gold_correct,
+        )
+        if reason is not None:
+            blocks.append(Block(worker_id=row.worker_id, project=project, reason=reason))
+    return Block.objects.bulk_create(blocks)
+
+
+@transaction.atomic
+def worker_block(*, worker: User, project: Project, reason: str, by: User | None = None) -> Block:
+    """Block a worker on a project by hand (an active block is returned as it is); their
+    answers leave the consensus, which is queued to run again."""
+    block = (
+        Block.objects.select_for_update()
+        .filter(worker=worker, project=project, lifted_at__isnull=True)
+        .first()
+    )
+    if block is None:
+        block = Block(worker=worker, project=project, reason=reason, automatic=by is None)
+        block.created_by = by
+        block.full_clean()
+        block.save()
+        _reaggregate(project.pk)
+    return block
+
+
+@transaction.atomic
+def worker_unblock(*, block: Block, by: User) -> Block:
+    """Lift a block; the worker's answers count again (the project is re-aggregated)."""
+    block = Block.objects.select_for_update().get(pk=block.pk)
+    if block.lifted_at is None:
+        block.lifted_at = timezone.now()
+        block.lifted_by = by
+        block.save(update_fields=["lifted_at", "lifted_by"])
+        _reaggregate(block.project_id)
+    return block
+
+
+def _reaggregate(project_id: int) -> None:
+    from apps.tasks.services.consensus import aggregation_enqueue
+
+    transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))

@@ -1,0 +1,451 @@
+"""Assignment benchmark: N workers loop next-task + submit over real HTTP (gunicorn + PostgreSQL).
+
+    .venv/bin/python bench/assign.py                      # 16 workers, 10k and 1M projects
+    .venv/bin/python bench/assign.py --big-items 100000   # quicker, smaller "big" project
+    .venv/bin/python bench/assign.py --explain-only       # build data, print the claim's plan
+
+Self-contained: creates its own database (hitlcrowd_assign_bench, dropped at the end unless
+--keep-db), loads data with COPY, starts gunicorn on 127.0.0.1, runs each phase for a fixed
+time, stops gunicorn. Prints round trips/s, p50/p95/p99 per endpoint, duplicate (worker, HIT)
+pairs and overfilled HITs (both must be 0), and a raw-SQL claim+submit loop as the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = "postgres://postgres@127.0.0.1:5432"
+DB = "hitlcrowd_assign_bench"
+LABELS = ["cat", "dog", "bird"]
+HISTORY_WORKERS = 1000
+
+SUBMIT_SQL = """
+WITH done AS (
+    UPDATE tasks_assignment SET state = 'submitted', finished_at = now()
+    WHERE id = %(a)s AND state = 'leased' RETURNING hit_id, project_id, worker_id
+), answer AS (
+    INSERT INTO tasks_answer (assignment_id, item_id, project_id, worker_id, label,
+                              seconds_spent, suggestion_shown, created_at)
+    SELECT %(a)s, h.item_id, done.project_id, done.worker_id, 'cat', 1.0, false, now()
+    FROM done JOIN tasks_hit h ON h.id = done.hit_id
+)
+UPDATE tasks_hit h SET state = 'done'
+FROM done WHERE h.id = done.hit_id AND h.answers_wanted <= 1 + (
+    SELECT count(*) FROM tasks_assignment a WHERE a.hit_id = h.id AND a.state = 'submitted')
+"""
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.update(
+        DATABASE_URL=f"{PG}/{DB}", SECRET_KEY="bench-secret", DEBUG="false", LOG_LEVEL="WARNING"
+    )
+    sys.path.insert(0, str(ROOT))
+    create_database()
+    server = None
+    try:
+        setup_django()
+        tokens, worker_ids = make_users(args.workers * 2)
+        small = make_project("bench-10k", args.small_items, history=0)
+        raw_small = make_project("raw-10k", args.small_items, history=0)
+        big = make_project("bench-1M", args.big_items, history=args.big_items)
+        plan = explain_claim(big, worker_ids[0])
+        print("\nEXPLAIN (ANALYZE) of the claim on the big project:\n" + plan)
+        if args.explain_only:
+            return
+        server = start_gunicorn(args)
+        results = {}
+        for name, project in (("10k", small), ("1M", big)):
+            run_http(args.port, project, tokens[: args.workers], seconds=2)  # warm up
+            results[name] = run_http(args.port, project, tokens[: args.workers], args.seconds)
+        raw = run_raw(raw_small, worker_ids[args.workers :], args.seconds)
+        report(args, results, raw, plan)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        if not args.keep_db:
+            drop_database()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=16, help="concurrent workers")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
+    parser.add_argument("--small-items", type=int, default=10_000)
+    parser.add_argument("--big-items", type=int, default=1_000_000)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--gunicorn-threads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--explain-only", action="store_true")
+    parser.add_argument("--keep-db", action="store_true")
+    return parser.parse_args()
+
+
+# --- Database and data -----------------------------------------------------------------------
+
+
+def admin_sql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def create_database() -> None:
+    drop_database()
+    admin_sql(f"CREATE DATABASE {DB}")
+
+
+def drop_database() -> None:
+    admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+def setup_django() -> None:
+    import django
+    from django.core.management import call_command
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitlcrowd.settings")
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def make_users(count: int) -> tuple[list[str], list[int]]:
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
+    users = get_user_model()
+    users.objects.create_user("bench-owner", password="x", role="requester")
+    tokens, ids = [], []
+    for n in range(count):
+        user = users.objects.create_user(f"bench-worker-{n}", password="x", role="worker")
+        tokens.append(AuthToken.objects.create(user)[1])
+        ids.append(user.pk)
+    historical = [users(username=f"past-{n}", role="worker") for n in range(HISTORY_WORKERS)]
+    users.objects.bulk_create(historical)
+    return tokens, ids
+
+
+def connect():
+    import psycopg
+
+    return psycopg.connect(f"{PG}/{DB}", autocommit=True)
+
+
+def make_project(name: str, items: int, history: int) -> int:
+    """A project of `items` waiting items with a HIT each (3 answers wanted); the first
+    `history` HITs already hold one submitted assignment of a past worker."""
+    from apps.tasks.models import Project
+    from apps.workers.models import User
+
+    owner = User.objects.get(username="bench-owner")
+    project = Project.objects.create(owner=owner, name=name, labels=LABELS, gold_share=0)
+    past = list(User.objects.filter(username__startswith="past-").values_list("pk", flat=True))
+    started = time.perf_counter()
+    with connect() as conn:
+        first_item = copy_rows(
+            conn,
+            "tasks_item (project_id, external_id, payload, prediction, model_version, state, "
+            "final_label, label_source, is_gold, gold_label, consensus_method, created_at, "
+            "updated_at)",
+            (
+                f'{project.pk}\t{name}-{n}\t{{"text": "item {n}"}}\t\t\twaiting\t\t\tf\t\t\t'
+                "now\tnow\n"
+                for n in range(items)
+            ),
+            "tasks_item",
+            project.pk,
+        )
+        first_hit = copy_rows(
+            conn,
+            "tasks_hit (item_id, project_id, answers_wanted, priority, is_gold, state, "
+            "slots_taken, created_at, updated_at)",
+            (
+                f"{first_item + n}\t{project.pk}\t3\t0\tf\topen\t{1 if n < history else 0}\t"
+                "now\tnow\n"
+                for n in range(items)
+            ),
+            "tasks_hit",
+            project.pk,
+        )
+        if history:
+            copy_rows(
+                conn,
+                "tasks_assignment (hit_id, project_id, worker_id, state, leased_at, "
+                "lease_expires_at, finished_at, skip_reason)",
+                (
+                    f"{first_hit + n}\t{project.pk}\t{past[n % len(past)]}\tsubmitted\tnow\t"
+                    "now\tnow\t\n"
+                    for n in range(history)
+                ),
+                None,
+                None,
+            )
+        conn.execute("ANALYZE tasks_item; ANALYZE tasks_hit; ANALYZE tasks_assignment")
+    took = time.perf_counter() - started
+    print(f"project {name}: {items:,} items/HITs, {history:,} assignments in {took:.0f}s")
+    return project.pk
+
+
+def copy_rows(conn, target: str, lines, table: str | None, project_id: int | None) -> int:
+    """COPY the lines in chunks; returns the first new id of `table` in this project."""
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for n, line in enumerate(lines, 1):
+            buffer.write(line)
+            if n % 50_000 == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+    if table is None:
+        return 0
+    row = conn.execute(f"SELECT min(id) FROM {table} WHERE project_id = %s", [project_id])
+    return row.fetchone()[0]
+
+
+def explain_claim(project_id: int, worker_id: int) -> str:
+    from django.utils import timezone
+
+    from apps.tasks.services.assignments import _CLAIM_SQL
+
+    now = timezone.now()
+    params = {
+        "project": project_id,
+        "gold": False,
+        "worker": worker_id,
+        "guideline": None,
+        "now": now,
+        "expires": now,
+    }
+    with connect() as conn:
+        conn.execute("BEGIN")
+        rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + _CLAIM_SQL, params)
+        plan = "\n".join(r[0] for r in rows.fetchall())
+        conn.execute("ROLLBACK")
+    return plan
+
+
+# --- HTTP phase ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(args: argparse.Namespace) -> subprocess.Popen:
+    args.port = args.port or free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "hitlcrowd.wsgi:application",
+        f"--bind=127.0.0.1:{args.port}",
+        f"--workers={args.gunicorn_workers}",
+        f"--threads={args.gunicorn_threads}",
+        "--worker-class=gthread",
+        "--keep-alive=30",
+        "--log-level=warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    # Workers import the whole project (scikit-learn, crowd-kit): slow on a busy machine.
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status < 500:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGTERM)
+    raise SystemExit("gunicorn did not start")
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    round_trips: int = 0
+    empty: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def worker_loop(port: int, token: str, project: int, stop: float, stats: Stats) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    next_body = json.dumps({"project": project})
+    while time.monotonic() < stop:
+        status, task, took = call(conn, "/api/v1/work/next/", next_body, headers)
+        stats.latencies["next"].append(took)
+        if status == 204:
+            stats.empty += 1
+            continue
+        if status != 200:
+            stats.errors.append(f"next {status} {task}")
+            return
+        url = f"/api/v1/work/assignments/{task['assignment_id']}/submit/"
+        body = json.dumps({"label": task["labels"][0], "seconds_spent": 1.5})
+        status, answer, took = call(conn, url, body, headers)
+        stats.latencies["submit"].append(took)
+        if status != 201:
+            stats.errors.append(f"submit {status} {answer}")
+            return
+        stats.round_trips += 1
+
+
+def call(conn: http.client.HTTPConnection, url: str, body: str, headers: dict):
+    started = time.perf_counter()
+    conn.request("POST", url, body, headers)
+    response = conn.getresponse()
+    data = response.read()
+    took = time.perf_counter() - started
+    return response.status, json.loads(data) if data else None, took
+
+
+def run_workers(target, args_for, count: int, seconds: float) -> tuple[Stats, float]:
+    stats = Stats()
+    stop = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=target, args=(*args_for(n), stop, stats)) for n in range(count)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stats, time.perf_counter() - started
+
+
+def run_http(port: int, project: int, tokens: list[str], seconds: float) -> dict:
+    stats, took = run_workers(
+        worker_loop, lambda n: (port, tokens[n], project), len(tokens), seconds
+    )
+    return summarize(stats, took, project)
+
+
+def summarize(stats: Stats, took: float, project: int) -> dict:
+    def pct(values: list[float], q: int) -> float:
+        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
+
+    result = {
+        "round_trips_per_s": stats.round_trips / took,
+        "round_trips": stats.round_trips,
+        "empty": stats.empty,
+        "errors": stats.errors[:5],
+        "duplicates": 0,
+        "overfilled": 0,
+    }
+    for name, values in stats.latencies.items():
+        result[name] = {q: pct(values, q) for q in (50, 95, 99)}
+    result["duplicates"], result["overfilled"] = integrity(project)
+    return result
+
+
+def integrity(project: int) -> tuple[int, int]:
+    with connect() as conn:
+        duplicates = conn.execute(
+            "SELECT count(*) FROM (SELECT hit_id, worker_id FROM tasks_assignment "
+            "WHERE project_id = %s GROUP BY 1, 2 HAVING count(*) > 1) d",
+            [project],
+        ).fetchone()[0]
+        overfilled = conn.execute(
+            "SELECT count(*) FROM tasks_hit h WHERE h.project_id = %s AND NOT h.is_gold AND "
+            "h.answers_wanted < (SELECT count(*) FROM tasks_assignment a WHERE a.hit_id = h.id "
+            "AND a.state IN ('leased', 'submitted'))",
+            [project],
+        ).fetchone()[0]
+    return duplicates, overfilled
+
+
+# --- Raw SQL ceiling -------------------------------------------------------------------------
+
+
+def raw_loop(worker_id: int, project: int, stop: float, stats: Stats) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from apps.tasks.services.assignments import _CLAIM_SQL
+
+    with connect() as conn:
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            now = datetime.now(UTC)
+            params = {
+                "project": project,
+                "gold": False,
+                "worker": worker_id,
+                "guideline": None,
+                "now": now,
+                "expires": now + timedelta(minutes=10),
+            }
+            with conn.transaction():
+                row = conn.execute(_CLAIM_SQL, params).fetchone()
+            stats.latencies["next"].append(time.perf_counter() - started)
+            if row is None:
+                stats.empty += 1
+                continue
+            started = time.perf_counter()
+            with conn.transaction():
+                conn.execute(SUBMIT_SQL, {"a": row[0]})
+            stats.latencies["submit"].append(time.perf_counter() - started)
+            stats.round_trips += 1
+
+
+def run_raw(project: int, worker_ids: list[int], seconds: float) -> dict:
+    stats, took = run_workers(
+        raw_loop, lambda n: (worker_ids[n], project), len(worker_ids), seconds
+    )
+    return summarize(stats, took, project)
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace, results: dict, raw: dict, plan: str) -> None:
+    print(
+        f"\n{args.workers} workers, {args.seconds:.0f}s per phase, gunicorn "
+        f"{args.gunicorn_workers}x{args.gunicorn_threads} gthread\n"
+    )
+    print(
+        "| phase | round trips/s | next p50/p95/p99 ms | submit p50/p95/p99 ms | "
+        "204s | duplicates | overfilled |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, r in [*results.items(), ("raw SQL 10k", raw)]:
+        print(
+            f"| {name} | {r['round_trips_per_s']:.0f} | {fmt(r.get('next'))} | "
+            f"{fmt(r.get('submit'))} | {r['empty']} | {r['duplicates']} | {r['overfilled']} |"
+        )
+        if r["errors"]:
+            print(f"  errors: {r['errors']}")
+    small, big = results["10k"], results["1M"]
+    ratio_p95 = (big["next"][95] + big["submit"][95]) / (small["next"][95] + small["submit"][95])
+    print(f"\np95 (next+submit) 1M / 10k: {ratio_p95:.2f}x (goal <= 1.2x)")
+    print(
+        f"HTTP 10k / raw SQL: {small['round_trips_per_s'] / raw['round_trips_per_s']:.2f}x "
+        "(goal >= 0.3x)"
+    )
+    print(f"HTTP 10k round trips/s: {small['round_trips_per_s']:.0f} (goal >= 200)")
+    bad = sum(r["duplicates"] + r["overfilled"] for r in [*results.values(), raw])
+    print(f"integrity: {'OK' if bad == 0 else 'BROKEN'} (duplicates + overfilled = {bad})")
+
+
+def fmt(p: dict | None) -> str:
+    return "-" if not p else f"{p[50]:.1f} / {p[95]:.1f} / {p[99]:.1f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+import json
+
+import pytest
+
+from apps.tasks.models import HIT, Item
+from apps.tasks.services.assignments import assignment_claim, assignment_submit, item_mark_gold
+from tests.factories import HITFactory, ItemFactory, WorkerFactory
+
+pytestmark = pytest.mark.django_db
+
+GOLD_LABEL = "zebra-secret"
+
+
+def gold_url(project_id: int, item_id: int) -> str:
+    return f"/api/v1/projects/{project_id}/items/{item_id}/gold"
+
+
+@pytest.fixture
+def gold_project(project):
+    project.labels = ["cat", "dog", GOLD_LABEL]
+    project.gold_share = 1.0
+    project.save()
+    return project
+
+
+def test_the_owner_marks_an_item_gold_and_it_gets_a_gold_hit(api_client_for, requester, project):
+    item = ItemFactory(project=project)
+    response = api_client_for(requester).post(gold_url(project.id, item.id), {"label": "dog"})
+    assert response.status_code == 200, response.content
+    assert response.json()["gold_label"] == "dog"
+    item.refresh_from_db()
+    assert (item.is_gold, item.gold_label) == (True, "dog")
+    assert HIT.objects.get(item=item).is_gold
+
+
+def test_marking_gold_turns_an_existing_hit_gold(requester, project):
+    hit = HITFactory(item__project=project)
+    item_mark_gold(project=project, item_id=hit.item_id, label="cat")
+    hit.refresh_from_db()
+    assert hit.is_gold and hit.state == HIT.State.OPEN
+
+
+def test_marking_gold_with_an_unknown_label_is_a_400_naming_label(
+    api_client_for, requester, project
+):
+    item = ItemFactory(project=project)
+    response = api_client_for(requester).post(gold_url(project.id, item.id), {"label": "cow"})
+    assert response.status_code == 400
+    assert "label" in response.json()["errors"]
+    assert not Item.objects.get(pk=item.pk).is_gold
+
+
+@pytest.mark.parametrize("who", ["other_requester", "worker", None])
+def test_only_the_owner_may_mark_gold(api_client_for, request, project, who):
+    item = ItemFactory(project=project)
+    user = request.getfixturevalue(who) if who else None
+    response = api_client_for(user).post(gold_url(project.id, item.id), {"label": "dog"})
+    assert response.status_code == {"other_requester": 404, "worker": 403, None: 401}[who]
+    assert not Item.objects.get(pk=item.pk).is_gold
+
+
+def test_an_item_of_another_project_is_a_404(api_client_for, requester, project):
+    elsewhere = ItemFactory()
+    response = api_client_for(requester).post(gold_url(project.id, elsewhere.id), {"label": "dog"})
+    assert response.status_code == 404
+
+
+def test_a_gold_hit_is_never_complete(gold_project):
+    hit = HITFactory(
+        item__project=gold_project, item__is_gold=True, item__gold_label="dog", answers_wanted=1
+    )
+    for worker in WorkerFactory.create_batch(4):
+        lease = assignment_claim(worker=worker, project=gold_project)
+        assert lease.hit_id == hit.pk
+        assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
+    hit.refresh_from_db()
+    assert (hit.state, hit.slots_taken) == (HIT.State.OPEN, 0)
+
+
+def test_gold_share_zero_never_serves_gold(project, worker):
+    project.gold_share = 0
+    project.save()
+    HITFactory(item__project=project, item__is_gold=True, item__gold_label="dog")
+    assert assignment_claim(worker=worker, project=project) is None
+
+
+def test_gold_share_serves_gold_first_then_falls_back_to_real_work(gold_project, worker):
+    gold = HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+    real = HITFactory(item__project=gold_project)
+    first = assignment_claim(worker=worker, project=gold_project)
+    assignment_submit(worker=worker, assignment_id=first.pk, label="cat", seconds_spent=1)
+    second = assignment_claim(worker=worker, project=gold_project)
+    assert (first.hit_id, second.hit_id) == (gold.pk, real.pk)
+
+
+def test_no_worker_facing_response_ever_shows_a_gold_label(api_client_for, worker, gold_project):
+    gold_project.qualification_size = 1
+    gold_project.qualification_pass_rate = 0.0
+    gold_project.gold_share = 0.0  # after the one-task test, real work
+    gold_project.save()
+    HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label=GOLD_LABEL)
+    HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label=GOLD_LABEL)
+    real = HITFactory(item__project=gold_project, item__payload={"text": "plain"})
+    client = api_client_for(worker)
+    responses = [client.get("/api/v1/work/projects/")]
+
+    for _ in range(2):
+        task = client.post("/api/v1/work/next/", {"project": gold_project.id})
+        responses.append(task)
+        assignment_id = task.json()["assignment_id"]
+        responses.append(client.get(f"/api/v1/work/assignments/{assignment_id}/"))
+        responses.append(
+            client.post(
+                f"/api/v1/work/assignments/{assignment_id}/submit/",
+                {"label": "cat", "seconds_spent": 2},
+            )
+        )
+    real_task = responses[-3].json()
+    gold_task = responses[1].json()
+    assert real_task["item"]["id"] == real.item_id
+    assert sorted(real_task) == sorted(gold_task), "gold and real tasks have the same shape"
+    responses += [
+        client.get("/api/v1/work/projects/"),
+        client.get("/api/v1/work/history/"),
+        client.get("/api/v1/work/earnings/"),
+        client.post("/api/v1/work/next/", {"project": gold_project.id}),
+    ]
+
+    for response in responses:
+        assert response.status_code in (200, 201, 204), response.content
+        # The label set (which holds every label, gold ones too) is the only place it may be.
+        text = json.dumps(_without_label_sets(response.json() if response.content else None))
+        assert GOLD_LABEL not in text
+        assert "gold" not in text.lower()
+        assert "correct" not in text.lower()
+
+
+def _without_label_sets(value):
+    if isinstance(value, dict):
+        return {k: _without_label_sets(v) for k, v in value.items() if k != "labels"}
+    if isinstance(value, list):
+        return [_without_label_sets(v) for v in value]
+    return value
