@@ -1,8 +1,15 @@
 from rest_framework.routers import SimpleRouter
 
+from apps.tasks.api import batches, consensus, items, work
 from apps.tasks.api.projects import ProjectViewSet
 
 router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="project")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    *items.urlpatterns,
+    *work.urlpatterns,
+    *batches.urlpatterns,
+    *consensus.urlpatterns,
+]

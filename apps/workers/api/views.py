@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from knox.views import LoginView as KnoxLoginView
+from knox.views import LogoutAllView as KnoxLogoutAllView
+from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -59,6 +61,24 @@ class TokenLoginView(KnoxLoginView):
 
     def get_user_serializer_class(self):
         return UserSerializer
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Revoke the token this request used", request=None, responses={204: None, 401: None}
+    )
+)
+class TokenLogoutView(KnoxLogoutView):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Revoke every token of mine", request=None, responses={204: None, 401: None}
+    )
+)
+class TokenLogoutAllView(KnoxLogoutAllView):
+    pass
 
 
 class MeView(APIView):

@@ -1,0 +1,497 @@
+"""Replay real crowd answers through the HTTP API: dynamic overlap beside fixed overlap.
+
+    .venv/bin/python bench/replay.py                                  # bluebirds, rte, dog
+    .venv/bin/python bench/replay.py --datasets rte --items 200 --seconds 300
+
+For each data set (../shared/data/<name>/answers.csv and gold.csv) and each mode it creates a
+project through the API (the requester uploads the items as JSONL), then simulated workers (the
+data set's workers, one API token each) loop in random order: ask for the next task, submit the
+data set's answer for that item, or skip it when they never answered it in the data set (so an
+item's answers are limited to the workers who really answered it). Answers are only given when
+the platform asks for them. Aggregation runs in a real django-q2 cluster (ORM broker).
+
+- fixed: min_overlap = max_overlap = the most answers any item has (every answer is used);
+- dynamic: min_overlap (default 5), the same maximum, target posterior (default 0.999).
+
+Prints accuracy of the stored consensus against gold and answers used. Self-contained: its own
+PostgreSQL database (dropped at the end unless --keep-db), schema built from the models (like
+pytest --nomigrations, so it runs before the migrations exist), gunicorn and qcluster on
+127.0.0.1, each phase bounded by --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("HITLCROWD_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB = "hitlcrowd_consensus_replay"
+
+
+def main() -> None:
+    args = parse_args()
+    global DB
+    DB += "_scale" if args.scale else ""
+    os.environ.update(DATABASE_URL=f"{PG}/{DB}", SECRET_KEY="bench-secret", DEBUG="false")
+    create_database()
+    if args.scale:
+        try:
+            setup_django()
+            for answers in args.scale:
+                scale(answers, args.seed)
+        finally:
+            if not args.keep_db:
+                drop_database()
+        return
+    servers: list[subprocess.Popen] = []
+    try:
+        setup_django()
+        servers = [start_gunicorn(args), start_qcluster()]
+        rows = []
+        for name in args.datasets:
+            data = Dataset.load(name, args.items, args.seed)
+            for mode in ("fixed", "dynamic"):
+                rows.append(replay(args, data, mode))
+                print_row(rows[-1], flush=True)
+        report(rows, args)
+    finally:
+        for server in servers:
+            stop(server)
+        if not args.keep_db:
+            time.sleep(1)
+            drop_database()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["bluebirds", "rte", "dog"])
+    parser.add_argument("--items", type=int, default=150, help="Sample of items per data set.")
+    parser.add_argument("--min-overlap", type=int, default=5)
+    parser.add_argument("--target", type=float, default=0.999)
+    parser.add_argument("--seconds", type=float, default=240, help="Bound per phase.")
+    parser.add_argument("--threads", type=int, default=6, help="Simulated workers at once.")
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="*",
+        help="Instead: time the consensus service (DB read, aggregate, writes) on N answers.",
+    )
+    return parser.parse_args()
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    name: str
+    answers: dict[tuple[str, str], str]  # (worker, task) -> label
+    gold: dict[str, str]
+    tasks: list[str]
+    workers: list[str]
+    labels: list[str]
+
+    @classmethod
+    def load(cls, name: str, items: int, seed: int) -> Dataset:
+        with open(DATA / name / "gold.csv") as f:
+            gold = {row["task"]: row["label"] for row in csv.DictReader(f)}
+        with open(DATA / name / "answers.csv") as f:
+            rows = [(r["worker"], r["task"], r["label"]) for r in csv.DictReader(f)]
+        tasks = sorted({task for _, task, _ in rows if task in gold})
+        tasks = random.Random(seed).sample(tasks, min(items, len(tasks)))
+        keep = set(tasks)
+        answers = {(w, t): label for w, t, label in rows if t in keep}
+        labels = sorted({label for _, _, label in rows} | set(gold.values()))
+        workers = sorted({w for w, _ in answers})
+        return cls(name, answers, gold, tasks, workers, labels)
+
+    @property
+    def most_per_task(self) -> int:
+        counts: dict[str, int] = defaultdict(int)
+        for _, task in self.answers:
+            counts[task] += 1
+        return max(counts.values())
+
+
+# --- Infrastructure ----------------------------------------------------------------------------
+
+
+def admin_sql(sql: str) -> None:
+    subprocess.run(["psql", f"{PG}/postgres", "-q", "-c", sql], check=True)
+
+
+def create_database() -> None:
+    admin_sql(f"DROP DATABASE IF EXISTS {DB}")
+    admin_sql(f"CREATE DATABASE {DB}")
+
+
+def drop_database() -> None:
+    admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitlcrowd.settings")
+    import django
+    from django.apps import apps
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    # Tables from the models, as pytest --nomigrations does.
+    settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(args: argparse.Namespace) -> subprocess.Popen:
+    args.port = args.port or free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "hitlcrowd.wsgi:application",
+        f"--bind=127.0.0.1:{args.port}",
+        f"--workers={args.gunicorn_workers}",
+        "--threads=2",
+        "--worker-class=gthread",
+        "--keep-alive=30",
+        "--log-level=warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status < 500:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGTERM)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def start_qcluster() -> subprocess.Popen:
+    command = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "qcluster"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+class Client:
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, url: str, body=None, headers=None) -> tuple[int, dict | None]:
+        data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
+        self.conn.request(method, url, data, {**self.headers, **(headers or {})})
+        response = self.conn.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else None
+
+
+def make_users(data: Dataset, mode: str) -> tuple[str, dict[str, str]]:
+    from knox.models import AuthToken
+
+    from apps.workers.models import User
+
+    requester = User.objects.create(username=f"req-{data.name}-{mode}", role="requester")
+    tokens = {}
+    for worker in data.workers:
+        user = User.objects.create(username=f"{data.name}-{mode}-{worker}"[:150], role="worker")
+        tokens[worker] = AuthToken.objects.create(user)[1]
+    return AuthToken.objects.create(requester)[1], tokens
+
+
+# --- Replay ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    dataset: str
+    mode: str
+    items: int
+    available: int
+    answers: int = 0
+    skips: int = 0
+    requests: int = 0
+    correct: int = 0
+    unlabeled: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.items
+
+
+def replay(args: argparse.Namespace, data: Dataset, mode: str) -> Outcome:
+    requester_token, tokens = make_users(data, mode)
+    project = create_project(args, data, mode, requester_token)
+    outcome = Outcome(data.name, mode, len(data.tasks), len(data.answers))
+    started = time.monotonic()
+    deadline = started + args.seconds
+    while time.monotonic() < deadline:
+        progressed = work_round(args, data, project, tokens, outcome, deadline)
+        settle(project, deadline)
+        if not progressed:
+            break
+    outcome.timed_out = time.monotonic() >= deadline
+    settle(project, time.monotonic() + 60)
+    outcome.seconds = time.monotonic() - started
+    score(data, project, outcome)
+    return outcome
+
+
+def create_project(args, data: Dataset, mode: str, token: str) -> int:
+    client = Client(args.port, token)
+    most = min(data.most_per_task, 50)
+    low = most if mode == "fixed" else min(args.min_overlap, most)
+    status, body = client.call(
+        "POST",
+        "/api/v1/projects/",
+        {
+            "name": f"{data.name} {mode}",
+            "labels": data.labels,
+            "min_overlap": low,
+            "max_overlap": most,
+            "target_posterior": args.target,
+            "gold_share": 0,
+            "confidence_threshold": 1.0,
+        },
+    )
+    assert status == 201, body
+    lines = "".join(json.dumps({"external_id": t, "text": t}) + "\n" for t in data.tasks)
+    status, batch = client.call(
+        "POST",
+        f"/api/v1/projects/{body['id']}/batches/?format=jsonl",
+        lines.encode(),
+        {"Content-Type": "application/x-ndjson"},
+    )
+    assert status in (200, 201), batch
+    return body["id"]
+
+
+def work_round(args, data: Dataset, project: int, tokens, outcome: Outcome, deadline) -> bool:
+    """Every worker, in random order, takes tasks until the platform has none for them."""
+    queue = list(data.workers)
+    random.shuffle(queue)
+    lock = threading.Lock()
+    progressed = [False]
+
+    def run() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if not queue:
+                    return
+                worker = queue.pop()
+            client = Client(args.port, tokens[worker])
+            while time.monotonic() < deadline and take_one(
+                client, data, worker, project, outcome, lock
+            ):
+                progressed[0] = True
+
+    threads = [threading.Thread(target=run) for _ in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return progressed[0]
+
+
+def take_one(client: Client, data: Dataset, worker: str, project: int, outcome, lock) -> bool:
+    status, task = client.call("POST", "/api/v1/work/next/", {"project": project})
+    with lock:
+        outcome.requests += 1
+    if status == 204:
+        return False
+    assert status == 200, (status, task)
+    label = data.answers.get((worker, task["item"]["payload"]["text"]))
+    assignment = task["assignment_id"]
+    if label is None:
+        status, _ = client.call("POST", f"/api/v1/work/assignments/{assignment}/skip/", {})
+        with lock:
+            outcome.skips += 1
+            outcome.requests += 1
+        return status == 200
+    status, body = client.call(
+        "POST",
+        f"/api/v1/work/assignments/{assignment}/submit/",
+        {"label": label, "seconds_spent": 1.0},
+    )
+    assert status in (200, 201), (status, body)
+    with lock:
+        outcome.requests += 1
+    return True
+
+
+def settle(project: int, deadline: float) -> None:
+    """Wait until no consensus run is wanted or running for the project."""
+    from apps.tasks.models import AggregationState
+
+    while time.monotonic() < deadline:
+        state = AggregationState.objects.filter(project_id=project).first()
+        if state is None or (not state.pending and state.running_since is None):
+            return
+        time.sleep(0.3)
+
+
+def score(data: Dataset, project: int, outcome: Outcome) -> None:
+    from django.db.models import Count
+
+    from apps.tasks.models import Answer, Item
+
+    outcome.answers = Answer.objects.filter(project_id=project).count()
+    rows = Item.objects.filter(project_id=project).values_list("external_id", "final_label")
+    for external_id, label in rows:
+        outcome.correct += label == data.gold[external_id]
+        outcome.unlabeled += not label
+    states = Item.objects.filter(project_id=project).values_list("state").annotate(n=Count("pk"))
+    outcome.by_state = dict(states.order_by())
+
+
+# --- Service at scale ---------------------------------------------------------------------------
+
+
+def scale(n_answers: int, seed: int, overlap: int = 5, n_workers: int = 1000) -> None:
+    """A synthetic project (10 classes, 80%-accurate workers) loaded with bulk_create; then a
+    cold full run, a retried run (must write nothing), and an update after 100 new answers."""
+    import numpy as np
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.tasks.models import HIT, Answer, Assignment, Item, Project
+    from apps.tasks.services.consensus import consensus_run
+    from apps.workers.models import User
+
+    rng = np.random.default_rng(seed)
+    labels = [f"c{k}" for k in range(10)]
+    n_items = n_answers // overlap
+    owner = User.objects.create(username=f"scale-owner-{n_answers}", role="requester")
+    project = Project.objects.create(owner=owner, name=f"scale {n_answers}", labels=labels,
+                                     min_overlap=overlap, max_overlap=overlap + 2)  # fmt: skip
+    workers = User.objects.bulk_create(
+        [User(username=f"s{n_answers}-w{i}", role="worker") for i in range(n_workers)]
+    )
+    truth = rng.integers(0, 10, n_items)
+    items = Item.objects.bulk_create(
+        [Item(project=project, external_id=f"x{i}", payload={"text": "x"}, state="waiting")
+         for i in range(n_items)], batch_size=5000)  # fmt: skip
+    hits = HIT.objects.bulk_create(
+        [HIT(item=item, project=project, answers_wanted=overlap, slots_taken=overlap,
+             state="done") for item in items], batch_size=5000)  # fmt: skip
+    now = timezone.now()
+
+    def answer_rows(pairs):
+        assignments = Assignment.objects.bulk_create(
+            [Assignment(hit=hits[i], project=project, worker=workers[w], state="submitted",
+                        lease_expires_at=now) for i, w in pairs], batch_size=5000)  # fmt: skip
+        given = [truth[i] if rng.random() < 0.8 else rng.integers(0, 10) for i, _ in pairs]
+        Answer.objects.bulk_create(
+            [Answer(assignment=a, item=items[i], project=project, worker=workers[w],
+                    label=labels[g], seconds_spent=3.0)
+             for a, (i, w), g in zip(assignments, pairs, given, strict=True)],
+            batch_size=5000)  # fmt: skip
+
+    started = time.perf_counter()
+    pairs = [(i, int(w)) for i in range(n_items)
+             for w in rng.choice(n_workers - 1, overlap, replace=False)]  # fmt: skip
+    answer_rows(pairs)
+    load = time.perf_counter() - started
+    timings = []
+    for label in ("cold full run", "retried run"):
+        started = time.perf_counter()
+        run = consensus_run(project_id=project.pk, cold=label == "cold full run")
+        timings.append((label, time.perf_counter() - started, run))
+    answer_rows([(i, n_workers - 1) for i in rng.choice(n_items, 100, replace=False)])
+    started = time.perf_counter()
+    run = consensus_run(project_id=project.pk)
+    timings.append(("update after 100 new answers", time.perf_counter() - started, run))
+    crowd = Item.objects.filter(project=project).values_list("pk", "final_label")
+    by_pk = {item.pk: i for i, item in enumerate(items)}
+    accuracy = np.mean([labels[truth[by_pk[pk]]] == label for pk, label in crowd])
+    print(f"\n{n_answers:,} answers, {n_items:,} items, {n_workers} workers "
+          f"(loaded in {load:.0f} s, {connection.vendor}); accuracy {accuracy:.3f}")  # fmt: skip
+    print("| step | seconds | iterations | items changed |\n|---|---|---|---|")
+    for label, seconds, run in timings:
+        print(f"| {label} | {seconds:.2f} | {run.iterations} | {run.items_changed:,} |")
+
+
+# --- Report ------------------------------------------------------------------------------------
+
+HEADER = (
+    "| data set | mode | items | answers used / available | accuracy | skips | requests "
+    "| states | s |\n|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def line(o: Outcome) -> str:
+    states = ", ".join(f"{k} {v}" for k, v in sorted(o.by_state.items()))
+    states += f"; unlabeled {o.unlabeled}" if o.unlabeled else ""
+    flag = " (time bound hit)" if o.timed_out else ""
+    return (
+        f"| {o.dataset} | {o.mode} | {o.items} | {o.answers} / {o.available} | "
+        f"{o.accuracy:.3f} | {o.skips} | {o.requests} | {states} | {o.seconds:.0f}{flag} |"
+    )
+
+
+def print_row(o: Outcome, flush: bool = False) -> None:
+    print(line(o), file=sys.stderr, flush=flush)
+
+
+def report(rows: list[Outcome], args: argparse.Namespace) -> None:
+    print(
+        f"\nmin_overlap {args.min_overlap} (dynamic), target {args.target}, "
+        f"{args.items} items per data set, seed {args.seed}\n"
+    )
+    print(HEADER)
+    for row in rows:
+        print(line(row))
+    print("\n| data set | accuracy change (points) | answers saved |\n|---|---|---|")
+    by = {(r.dataset, r.mode): r for r in rows}
+    for name in args.datasets:
+        fixed, dynamic = by[(name, "fixed")], by[(name, "dynamic")]
+        points = 100 * (dynamic.accuracy - fixed.accuracy)
+        saved = 1 - dynamic.answers / fixed.answers if fixed.answers else 0.0
+        print(f"| {name} | {points:+.1f} | {saved:.0%} |")
+
+
+if __name__ == "__main__":
+    main()

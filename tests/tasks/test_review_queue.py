@@ -1,0 +1,128 @@
+"""The disagreement queue in the admin: lowest posterior first, answers with skills, resolve."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.tasks.models import HIT, Item
+from apps.workers.models import Block, WorkerStats
+from tests import factories
+from tests.tasks.test_consensus import LABELS, aggregate_now, work
+
+QUEUE = "/admin/tasks/reviewitem/"
+
+
+@pytest.fixture
+def queue(requester, sync_q):
+    """Three items sent to review by a 2-2 split at the maximum overlap (majority vote)."""
+    project = factories.ProjectFactory(
+        owner=requester,
+        labels=LABELS,
+        min_overlap=2,
+        max_overlap=2,
+        target_posterior=0.99,
+        gold_share=0,
+        aggregation_method="majority_vote",
+    )
+    items = []
+    for i in range(3):
+        item = factories.ItemFactory(project=project, external_id=f"r{i}")
+        factories.HITFactory(item=item, answers_wanted=2)
+        items.append(item)
+    first, second = factories.WorkerFactory(username="ann"), factories.WorkerFactory(username="bo")
+    work(first, project, lambda item: "cat")
+    work(second, project, lambda item: "dog")
+    assert aggregate_now(project)
+    Item.objects.filter(pk=items[1].pk).update(final_confidence=0.2)
+    return project, items
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def test_the_queue_lists_items_needing_review_lowest_posterior_first(queue, admin_client_):
+    project, items = queue
+    factories.ItemFactory(project=project, state=Item.State.CONSENSUS)
+    response = admin_client_.get(QUEUE)
+    assert response.status_code == 200
+    listed = [item.pk for item in response.context["cl"].result_list]
+    assert listed == [items[1].pk, items[0].pk, items[2].pk]
+
+
+def test_the_change_form_shows_answers_skills_and_posterior(queue, admin_client_):
+    _, items = queue
+    page = admin_client_.get(f"{QUEUE}{items[0].pk}/change/").content.decode()
+    assert "ann" in page and "bo" in page
+    skill = WorkerStats.objects.get(worker__username="ann").skill
+    assert f"{skill:.2f}" in page
+    assert "cat: 0.500" in page and "bird: 0.000" in page
+
+
+def test_resolving_in_the_change_form_records_who_and_when(queue, admin_client_, admin_user):
+    _, items = queue
+    url = f"{QUEUE}{items[0].pk}/change/"
+    form = admin_client_.get(url).context["adminform"].form
+    assert [value for value, _ in form.fields["resolution"].choices] == ["", *LABELS]
+    data = {"resolution": "dog", "answers-TOTAL_FORMS": "2", "answers-INITIAL_FORMS": "2"}
+    response = admin_client_.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    item = Item.objects.get(pk=items[0].pk)
+    assert (item.state, item.final_label, item.label_source) == ("resolved", "dog", "admin")
+    assert item.resolved_by == admin_user and item.resolved_at is not None
+    assert item.posterior == {"cat": 0.0, "dog": 1.0, "bird": 0.0}
+
+
+def test_a_resolved_item_counts_as_gold_when_scoring_workers(queue, admin_client_):
+    project, items = queue
+    admin_client_.post(
+        QUEUE,
+        {"action": "resolve_with_label", "label": "dog", "_selected_action": [items[0].pk]},
+    )
+    # on_commit does not fire inside the test transaction: run what it queues
+    assert aggregate_now(project)
+    bo = WorkerStats.objects.get(worker__username="bo", project=project)
+    ann = WorkerStats.objects.get(worker__username="ann", project=project)
+    assert (bo.gold_answers, bo.gold_correct) == (1, 1)
+    assert (ann.gold_answers, ann.gold_correct) == (1, 0)
+
+
+def test_the_action_resolves_the_selection_with_the_typed_label(queue, admin_client_):
+    _, items = queue
+    chosen = [items[0].pk, items[2].pk]
+    admin_client_.post(
+        QUEUE, {"action": "resolve_with_label", "label": "bird", "_selected_action": chosen}
+    )
+    resolved = Item.objects.filter(pk__in=chosen)
+    assert {(i.state, i.final_label) for i in resolved} == {("resolved", "bird")}
+    assert Item.objects.get(pk=items[1].pk).state == Item.State.NEEDS_REVIEW
+    assert not HIT.objects.filter(item__in=chosen, state=HIT.State.OPEN).exists()
+
+
+def test_the_action_refuses_a_label_outside_the_project(queue, admin_client_):
+    _, items = queue
+    response = admin_client_.post(
+        QUEUE,
+        {"action": "resolve_with_label", "label": "horse", "_selected_action": [items[0].pk]},
+        follow=True,
+    )
+    assert "Pick one of the project" in response.content.decode()
+    assert Item.objects.get(pk=items[0].pk).state == Item.State.NEEDS_REVIEW
+
+
+def test_non_staff_cannot_open_the_queue(queue, client, requester):
+    client.force_login(requester)
+    assert client.get(QUEUE).status_code == 302  # to the admin login
+
+
+def test_an_admin_unblocks_with_the_block_action(queue, admin_client_, admin_user):
+    project, _ = queue
+    ann = factories.WorkerFactory(username="ann")
+    block = Block.objects.create(worker=ann, project=project, reason="test")
+    admin_client_.post(
+        "/admin/workers/block/", {"action": "unblock_selected", "_selected_action": [block.pk]}
+    )
+    block.refresh_from_db()
+    assert block.lifted_by == admin_user and block.lifted_at is not None

@@ -1,0 +1,111 @@
+"""Automatic blocking: caught by the project's rules, refused tasks, answers out of consensus."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from apps.tasks.aggregation import aggregate
+from apps.tasks.models import AggregationRun, Answer, Item
+from apps.tasks.services.assignments import NotQualified, assignment_claim
+from apps.workers.models import Block
+from apps.workers.services import worker_block, worker_unblock
+from tests import factories
+from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
+
+
+@pytest.fixture
+def strict(requester):
+    return factories.ProjectFactory(
+        owner=requester,
+        labels=LABELS,
+        min_overlap=3,
+        max_overlap=3,
+        gold_share=0,
+        block_below_skill=0.6,
+        block_min_answers=20,
+    )
+
+
+def latest_run(project) -> AggregationRun:
+    return AggregationRun.objects.filter(project=project).order_by("-id").first()
+
+
+@pytest.fixture
+def spammed(strict, sync_q, django_capture_on_commit_callbacks):
+    items = make_items(strict, 30, lambda i: LABELS[i % 3])
+    truth = {item.pk: item.truth for item in items}
+    rng = random.Random(11)
+    spammer = factories.WorkerFactory(username="spammer")
+    work(spammer, strict, lambda item: rng.choice(LABELS))
+    for _ in range(2):
+        work(factories.WorkerFactory(), strict, lambda item: truth[item.pk])
+    assert aggregate_now(strict)  # the job runs, blocks, and runs again without the spammer
+    return spammer
+
+
+def test_a_spammer_is_blocked_with_the_reason(strict, spammed):
+    block = Block.objects.get(worker=spammed, project=strict)
+    assert block.automatic and block.lifted_at is None
+    assert "Skill too low" in block.reason
+
+
+def test_the_blocked_workers_answers_leave_the_consensus(strict, spammed):
+    run = latest_run(strict)
+    assert run.answers == 60 and run.workers == 2
+    rows = Answer.objects.filter(project=strict).exclude(worker=spammed)
+    expected = aggregate(list(rows.values_list("item_id", "worker_id", "label")), labels=LABELS)
+    for item in Item.objects.filter(project=strict):
+        assert item.final_label == expected.item(item.pk).label
+        assert item.posterior == pytest.approx(expected.item(item.pk).posterior, abs=2e-4)
+
+
+def test_a_blocked_worker_gets_no_more_tasks_there(strict, spammed):
+    factories.HITFactory(item=factories.ItemFactory(project=strict), answers_wanted=3)
+    with pytest.raises(NotQualified, match="blocked on this project"):
+        assignment_claim(worker=spammed, project=strict)
+    assert assignment_claim(worker=spammed) is None  # the any-project claim passes over it
+
+
+def test_the_api_refuses_a_blocked_worker_with_a_clear_reason(strict, spammed, api_client_for):
+    response = api_client_for(spammed).post(
+        "/api/v1/work/next/", {"project": strict.pk}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_qualified"
+    assert "blocked" in response.json()["detail"]
+
+
+def test_unblocking_brings_the_answers_back_and_is_not_undone_automatically(
+    strict, spammed, admin_user, sync_q, django_capture_on_commit_callbacks
+):
+    block = Block.objects.get(worker=spammed, project=strict)
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_unblock(block=block, by=admin_user)
+    block.refresh_from_db()
+    assert block.lifted_by == admin_user and block.lifted_at is not None
+    run = latest_run(strict)
+    assert run.answers == 90 and run.workers == 3
+    assert not Block.objects.filter(project=strict, lifted_at__isnull=True).exists()
+
+
+def test_failing_gold_blocks_a_worker(requester, sync_q, django_capture_on_commit_callbacks):
+    project = factories.ProjectFactory(
+        owner=requester, labels=LABELS, gold_share=1.0, block_gold_accuracy=0.7, block_min_gold=3
+    )
+    for i in range(4):
+        gold = factories.ItemFactory(project=project, is_gold=True, gold_label="dog")
+        factories.HITFactory(item=gold, answers_wanted=1)
+        factories.HITFactory(item=factories.ItemFactory(project=project, external_id=f"r{i}"))
+    cheat = factories.WorkerFactory()
+    with pytest.raises(NotQualified, match="Failed gold: 0 of 3"):
+        work(cheat, project, lambda item: "cat", django_capture_on_commit_callbacks)
+    assert Answer.objects.filter(worker=cheat).count() == 3
+
+
+def test_blocking_by_hand_twice_keeps_one_block(strict, worker, admin_user):
+    first = worker_block(worker=worker, project=strict, reason="Copy-pasting", by=admin_user)
+    again = worker_block(worker=worker, project=strict, reason="Again", by=admin_user)
+    assert first.pk == again.pk and not first.automatic
+    assert Block.objects.filter(worker=worker, project=strict).count() == 1
