@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.models.active import STRATEGIES
+from apps.models.models import LearningSettings, ModelVersion, RescoreRun, TrainingRun
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "name",
+            "number",
+            "is_active",
+            "created_at",
+            "promoted_at",
+            "retired_at",
+            "promotion_reason",
+            "n_train",
+            "n_holdout",
+            "labels_by_source",
+            "accuracy",
+            "macro_f1",
+            "ece",
+            "compared_with",
+            "sklearn_version",
+            "train_seconds",
+            "calibration",
+            "label_set",
+        ]
+        read_only_fields = fields
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    model_version = serializers.CharField(
+        source="model_version.name", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "status", "trigger", "started_at", "finished_at", "detail", "model_version"]
+        read_only_fields = fields
+
+
+class RescoreSerializer(serializers.ModelSerializer):
+    model_version = serializers.CharField(source="model_version.name", read_only=True)
+
+    class Meta:
+        model = RescoreRun
+        fields = [
+            "id",
+            "model_version",
+            "status",
+            "total",
+            "done",
+            "auto_labeled",
+            "audited",
+            "reprioritized",
+            "started_at",
+            "finished_at",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class LearningSettingsSerializer(serializers.ModelSerializer):
+    strategy = serializers.ChoiceField(choices=STRATEGIES, required=False)
+
+    class Meta:
+        model = LearningSettings
+        fields = [
+            "model_enabled",
+            "retrain_after_labels",
+            "promotion_metric",
+            "promotion_min_gain",
+            "holdout_fraction",
+            "strategy",
+            "audit_share",
+            "pre_annotation",
+            "suspected_error_threshold",
+            "learning_config",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+
+class PredictInput(serializers.Serializer):
+    external_id = serializers.CharField(max_length=255, required=False, allow_blank=False)
+    payload = serializers.JSONField()
+
+
+class PredictLabeled(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    label = serializers.CharField()
+    confidence = serializers.FloatField()
+    model_version = serializers.CharField()
+
+
+class PredictQueued(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    status = serializers.CharField()
+    poll_url = serializers.CharField()
+
+
+class FeedbackInput(serializers.Serializer):
+    label = serializers.CharField(max_length=100)
+    accepted = serializers.BooleanField()
+
+
+class FeedbackOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    item_id = serializers.IntegerField()
+    label = serializers.CharField()
+    accepted = serializers.BooleanField()
+    model_label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class QueuedSerializer(serializers.Serializer):
+    queued = serializers.BooleanField()
+    detail = serializers.CharField()

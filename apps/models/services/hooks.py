@@ -1,0 +1,50 @@
+"""The two calls other apps make into the learning loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from apps.models.models import LearningSettings
+from apps.tasks.models import Item, Project
+
+log = logging.getLogger(__name__)
+
+
+def labels_changed(*, project_id: int) -> None:
+    """Called by the consensus service after it stores labels (inside its transaction is
+    fine): after commit, webhooks owed for items that now have a final label are queued, and a
+    retrain is queued if the project has N new training labels since its latest version."""
+    transaction.on_commit(lambda: _after_labels(project_id))
+
+
+def _after_labels(project_id: int) -> None:
+    from apps.models.services.training import retrain_due, retrain_enqueue
+    from apps.models.services.webhooks import webhooks_queue_due
+
+    try:
+        webhooks_queue_due(project_id=project_id)
+        project = Project.objects.get(pk=project_id)
+        if retrain_due(project=project):
+            retrain_enqueue(project_id=project_id, trigger="labels")
+    except Exception:
+        # Labels are stored; the next consensus run checks again. Never fail the caller.
+        log.exception("learning hooks of project %s failed", project_id)
+
+
+def pre_annotation_on(*, project: Project) -> bool:
+    return LearningSettings.objects.filter(project=project, pre_annotation=True).exists()
+
+
+def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
+    """The model's suggestion a worker sees when the project turned pre-annotation on (off
+    by default: it biases people toward the model). None when nothing is shown."""
+    # Audit items (auto-labeled, sent to people to measure the model) never show it: their
+    # answers must be independent of the model they judge.
+    if not item.prediction or item.state == Item.State.AUTO_LABELED:
+        return None
+    if not pre_annotation_on(project=project):
+        return None
+    return {"label": item.prediction, "confidence": item.confidence}

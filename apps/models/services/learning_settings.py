@@ -1,0 +1,45 @@
+"""Per-project learning settings (LearningSettings), changed by the owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.models import learning
+from apps.models.models import LearningSettings
+from apps.tasks.models import Project
+
+SETTINGS_FIELDS = frozenset(
+    {
+        "model_enabled",
+        "retrain_after_labels",
+        "promotion_metric",
+        "promotion_min_gain",
+        "holdout_fraction",
+        "strategy",
+        "audit_share",
+        "pre_annotation",
+        "suspected_error_threshold",
+        "learning_config",
+    }
+)
+
+
+@transaction.atomic
+def learning_settings_update(*, project: Project, **fields: Any) -> LearningSettings:
+    unknown = set(fields) - SETTINGS_FIELDS
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
+    row, _ = LearningSettings.objects.select_for_update().get_or_create(project=project)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    if "learning_config" in fields:
+        try:
+            learning.LearningConfig.from_dict(row.learning_config)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"learning_config": str(exc)}) from exc
+    row.full_clean()
+    row.save()
+    return row

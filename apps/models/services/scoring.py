@@ -1,0 +1,415 @@
+"""Scoring items with the active model: re-scoring open items after a promotion, and the
+online predict call.
+
+Routing follows the batch import's rule (`apps.tasks.ingest.RowValidator`): a non-gold item
+whose confidence is at or above the project's threshold is auto-labeled, every other one waits
+for people. An auto-labeled item drawn for the audit sample keeps (or gets) a HIT, flagged in
+ItemFlag, so the model's live accuracy is measured on items people label without seeing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from apps.models import active, learning
+from apps.models.features import supports_builtin_model
+from apps.models.models import (
+    ItemFlag,
+    LearningSettings,
+    ModelVersion,
+    Prediction,
+    RescoreRun,
+)
+from apps.models.services.common import active_version, learning_settings_of, model_load
+from apps.tasks import ingest
+from apps.tasks.models import HIT, Answer, Assignment, Item, Project
+from apps.tasks.services.assignments import hit_slots_recount
+from hitlcrowd.api import ApiError
+
+log = logging.getLogger(__name__)
+
+RESCORE_CHUNK = 1000
+# Batch strategies pick their batch among this many of the most uncertain open items.
+DIVERSITY_POOL = 500
+DIVERSITY_BATCH = 50
+AUDIT_SEED = "audit"
+
+
+def audit_drawn(item_id: int, share: float) -> bool:
+    """Deterministic: the same item is always in (or out of) the sample for a given share."""
+    if share <= 0:
+        return False
+    digest = hashlib.blake2b(f"{AUDIT_SEED}:{item_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def _scorable(project: Project, row: LearningSettings, version: ModelVersion | None) -> bool:
+    return version is not None and row.model_enabled
+
+
+# --- Re-scoring -------------------------------------------------------------------------------
+
+
+def rescore_start(*, model_version_id: int) -> RescoreRun | None:
+    """The rescore run of this version (created once); older running ones are superseded.
+    None when the version is no longer active."""
+    version = ModelVersion.objects.filter(pk=model_version_id, is_active=True).first()
+    if version is None:
+        return None
+    RescoreRun.objects.filter(
+        project_id=version.project_id, status=RescoreRun.Status.RUNNING
+    ).exclude(model_version=version).update(
+        status=RescoreRun.Status.SUPERSEDED, finished_at=timezone.now()
+    )
+    try:
+        with transaction.atomic():
+            run, created = RescoreRun.objects.get_or_create(
+                model_version=version, defaults={"project_id": version.project_id}
+            )
+    except IntegrityError:
+        run, created = RescoreRun.objects.get(model_version=version), False
+    if created:
+        total = _open_items(version.project_id).count()
+        RescoreRun.objects.filter(pk=run.pk).update(total=total)
+        run.total = total
+    return run
+
+
+def _open_items(project_id: int, after: int = 0):
+    """Waiting items, gold ones too: they get a prediction (for pre-annotation, so a task
+    with no suggestion never tells a worker it is gold) but are never routed."""
+    return (
+        Item.objects.filter(project_id=project_id, state=Item.State.WAITING, pk__gt=after)
+        .exclude(label_source__in=[Item.Source.ADMIN, Item.Source.USER])
+        .order_by("pk")
+    )
+
+
+def rescore_run(*, model_version_id: int) -> RescoreRun | None:
+    """Score the open items in chunks, resuming after the last finished chunk. Stops when a
+    newer version got promoted meanwhile."""
+    run = rescore_start(model_version_id=model_version_id)
+    if run is None or run.status != RescoreRun.Status.RUNNING:
+        return run
+    version = run.model_version
+    project = Project.objects.get(pk=version.project_id)
+    row = learning_settings_of(project)
+    model = model_load(version)
+    try:
+        while _still_active(version):
+            chunk = list(
+                _open_items(project.pk, run.last_item_id).values(
+                    "pk", "payload", "is_gold", "hit__pk"
+                )[:RESCORE_CHUNK]
+            )
+            if not chunk:
+                break
+            _rescore_chunk(project, row, version, model, run, chunk)
+        if not _still_active(version):
+            return _end(run, RescoreRun.Status.SUPERSEDED)
+        _diversity_boost(project, row, model)
+    except Exception as exc:
+        RescoreRun.objects.filter(pk=run.pk).update(error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    return _end(run, RescoreRun.Status.FINISHED)
+
+
+def _still_active(version: ModelVersion) -> bool:
+    return ModelVersion.objects.filter(pk=version.pk, is_active=True).exists()
+
+
+def _end(run: RescoreRun, status: str) -> RescoreRun:
+    RescoreRun.objects.filter(pk=run.pk).update(status=status, finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+@dataclass
+class _Scored:
+    item_id: int
+    hit_id: int | None
+    is_gold: bool
+    label: str
+    confidence: float
+    priority: float
+
+
+def _score(project: Project, row, model, chunk: list[dict]) -> list[_Scored]:
+    config = model.config.features
+    usable = [r for r in chunk if supports_builtin_model(project.item_kind, r["payload"], config)]
+    if not usable:
+        return []
+    proba = learning.predict_proba(model, [r["payload"] for r in usable], list(project.labels))
+    labels, confidence = learning.top_labels(proba, list(project.labels))
+    per_item = row.strategy if row.strategy not in active.BATCH_STRATEGIES else "margin"
+    priority = active.prioritize(per_item, proba, seed=usable[0]["pk"])
+    return [
+        _Scored(r["pk"], r["hit__pk"], r["is_gold"], labels[i], float(confidence[i]), float(p))
+        for i, (r, p) in enumerate(zip(usable, priority, strict=True))
+    ]
+
+
+def _rescore_chunk(project, row, version, model, run: RescoreRun, chunk: list[dict]) -> None:
+    scored = _score(project, row, model, chunk)
+    with transaction.atomic():
+        answered = set(
+            Answer.objects.filter(item_id__in=[s.item_id for s in scored])
+            .values_list("item_id", flat=True)
+            .distinct()
+        )
+        counts = _route(project, row, version, scored, answered)
+        RescoreRun.objects.filter(pk=run.pk).update(
+            done=run.done + len(chunk),
+            last_item_id=chunk[-1]["pk"],
+            auto_labeled=run.auto_labeled + counts["auto"],
+            audited=run.audited + counts["audit"],
+            reprioritized=run.reprioritized + counts["priority"],
+        )
+    run.refresh_from_db()
+
+
+def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> dict[str, int]:
+    now = timezone.now()
+    threshold = project.confidence_threshold
+    auto = [
+        s
+        for s in scored
+        if not s.is_gold and s.confidence >= threshold and s.item_id not in answered
+    ]
+    auto_ids = {s.item_id for s in auto}
+    audit = [s for s in auto if audit_drawn(s.item_id, row.audit_share)]
+    audit_ids = {s.item_id for s in audit}
+    items = [
+        Item(
+            pk=s.item_id,
+            prediction=s.label,
+            confidence=s.confidence,
+            model_version=version.name,
+            updated_at=now,
+        )
+        for s in scored
+    ]
+    Item.objects.bulk_update(items, ["prediction", "confidence", "model_version", "updated_at"])
+    _auto_label(auto, version, now)
+    _cancel_hits([s.hit_id for s in auto if s.hit_id and s.item_id not in audit_ids], now)
+    _flag_audit(project, version, audit)
+    hits = [
+        HIT(pk=s.hit_id, priority=s.priority, updated_at=now)
+        for s in scored
+        if s.hit_id and s.item_id not in auto_ids and not s.is_gold
+    ]
+    HIT.objects.bulk_update(hits, ["priority", "updated_at"])
+    return {"auto": len(auto), "audit": len(audit), "priority": len(hits)}
+
+
+def _auto_label(auto: list[_Scored], version: ModelVersion, now) -> None:
+    Item.objects.bulk_update(
+        [
+            Item(
+                pk=s.item_id,
+                state=Item.State.AUTO_LABELED,
+                final_label=s.label,
+                final_confidence=s.confidence,
+                label_source=Item.Source.MODEL,
+                posterior=None,
+                updated_at=now,
+            )
+            for s in auto
+        ],
+        ["state", "final_label", "final_confidence", "label_source", "posterior", "updated_at"],
+    )
+
+
+def _cancel_hits(hit_ids: list[int], now) -> None:
+    """Cancel the HITs of auto-labeled items; a live lease on one ends as expired (its
+    worker gets 410 on submit), and the slot count is recomputed from the rows."""
+    if not hit_ids:
+        return
+    list(HIT.objects.select_for_update().filter(pk__in=hit_ids).order_by("pk").values_list("pk"))
+    HIT.objects.filter(pk__in=hit_ids).update(state=HIT.State.CANCELLED, updated_at=now)
+    Assignment.objects.filter(hit_id__in=hit_ids, state=Assignment.State.LEASED).update(
+        state=Assignment.State.EXPIRED, finished_at=now
+    )
+    hit_slots_recount(hit_ids=hit_ids)
+
+
+def _flag_audit(project: Project, version: ModelVersion, audit: list[_Scored]) -> None:
+    for s in audit:
+        ItemFlag.objects.get_or_create(
+            item_id=s.item_id,
+            kind=ItemFlag.Kind.AUDIT,
+            defaults={
+                "project": project,
+                "model_version": version,
+                "model_label": s.label,
+                "confidence": s.confidence,
+                "reason": "Audit sample: people label it too, to measure the model.",
+            },
+        )
+        if s.hit_id is None:
+            HIT.objects.create(item_id=s.item_id, project=project, answers_wanted=_wanted(project))
+        else:  # the HIT it already had keeps serving, at the top of the queue
+            HIT.objects.filter(pk=s.hit_id).update(priority=1.0)
+
+
+def _wanted(project: Project) -> int:
+    return project.min_overlap
+
+
+def _diversity_boost(project: Project, row, model) -> None:
+    """Batch strategies: among the most uncertain open HITs, the diverse batch goes first."""
+    if row.strategy not in active.BATCH_STRATEGIES:
+        return
+    pool = list(
+        HIT.objects.filter(project=project, state=HIT.State.OPEN, is_gold=False)
+        .order_by("-priority", "pk")
+        .values("pk", "priority", "item__payload")[:DIVERSITY_POOL]
+    )
+    if len(pool) < 2:
+        return
+    payloads = [p["item__payload"] for p in pool]
+    proba = learning.predict_proba(model, payloads, list(project.labels))
+    priority = active.prioritize(
+        row.strategy,
+        proba,
+        features=learning.model_features(model, payloads),
+        batch_size=min(DIVERSITY_BATCH, len(pool)),
+        seed=0,
+    )
+    now = timezone.now()
+    hits = [
+        HIT(pk=p["pk"], priority=float(v), updated_at=now)
+        for p, v in zip(pool, priority, strict=True)
+    ]
+    HIT.objects.bulk_update(hits, ["priority", "updated_at"])
+
+
+# --- Online predict ----------------------------------------------------------------------------
+
+
+@dataclass
+class PredictResult:
+    item: Item
+    auto_labeled: bool
+    replayed: bool
+    label: str = ""
+    confidence: float | None = None
+    model_version: str = ""
+
+
+class PayloadConflict(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "An item with this external_id exists with another payload.",
+            code="external_id_conflict",
+            status_code=status.HTTP_409_CONFLICT,
+            errors={"external_id": ["Already used for another payload."]},
+        )
+
+
+def item_predict(
+    *, project: Project, payload: Any, external_id: str | None = None
+) -> PredictResult:
+    """Label `payload` with the active model if it is sure enough, else create the item and
+    its HIT for people. Idempotent by external_id: a repeat returns the stored item."""
+    external_id = external_id or f"predict-{uuid.uuid4().hex}"
+    existing = Item.objects.filter(project=project, external_id=external_id).first()
+    if existing is not None:
+        return _replay(existing, payload)
+    row = learning_settings_of(project)
+    version = active_version(project.pk)
+    label, confidence, proba = _predict_one(project, row, version, payload)
+    clean = _validate(project, external_id, payload, label, confidence)
+    try:
+        return _create(project, row, version, clean, proba)
+    except IntegrityError:  # a concurrent call with the same external_id won
+        existing = Item.objects.get(project=project, external_id=external_id)
+        return _replay(existing, payload)
+
+
+def _replay(item: Item, payload: Any) -> PredictResult:
+    if item.payload != payload:
+        raise PayloadConflict()
+    auto = item.state == Item.State.AUTO_LABELED
+    return PredictResult(
+        item=item,
+        auto_labeled=auto,
+        replayed=True,
+        label=item.final_label if auto else "",
+        confidence=item.final_confidence if auto else None,
+        model_version=item.model_version if auto else "",
+    )
+
+
+def _predict_one(project, row, version, payload) -> tuple[str, float | None, np.ndarray | None]:
+    if not _scorable(project, row, version) or not isinstance(payload, dict):
+        return "", None, None
+    model = model_load(version)
+    if not supports_builtin_model(project.item_kind, payload, model.config.features):
+        return "", None, None
+    proba = learning.predict_proba(model, [payload], list(project.labels))
+    labels, confidence = learning.top_labels(proba, list(project.labels))
+    return labels[0], float(confidence[0]), proba
+
+
+def _validate(project, external_id, payload, label, confidence) -> ingest.CleanRow:
+    data = {"external_id": external_id, "payload": payload}
+    if label:
+        data |= {"prediction": label, "confidence": confidence}
+    validator = ingest.RowValidator(
+        item_kind=project.item_kind,
+        labels=project.labels,
+        threshold=project.confidence_threshold,
+    )
+    checked = validator.check(ingest.Record(row=1, line=1, data=data))
+    if isinstance(checked, ingest.RowError):
+        field = checked.field or "payload"
+        errors = {field: [checked.message]}
+        raise ApiError("The request is not valid.", code="invalid", errors=errors)
+    return checked
+
+
+@transaction.atomic
+def _create(project, row, version, clean: ingest.CleanRow, proba) -> PredictResult:
+    auto = clean.state == Item.State.AUTO_LABELED
+    item = Item.objects.create(
+        project=project,
+        external_id=clean.external_id,
+        payload=_payload(clean),
+        prediction=clean.prediction,
+        confidence=clean.confidence,
+        model_version=version.name if clean.prediction else "",
+        state=clean.state,
+        final_label=clean.prediction if auto else "",
+        final_confidence=clean.confidence if auto else None,
+        label_source=Item.Source.MODEL if auto else "",
+    )
+    if auto:
+        scored = _Scored(item.pk, None, False, clean.prediction, clean.confidence or 0.0, 1.0)
+        if audit_drawn(item.pk, row.audit_share):
+            _flag_audit(project, version, [scored])
+        return PredictResult(item, True, False, item.final_label, item.confidence, version.name)
+    priority = 0.0
+    if proba is not None:
+        per_item = row.strategy if row.strategy not in active.BATCH_STRATEGIES else "margin"
+        priority = float(active.prioritize(per_item, proba, seed=item.pk)[0])
+    HIT.objects.create(
+        item=item, project=project, answers_wanted=_wanted(project), priority=priority
+    )
+    if project.callback_url:
+        Prediction.objects.create(item=item, project=project)
+    return PredictResult(item, False, False)
+
+
+def _payload(clean: ingest.CleanRow) -> Any:
+    return json.loads(clean.payload_json)

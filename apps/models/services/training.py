@@ -1,0 +1,386 @@
+"""Retraining: collect the training labels, train, judge against the active version on the
+same holdout, record a ModelVersion, promote only if better, flag suspected label errors.
+
+One run at a time per project: the claim is the INSERT of a RUNNING TrainingRun, which the
+partial unique constraint `trainingrun_one_running` allows once. A run left RUNNING by a
+killed job is marked failed once it is older than the queue's timeout, so the retry that
+django-q2 delivers after `retry` seconds can claim the project again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
+
+from apps.models import learning
+from apps.models.features import supports_builtin_model
+from apps.models.models import ItemFlag, LearningSettings, ModelVersion, TrainingRun
+from apps.models.services.common import (
+    RESCORE_JOB,
+    RETRAIN_JOB,
+    active_version,
+    artifact_write,
+    learning_config_of,
+    learning_settings_of,
+    model_load,
+)
+from apps.tasks.models import Answer, Item, Project
+from apps.workers.selectors import blocked_worker_ids
+
+log = logging.getLogger(__name__)
+
+MIN_TRAINING_LABELS = 10
+SEED = 0
+
+
+def run_stale_after() -> timedelta:
+    # Past the queue's timeout the job was killed; the retry comes at `retry` (> timeout).
+    return timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+
+
+# --- The training set --------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingSet:
+    item_ids: list[int] = field(default_factory=list)
+    payloads: list[dict] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def by_source(self) -> dict[str, int]:
+        return dict(sorted(Counter(self.sources).items()))
+
+
+def training_items(project: Project):
+    """Items whose label people decided: gold, admin resolutions, user feedback, and final
+    crowd consensus backed by at least one answer of a worker not blocked. Never the model's
+    own labels (no self-training), never items waiting or in the disagreement queue."""
+    unblocked_answer = Answer.objects.filter(item=OuterRef("pk")).exclude(
+        worker_id__in=blocked_worker_ids(project=project)
+    )
+    crowd = Q(state=Item.State.CONSENSUS, label_source=Item.Source.CROWD, has_answer=True)
+    return (
+        Item.objects.filter(project=project)
+        .annotate(has_answer=Exists(unblocked_answer))
+        .filter(
+            Q(is_gold=True)
+            | Q(state=Item.State.RESOLVED, label_source__in=[Item.Source.ADMIN, Item.Source.USER])
+            | crowd
+        )
+        .order_by("pk")
+    )
+
+
+def training_label_count(project: Project) -> int:
+    return training_items(project).count()
+
+
+def training_set_collect(*, project: Project) -> TrainingSet:
+    rows = training_items(project).values_list(
+        "pk", "payload", "is_gold", "gold_label", "final_label", "label_source"
+    )
+    config = learning_config_of(learning_settings_of(project)).features
+    out = TrainingSet()
+    for pk, payload, is_gold, gold_label, final_label, source in rows.iterator(chunk_size=2000):
+        label = gold_label if is_gold else final_label
+        if label not in project.labels or not supports_builtin_model(
+            project.item_kind, payload, config
+        ):
+            continue
+        out.item_ids.append(pk)
+        out.payloads.append(payload)
+        out.labels.append(label)
+        out.sources.append(Item.Source.GOLD if is_gold else source)
+    return _same_width(out, project.item_kind, config.field_for(project.item_kind))
+
+
+def _same_width(data: TrainingSet, kind: str, key: str) -> TrainingSet:
+    """Numeric items must all have the most common length; the odd ones are left out."""
+    if kind == "text" or not data.payloads:
+        return data
+    widths = [len(p[key]) for p in data.payloads]
+    common = Counter(widths).most_common(1)[0][0]
+    keep = [i for i, w in enumerate(widths) if w == common]
+    return TrainingSet(*[[column[i] for i in keep] for column in _columns(data)])
+
+
+def _columns(data: TrainingSet) -> tuple[list, list, list, list]:
+    return data.item_ids, data.payloads, data.labels, data.sources
+
+
+# --- Trigger -----------------------------------------------------------------------------------
+
+
+def retrain_due(*, project: Project) -> bool:
+    """N new training labels since the latest version (promoted or not), and none running."""
+    row = learning_settings_of(project)
+    if not row.model_enabled:
+        return False
+    if TrainingRun.objects.filter(project=project, status=TrainingRun.Status.RUNNING).exists():
+        return False
+    seen = (
+        ModelVersion.objects.filter(project=project)
+        .order_by("-number")
+        .values_list("labels_seen", flat=True)
+        .first()
+    ) or 0
+    return training_label_count(project) - seen >= row.retrain_after_labels
+
+
+def retrain_enqueue(*, project_id: int, trigger: str = "labels") -> None:
+    from django_q.tasks import async_task
+
+    # ack_failure=False: a job that raised is delivered again after Q_CLUSTER["retry"]
+    # seconds, up to max_attempts (the global ack_failures=True would drop it).
+    async_task(
+        RETRAIN_JOB,
+        project_id,
+        trigger,
+        q_options={"group": f"retrain-{project_id}", "ack_failure": False},
+    )
+
+
+# --- One run -------------------------------------------------------------------------------
+
+
+def _claim(project_id: int, trigger: str) -> TrainingRun | None:
+    stale = timezone.now() - run_stale_after()
+    TrainingRun.objects.filter(
+        project_id=project_id, status=TrainingRun.Status.RUNNING, started_at__lt=stale
+    ).update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=timezone.now(),
+        detail="The job was killed or timed out; the active version was left as it was.",
+    )
+    try:
+        with transaction.atomic():
+            return TrainingRun.objects.create(project_id=project_id, trigger=trigger)
+    except IntegrityError:
+        return None  # another run holds the project
+
+
+def _finish(run: TrainingRun, status: str, detail: str, version: ModelVersion | None = None):
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=status, detail=detail[:5000], finished_at=timezone.now(), model_version=version
+    )
+    run.refresh_from_db()
+    return run
+
+
+def model_retrain(*, project_id: int, trigger: str = "labels") -> TrainingRun | None:
+    """Train a candidate and promote it if better. None when another run holds the project.
+    A failure marks the run failed, leaves the active version alone and re-raises (so the
+    queue retries)."""
+    run = _claim(project_id, trigger)
+    if run is None:
+        return None
+    try:
+        project = Project.objects.get(pk=project_id)
+        run = _train_and_judge(project, run)
+    except Exception as exc:
+        _finish(run, TrainingRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    if run.status == TrainingRun.Status.PROMOTED:
+        try:
+            suspected_errors_flag(project=project, version=run.model_version)
+        except Exception:  # the new version stands; the check runs again after the next one
+            log.exception("suspected label errors of project %s failed", project_id)
+    return run
+
+
+def _train_and_judge(project: Project, run: TrainingRun) -> TrainingRun:
+    row = learning_settings_of(project)
+    data = training_set_collect(project=project)
+    if len(data) < MIN_TRAINING_LABELS or len(set(data.labels)) < 2:
+        detail = (
+            f"{len(data)} training labels with {len(set(data.labels))} distinct labels; "
+            f"need {MIN_TRAINING_LABELS} and 2."
+        )
+        return _finish(run, TrainingRun.Status.SKIPPED, detail)
+    split = learning.split_holdout(
+        data.labels, keys=data.item_ids, fraction=row.holdout_fraction, seed=SEED
+    )
+    payloads = np.asarray(data.payloads, dtype=object)
+    labels = np.asarray(data.labels, dtype=object)
+    model = learning.train(
+        list(payloads[split.train]),
+        list(labels[split.train]),
+        kind=project.item_kind,
+        label_set=list(project.labels),
+        config=learning_config_of(row),
+        seed=SEED,
+    )
+    holdout = (list(payloads[split.holdout]), list(labels[split.holdout]))
+    metrics = learning.evaluate(model, *holdout)
+    old_metrics, note = _judge_active(project, holdout)
+    better, reason = learning.is_better(
+        metrics, old_metrics, row.promotion_metric, row.promotion_min_gain
+    )
+    version = _record(project, model, data, split, metrics, old_metrics, reason + note, better)
+    status = TrainingRun.Status.PROMOTED if better else TrainingRun.Status.KEPT_OLD
+    return _finish(run, status, reason + note, version)
+
+
+def _judge_active(project: Project, holdout: tuple[list, list]):
+    """The active version's metrics on the candidate's holdout (not its stored figures)."""
+    old = active_version(project.pk)
+    if old is None:
+        return None, ""
+    try:
+        return learning.evaluate(model_load(old), *holdout), ""
+    except (learning.ModelLoadError, OSError, ValueError) as exc:
+        return None, f" (active {old.name} could not be evaluated: {exc})"
+
+
+def _record(
+    project: Project,
+    model: learning.TrainedModel,
+    data: TrainingSet,
+    split: learning.HoldoutSplit,
+    metrics: learning.Metrics,
+    old_metrics: learning.Metrics | None,
+    reason: str,
+    promote: bool,
+) -> ModelVersion:
+    number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+    base = f"p{project.pk}/v{number}"
+    sha = artifact_write(f"{base}/model.zip", learning.dump_model(model))
+    artifact_write(f"{base}/training_set.json", _training_set_json(data, split))
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            project=project,
+            number=number,
+            artifact_path=f"{base}/model.zip",
+            artifact_sha256=sha,
+            training_set_path=f"{base}/training_set.json",
+            n_train=len(split.train),
+            n_holdout=len(split.holdout),
+            labels_by_source=data.by_source(),
+            labels_seen=len(data),
+            accuracy=metrics.accuracy,
+            macro_f1=metrics.macro_f1,
+            ece=metrics.ece,
+            compared_with=_metrics_dict(old_metrics),
+            sklearn_version=model.sklearn_version,
+            train_seconds=model.train_seconds,
+            calibration=model.calibration,
+            label_set=list(model.label_set),
+            promotion_reason=reason,
+        )
+        if promote:
+            _promote(version)
+    return version
+
+
+def _promote(version: ModelVersion) -> None:
+    now = timezone.now()
+    ModelVersion.objects.filter(project_id=version.project_id, is_active=True).update(
+        is_active=False, retired_at=now
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=True, promoted_at=now)
+    version.is_active, version.promoted_at = True, now
+    version_id = version.pk
+    transaction.on_commit(lambda: rescore_enqueue(model_version_id=version_id))
+
+
+def rescore_enqueue(*, model_version_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        RESCORE_JOB,
+        model_version_id,
+        q_options={"group": f"rescore-{model_version_id}", "ack_failure": False},
+    )
+
+
+def _metrics_dict(metrics: learning.Metrics | None) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    return {"accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1, "ece": metrics.ece}
+
+
+def _training_set_json(data: TrainingSet, split: learning.HoldoutSplit) -> bytes:
+    """Which items, which labels, from which source, and which were held out."""
+    holdout = np.zeros(len(data), dtype=bool)
+    holdout[split.holdout] = True
+    body = {
+        "item_ids": data.item_ids,
+        "labels": data.labels,
+        "sources": data.sources,
+        "holdout": holdout.astype(int).tolist(),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+# --- Suspected label errors ------------------------------------------------------------------
+
+
+def suspected_errors_flag(*, project: Project, version: ModelVersion) -> int:
+    """Crowd labels the model confidently contradicts, out of fold, go to the disagreement
+    queue (state needs_review) with the reason kept in an ItemFlag. Returns items flagged."""
+    row = learning_settings_of(project)
+    if row.suspected_error_threshold >= 1.0:
+        return 0
+    data = training_set_collect(project=project)
+    if len(data) < MIN_TRAINING_LABELS or len(set(data.labels)) < 2:
+        return 0
+    found = learning.suspected_label_errors(
+        data.payloads,
+        data.labels,
+        kind=project.item_kind,
+        config=learning_config_of(row),
+        seed=SEED,
+        threshold=row.suspected_error_threshold,
+    )
+    crowd = [e for e in found if data.sources[e.index] == Item.Source.CROWD]
+    return _flag_errors(project, version, data, crowd)
+
+
+@transaction.atomic
+def _flag_errors(project, version, data: TrainingSet, errors: list) -> int:
+    flagged = 0
+    for error in errors:
+        item_id = data.item_ids[error.index]
+        moved = Item.objects.filter(
+            pk=item_id, state=Item.State.CONSENSUS, label_source=Item.Source.CROWD
+        ).update(state=Item.State.NEEDS_REVIEW, updated_at=timezone.now())
+        if not moved:
+            continue
+        reason = (
+            f"Model {version.name} (out of fold) says {error.suggested!r} with "
+            f"p={error.confidence:.3f}; consensus {error.given!r} has "
+            f"p={error.given_probability:.3f}."
+        )
+        ItemFlag.objects.update_or_create(
+            item_id=item_id,
+            kind=ItemFlag.Kind.SUSPECTED_ERROR,
+            defaults={
+                "project": project,
+                "model_version": version,
+                "model_label": error.suggested,
+                "given_label": error.given,
+                "confidence": error.confidence,
+                "reason": reason,
+            },
+        )
+        flagged += 1
+    return flagged
+
+
+def learning_settings_ensure(*, project: Project) -> LearningSettings:
+    row, _ = LearningSettings.objects.get_or_create(project=project)
+    return row

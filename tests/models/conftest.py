@@ -1,0 +1,96 @@
+"""A small text project the built-in model learns quickly: cat words against dog words."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.utils import timezone
+
+from apps.models.models import LearningSettings
+from apps.tasks.models import HIT, Answer, Assignment, Item
+from tests import factories
+
+CAT = ["meow", "purr", "whiskers", "kitten", "feline", "litter", "claws", "mouse"]
+DOG = ["woof", "bark", "puppy", "fetch", "canine", "leash", "bone", "kennel"]
+FILLER = ["the", "a", "very", "small", "big", "today", "again", "near"]
+
+
+def text_of(label: str, i: int) -> str:
+    rng = random.Random(i)
+    words = CAT if label == "cat" else DOG
+    return " ".join(rng.sample(words, 3) + rng.sample(FILLER, 2))
+
+
+@pytest.fixture(autouse=True)
+def model_dir(settings, tmp_path):
+    """Model artifacts go to a fresh directory per test."""
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def pets(requester):
+    project = factories.ProjectFactory(
+        owner=requester, name="Pets", labels=["cat", "dog"], confidence_threshold=0.6
+    )
+    LearningSettings.objects.create(
+        project=project, retrain_after_labels=20, audit_share=0.0, suspected_error_threshold=1.0
+    )
+    return project
+
+
+def answer(item: Item, worker, label: str) -> Answer:
+    hit, _ = HIT.objects.get_or_create(
+        item=item, defaults={"project": item.project, "answers_wanted": 2}
+    )
+    assignment = Assignment.objects.create(
+        hit=hit,
+        project=item.project,
+        worker=worker,
+        state=Assignment.State.SUBMITTED,
+        lease_expires_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    return Answer.objects.create(
+        assignment=assignment,
+        item=item,
+        project=item.project,
+        worker=worker,
+        label=label,
+        seconds_spent=3.0,
+    )
+
+
+def labeled(project, n: int, worker, start: int = 0, flip: set[int] | None = None) -> list[Item]:
+    """n items with crowd consensus (half cat, half dog), each answered by `worker`;
+    positions in `flip` get the wrong consensus label."""
+    items = []
+    for i in range(start, start + n):
+        truth = "cat" if i % 2 else "dog"
+        label = ("dog" if truth == "cat" else "cat") if flip and i in flip else truth
+        item = factories.ItemFactory(
+            project=project,
+            external_id=f"l{i}",
+            payload={"text": text_of(truth, i)},
+            state=Item.State.CONSENSUS,
+            final_label=label,
+            label_source=Item.Source.CROWD,
+            final_confidence=0.97,
+        )
+        answer(item, worker, label)
+        HIT.objects.filter(item=item).update(state=HIT.State.DONE)
+        item.truth = truth
+        items.append(item)
+    return items
+
+
+def waiting(project, texts: list[str], prefix: str = "w") -> list[Item]:
+    items = []
+    for i, text in enumerate(texts):
+        item = factories.ItemFactory(
+            project=project, external_id=f"{prefix}{i}", payload={"text": text}
+        )
+        factories.HITFactory(item=item, answers_wanted=2)
+        items.append(item)
+    return items

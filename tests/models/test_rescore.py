@@ -1,0 +1,103 @@
+"""After a promotion the open items are re-scored and re-routed (real sync django-q2 jobs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.models.models import ItemFlag, LearningSettings, RescoreRun
+from apps.models.services.training import model_retrain
+from apps.tasks.models import HIT, Assignment, Item
+from apps.tasks.services.assignments import LeaseExpired, assignment_submit
+from tests.models.conftest import answer, labeled, text_of, waiting
+
+UNSURE = "zebra quantum"  # no word the model knows: p is about 0.5
+
+
+def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
+    pets, worker, other_worker, sync_q, django_capture_on_commit_callbacks
+):
+    labeled(pets, 40, worker)
+    sure_cat, sure_dog, unsure, answered = waiting(
+        pets, [text_of("cat", 901), text_of("dog", 902), UNSURE, text_of("cat", 903)]
+    )
+    answer(answered, other_worker, "cat")
+    lease = Assignment.objects.create(
+        hit=sure_cat.hit,
+        project=pets,
+        worker=other_worker,
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    version = run.model_version
+    for item in (sure_cat, sure_dog, unsure, answered):
+        item.refresh_from_db()
+    assert (sure_cat.state, sure_cat.final_label) == (Item.State.AUTO_LABELED, "cat")
+    assert (sure_dog.state, sure_dog.final_label) == (Item.State.AUTO_LABELED, "dog")
+    assert sure_cat.label_source == Item.Source.MODEL and sure_cat.model_version == version.name
+    assert HIT.objects.get(item=sure_cat).state == HIT.State.CANCELLED
+    lease.refresh_from_db()
+    assert lease.state == Assignment.State.EXPIRED
+    assert HIT.objects.get(item=sure_cat).slots_taken == 0
+    with pytest.raises(LeaseExpired):
+        assignment_submit(worker=other_worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
+    # Answered items stay with people even when the model is sure.
+    assert answered.state == Item.State.WAITING and answered.prediction == "cat"
+    assert unsure.state == Item.State.WAITING and unsure.confidence < pets.confidence_threshold
+    # Margin uncertainty: the unsure item goes before the answered (sure) one.
+    assert HIT.objects.get(item=unsure).priority > HIT.objects.get(item=answered).priority
+    progress = RescoreRun.objects.get(model_version=version)
+    assert progress.status == RescoreRun.Status.FINISHED
+    assert (progress.done, progress.total, progress.auto_labeled) == (4, 4, 2)
+
+
+def test_an_audit_share_keeps_auto_labeled_items_in_front_of_people(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    LearningSettings.objects.filter(project=pets).update(audit_share=1.0)
+    labeled(pets, 40, worker)
+    (sure,) = waiting(pets, [text_of("dog", 950)])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    sure.refresh_from_db()
+    assert sure.state == Item.State.AUTO_LABELED
+    assert HIT.objects.get(item=sure).state == HIT.State.OPEN
+    flag = ItemFlag.objects.get(item=sure, kind=ItemFlag.Kind.AUDIT)
+    assert flag.model_version == run.model_version and flag.model_label == "dog"
+
+
+def test_a_retried_rescore_changes_nothing_twice(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    from apps.models.services.scoring import rescore_run
+
+    labeled(pets, 40, worker)
+    waiting(pets, [text_of("cat", 960), UNSURE])
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+    again = rescore_run(model_version_id=run.model_version.pk)
+    assert again.status == RescoreRun.Status.FINISHED and again.auto_labeled == 1
+    assert RescoreRun.objects.count() == 1
+
+
+def test_a_batch_strategy_puts_its_diverse_batch_first(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    LearningSettings.objects.filter(project=pets).update(strategy="kcenter")
+    pets.confidence_threshold = 1.0
+    pets.save()
+    labeled(pets, 40, worker)
+    waiting(pets, [f"{UNSURE} {i}" for i in range(5)] + [text_of("cat", 970)])
+    with django_capture_on_commit_callbacks(execute=True):
+        model_retrain(project_id=pets.pk)
+    priorities = list(
+        HIT.objects.filter(item__external_id__startswith="w").values_list("priority", flat=True)
+    )
+    assert max(priorities) > 1.0  # the picked batch ranks above any margin score

@@ -1,0 +1,166 @@
+"""Retraining through the real django-q2 job (sync mode), promotion and its refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.models.models import LearningSettings, ModelVersion, TrainingRun
+from apps.models.services import labels_changed
+from apps.models.services.training import model_retrain, training_set_collect
+from apps.tasks.models import Item
+from apps.workers.services import worker_block
+from tests import factories
+from tests.models.conftest import labeled, text_of
+
+
+def active_of(project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, is_active=True).first()
+
+
+def test_n_new_labels_queue_a_retrain_that_promotes_the_first_version(
+    pets, worker, sync_q, django_capture_on_commit_callbacks, model_dir
+):
+    labeled(pets, 40, worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        labels_changed(project_id=pets.pk)
+
+    version = active_of(pets)
+    assert version is not None and version.number == 1
+    assert version.labels_by_source == {"crowd": 40}
+    assert version.n_train + version.n_holdout == 40 and version.n_holdout > 0
+    assert version.accuracy is not None and version.ece is not None
+    assert version.sklearn_version and version.calibration
+    run = TrainingRun.objects.get(project=pets)
+    assert run.status == TrainingRun.Status.PROMOTED and "no active model" in run.detail
+    stored = json.loads((model_dir / "models" / version.training_set_path).read_bytes())
+    assert len(stored["item_ids"]) == 40 and set(stored["sources"]) == {"crowd"}
+
+
+def test_fewer_than_n_new_labels_queue_nothing(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    labeled(pets, 19, worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        labels_changed(project_id=pets.pk)
+    assert not TrainingRun.objects.filter(project=pets).exists()
+
+
+def test_a_candidate_no_better_than_the_active_one_is_kept_aside_with_the_reason(pets, worker):
+    labeled(pets, 40, worker)
+    first = model_retrain(project_id=pets.pk, trigger="manual")
+    second = model_retrain(project_id=pets.pk, trigger="manual")
+
+    assert first.status == TrainingRun.Status.PROMOTED
+    assert second.status == TrainingRun.Status.KEPT_OLD
+    assert second.detail.startswith("not better")
+    assert active_of(pets) == first.model_version
+    assert second.model_version.compared_with is not None
+
+
+def test_a_better_candidate_replaces_the_active_version(pets, worker):
+    # The first model learns from labels that are half wrong; the second from clean ones.
+    items = labeled(pets, 40, worker, flip=set(range(0, 40, 2)) | {1, 3, 5, 7})
+    first = model_retrain(project_id=pets.pk)
+    for item in items:
+        Item.objects.filter(pk=item.pk).update(final_label=item.truth)
+    second = model_retrain(project_id=pets.pk)
+
+    assert first.status == TrainingRun.Status.PROMOTED
+    assert second.status == TrainingRun.Status.PROMOTED, second.detail
+    first.model_version.refresh_from_db()
+    assert not first.model_version.is_active and first.model_version.retired_at is not None
+    assert active_of(pets) == second.model_version
+    assert second.model_version.compared_with["accuracy"] < second.model_version.accuracy
+
+
+def test_a_failing_job_leaves_the_active_version_and_is_recorded(pets, worker, settings, tmp_path):
+    labeled(pets, 40, worker)
+    first = model_retrain(project_id=pets.pk)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.DATA_DIR = blocker  # the artifact cannot be written
+    labeled(pets, 20, worker, start=40)
+
+    with pytest.raises(OSError):
+        model_retrain(project_id=pets.pk)
+
+    failed = TrainingRun.objects.filter(project=pets).first()
+    assert failed.status == TrainingRun.Status.FAILED and "Error" in failed.detail
+    assert active_of(pets) == first.model_version
+    assert ModelVersion.objects.filter(project=pets).count() == 1
+
+
+def test_a_run_killed_mid_way_is_taken_over_by_the_retry(pets, worker):
+    labeled(pets, 40, worker)
+    killed = TrainingRun.objects.create(project=pets)
+    TrainingRun.objects.filter(pk=killed.pk).update(started_at=timezone.now() - timedelta(hours=1))
+
+    run = model_retrain(project_id=pets.pk)
+
+    killed.refresh_from_db()
+    assert killed.status == TrainingRun.Status.FAILED and "killed" in killed.detail
+    assert run.status == TrainingRun.Status.PROMOTED
+
+
+def test_a_second_job_leaves_the_project_to_the_running_one(pets, worker):
+    labeled(pets, 40, worker)
+    TrainingRun.objects.create(project=pets)
+    assert model_retrain(project_id=pets.pk) is None
+    assert not ModelVersion.objects.filter(project=pets).exists()
+
+
+def test_too_few_labels_are_skipped_with_the_reason(pets, worker):
+    labeled(pets, 4, worker)
+    run = model_retrain(project_id=pets.pk)
+    assert run.status == TrainingRun.Status.SKIPPED and "need 10" in run.detail
+
+
+def test_blocked_workers_answers_are_not_trained_on(pets, worker, other_worker, admin_user):
+    good = labeled(pets, 30, worker)
+    spam = labeled(pets, 10, other_worker, start=100)
+    worker_block(worker=other_worker, project=pets, reason="spam", by=admin_user)
+
+    data = training_set_collect(project=pets)
+
+    assert set(data.item_ids) == {item.pk for item in good}
+    assert not {item.pk for item in spam} & set(data.item_ids)
+
+
+def test_only_people_decided_labels_are_trained_on(pets, worker):
+    labeled(pets, 12, worker)
+    gold = factories.ItemFactory(
+        project=pets, payload={"text": text_of("cat", 1)}, is_gold=True, gold_label="cat"
+    )
+    model_label = factories.ItemFactory(
+        project=pets,
+        payload={"text": text_of("dog", 2)},
+        state=Item.State.AUTO_LABELED,
+        final_label="dog",
+        label_source=Item.Source.MODEL,
+    )
+    review = factories.ItemFactory(
+        project=pets,
+        payload={"text": text_of("dog", 3)},
+        state=Item.State.NEEDS_REVIEW,
+        final_label="dog",
+        label_source=Item.Source.CROWD,
+    )
+
+    data = training_set_collect(project=pets)
+
+    assert gold.pk in data.item_ids and data.sources[data.item_ids.index(gold.pk)] == "gold"
+    assert model_label.pk not in data.item_ids and review.pk not in data.item_ids
+
+
+def test_a_disabled_model_is_never_retrained(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    LearningSettings.objects.filter(project=pets).update(model_enabled=False)
+    labeled(pets, 40, worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        labels_changed(project_id=pets.pk)
+    assert not TrainingRun.objects.exists()
