@@ -86,7 +86,7 @@ def test_audit_items_never_show_the_suggestion(pets, worker):
 
 def test_with_pre_annotation_on_a_gold_task_has_the_same_keys_as_a_real_one(pets, worker):
     LearningSettings.objects.filter(project=pets).update(pre_annotation=True)
-    pets.gold_share = 0.5
+    pets.gold_share = 1.0  # gold first (drawn with this share), then the real task
     pets.save()
     real, gold = waiting(pets, ["meow purr", "woof"])
     Item.objects.filter(pk=real.pk).update(prediction="cat", confidence=0.7)
