@@ -3,6 +3,7 @@
     .venv/bin/python bench/assign.py                      # 16 workers, 10k and 1M projects
     .venv/bin/python bench/assign.py --big-items 100000   # quicker, smaller "big" project
     .venv/bin/python bench/assign.py --explain-only       # build data, print the claim's plan
+    .venv/bin/python bench/assign.py --profile            # in-process: queries, CPU ms/request
 
 Self-contained: creates its own database (hitlcrowd_assign_bench, dropped at the end unless
 --keep-db), loads data with COPY, starts gunicorn on 127.0.0.1, runs each phase for a fixed
@@ -63,6 +64,9 @@ def main() -> None:
         tokens, worker_ids = make_users(args.workers * 2)
         small = make_project("bench-10k", args.small_items, history=0)
         raw_small = make_project("raw-10k", args.small_items, history=0)
+        if args.profile:
+            profile_in_process(small, tokens[: args.workers], args.profile_rounds, args.cprofile)
+            return
         big = make_project("bench-1M", args.big_items, history=args.big_items)
         plan = explain_claim(big, worker_ids[0])
         print("\nEXPLAIN (ANALYZE) of the claim on the big project:\n" + plan)
@@ -94,6 +98,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--explain-only", action="store_true")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="queries and CPU ms per request, no HTTP"
+    )
+    parser.add_argument("--profile-rounds", type=int, default=400)
+    parser.add_argument("--cprofile", action="store_true", help="with --profile: top functions")
     return parser.parse_args()
 
 
@@ -162,10 +171,10 @@ def make_project(name: str, items: int, history: int) -> int:
             conn,
             "tasks_item (project_id, external_id, payload, prediction, model_version, state, "
             "final_label, label_source, is_gold, gold_label, consensus_method, created_at, "
-            "updated_at)",
+            "updated_at, review_action)",
             (
                 f'{project.pk}\t{name}-{n}\t{{"text": "item {n}"}}\t\t\twaiting\t\t\tf\t\t\t'
-                "now\tnow\n"
+                "now\tnow\t\n"
                 for n in range(items)
             ),
             "tasks_item",
@@ -174,10 +183,10 @@ def make_project(name: str, items: int, history: int) -> int:
         first_hit = copy_rows(
             conn,
             "tasks_hit (item_id, project_id, answers_wanted, priority, is_gold, state, "
-            "slots_taken, created_at, updated_at)",
+            "slots_taken, created_at, updated_at, extra_answers)",
             (
                 f"{first_item + n}\t{project.pk}\t3\t0\tf\topen\t{1 if n < history else 0}\t"
-                "now\tnow\n"
+                "now\tnow\t0\n"
                 for n in range(items)
             ),
             "tasks_hit",
@@ -369,6 +378,83 @@ def integrity(project: int) -> tuple[int, int]:
             [project],
         ).fetchone()[0]
     return duplicates, overfilled
+
+
+# --- In-process profile -----------------------------------------------------------------------
+
+
+def profile_in_process(project: int, tokens: list[str], rounds: int, cprofile: bool) -> None:
+    """Queries per endpoint and CPU ms per request, through the whole Django stack (middleware,
+    knox, DRF) with the test client: independent of machine load, unlike the HTTP figures."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    clients = [Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {t}") for t in tokens]
+    body = json.dumps({"project": project})
+
+    def round_trip(client: Client, cpu: dict[str, float]) -> None:
+        started = time.process_time()
+        task = client.post("/api/v1/work/next/", body, content_type="application/json")
+        cpu["next"] += time.process_time() - started
+        assert task.status_code == 200, task.content
+        url = f"/api/v1/work/assignments/{task.json()['assignment_id']}/submit/"
+        started = time.process_time()
+        answer = client.post(
+            url,
+            json.dumps({"label": LABELS[0], "seconds_spent": 1.5}),
+            content_type="application/json",
+        )
+        cpu["submit"] += time.process_time() - started
+        assert answer.status_code == 201, answer.content
+
+    cpu = defaultdict(float)
+    for client in clients:  # warm up: imports, url resolver, first token refresh
+        round_trip(client, cpu)
+    for endpoint in ("next", "submit"):
+        with CaptureQueriesContext(connection) as queries:
+            client = clients[0]
+            if endpoint == "next":
+                response = client.post("/api/v1/work/next/", body, content_type="application/json")
+                assignment = response.json()["assignment_id"]
+            else:
+                client.post(
+                    f"/api/v1/work/assignments/{assignment}/submit/",
+                    json.dumps({"label": LABELS[0], "seconds_spent": 1.5}),
+                    content_type="application/json",
+                )
+        print(f"\n{endpoint}: {len(queries)} queries")
+        for query in queries.captured_queries:
+            print("   ", " ".join(query["sql"].split())[:150])
+    cpu = defaultdict(float)
+    profiler = cProfile.Profile(time.process_time) if cprofile else None
+    wall = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for n in range(rounds):
+        round_trip(clients[n % len(clients)], cpu)
+    if profiler:
+        profiler.disable()
+    wall = time.perf_counter() - wall
+    print(
+        f"\nCPU per request (this process, {rounds} round trips): next "
+        f"{cpu['next'] / rounds * 1000:.2f} ms, submit {cpu['submit'] / rounds * 1000:.2f} ms; "
+        f"wall per round trip {wall / rounds * 1000:.2f} ms (includes PostgreSQL)"
+    )
+    if profiler:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(40)
+        by_package: dict[str, float] = defaultdict(float)
+        for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
+            parts = filename.split("site-packages/")
+            key = parts[1].split("/")[0] if len(parts) > 1 else filename.split("/")[-2:][0]
+            by_package[key] += tottime
+        total = sum(by_package.values())
+        for key, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"{key:24} {seconds / total:6.1%}")
 
 
 # --- Raw SQL ceiling -------------------------------------------------------------------------

@@ -149,6 +149,9 @@ REST_FRAMEWORK = {
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 24 * 30, minimum=1)),
     "AUTO_REFRESH": True,
+    # knox's default, spelled out: the refresh UPDATE runs at most once a minute per token,
+    # not on every request of the worker loop.
+    "MIN_REFRESH_INTERVAL": 60,
     "TOKEN_LIMIT_PER_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -65,6 +65,16 @@ class GuidelineVersionFactory(factory.django.DjangoModelFactory):
     published_at = factory.LazyFunction(timezone.now)
 
 
+class GuidelineAcknowledgementFactory(factory.django.DjangoModelFactory):
+    """A worker read a version; without it the claim answers 409 guideline_not_acknowledged."""
+
+    class Meta:
+        model = "tasks.GuidelineAcknowledgement"
+
+    guideline = factory.SubFactory(GuidelineVersionFactory)
+    worker = factory.SubFactory(WorkerFactory)
+
+
 class BatchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Batch

@@ -144,4 +144,7 @@ class AggregationStateAdmin(ReadOnlyAdmin):
     list_select_related = ["project", "last_run"]
 
 
+from apps.tasks import admin_overview  # noqa: E402, F401, I001  (project overview page, filters)
 from apps.tasks import admin_review  # noqa: E402, F401  (disagreement queue, unblock action)
+from apps.tasks import admin_guidelines  # noqa: E402, F401  (draft, preview, publish, diff)
+from apps.tasks import admin_audit  # noqa: E402, F401  (audit trail, audited project admin)

@@ -14,9 +14,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.tasks.models import Answer, Item, ReviewItem
-from apps.tasks.services.consensus import ResolveRefused, item_resolve
-from apps.workers.models import Block, WorkerStats
+from apps.tasks.services.consensus import item_resolve
+from apps.tasks.services.review import MAX_MORE_ANSWERS, item_mark_ambiguous, item_send_back
+from apps.workers.ledger import MAX_REASON_LENGTH, ledger_grant_bonus, ledger_reject_answers
+from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, WorkerStats
 from apps.workers.services import worker_unblock
+from hitlcrowd.api import ApiError
+
+DEFAULT_MORE_ANSWERS = 2
 
 
 class ReviewAnswerInline(admin.TabularInline):
@@ -74,13 +79,25 @@ class ResolveForm(forms.ModelForm):
 
 class ResolveActionForm(ActionForm):
     label = forms.CharField(required=False, help_text="Label for 'resolve with the label'.")
+    # Checked by item_send_back, so a bad number gets its message rather than "no action".
+    more = forms.CharField(
+        required=False,
+        initial=DEFAULT_MORE_ANSWERS,
+        max_length=6,
+        help_text=f"Answers to ask for when sending back (1 to {MAX_MORE_ANSWERS}).",
+    )
 
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):
     form = ResolveForm
     action_form = ResolveActionForm
-    actions = ["resolve_with_label", "resolve_with_consensus"]
+    actions = [
+        "resolve_with_label",
+        "resolve_with_consensus",
+        "send_back_for_more_answers",
+        "mark_ambiguous",
+    ]
     inlines = [ReviewAnswerInline]
     list_display = [
         "external_id", "project", "final_label", "final_confidence", "posterior_per_class",
@@ -128,16 +145,41 @@ class ReviewItemAdmin(admin.ModelAdmin):
         self._resolve(request, queryset, lambda item: item.final_label)
 
     def _resolve(self, request: HttpRequest, queryset, label_of) -> None:
+        def resolve(item: ReviewItem) -> None:
+            item_resolve(item_id=item.pk, label=label_of(item), by=request.user)
+
+        self._each(request, queryset, "Resolved", resolve)
+
+    @admin.action(description="Send back for more answers (how many in the action bar)")
+    def send_back_for_more_answers(
+        self, request: HttpRequest, queryset: QuerySet[ReviewItem]
+    ) -> None:
+        raw = request.POST.get("more", "").strip()
+        more = int(raw) if raw.isdigit() else (DEFAULT_MORE_ANSWERS if not raw else 0)
+
+        def send_back(item: ReviewItem) -> None:
+            item_send_back(item_id=item.pk, more=more, by=request.user)
+
+        self._each(request, queryset, "Sent back", send_back)
+
+    @admin.action(description="Mark ambiguous (leaves the queue and training)")
+    def mark_ambiguous(self, request: HttpRequest, queryset: QuerySet[ReviewItem]) -> None:
+        def ambiguous(item: ReviewItem) -> None:
+            item_mark_ambiguous(item_id=item.pk, by=request.user)
+
+        self._each(request, queryset, "Marked ambiguous", ambiguous)
+
+    def _each(self, request: HttpRequest, queryset, verb: str, act) -> None:
         done = 0
         for item in queryset.select_related("project"):
             try:
-                item_resolve(item_id=item.pk, label=label_of(item), by=request.user)
-            except ResolveRefused as exc:
+                act(item)
+            except ApiError as exc:
                 self.message_user(request, f"{item.external_id}: {exc.detail}", messages.ERROR)
                 continue
             done += 1
         if done:
-            self.message_user(request, f"Resolved {done} item(s).", messages.SUCCESS)
+            self.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
 
 
 # --- Unblocking: an action on the workers app's Block admin ------------------------------------
@@ -152,17 +194,94 @@ def unblock_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]
     modeladmin.message_user(request, f"Lifted {lifted} block(s).", messages.SUCCESS)
 
 
+@admin.action(description="Reject their answers on this project: reverse the pay (ledger)")
+def reject_answers_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]) -> None:
+    reversed_ = 0
+    for block in queryset.select_related("worker", "project"):
+        reason = f"Rejected by an admin (block {block.pk}: {block.reason})"[:MAX_REASON_LENGTH]
+        reversed_ += ledger_reject_answers(
+            worker=block.worker, project=block.project, by=request.user, reason=reason
+        )
+    modeladmin.message_user(request, f"Reversed {reversed_} answer credit(s).", messages.SUCCESS)
+
+
 def _add_unblock_action() -> None:
-    """apps.workers registers Block first (INSTALLED_APPS order); add the action to its admin."""
+    """apps.workers registers Block first (INSTALLED_APPS order); add the actions to its admin."""
     base = type(admin.site.get_model_admin(Block)) if admin.site.is_registered(Block) else None
     if base is None:
         return
     if unblock_selected in (base.actions or []):
         return
+    actions = [*(base.actions or []), unblock_selected, reject_answers_selected]
     admin.site.unregister(Block)
-    admin.site.register(
-        Block, type("BlockAdmin", (base,), {"actions": [*(base.actions or []), unblock_selected]})
-    )
+    admin.site.register(Block, type("BlockAdmin", (base,), {"actions": actions}))
 
 
 _add_unblock_action()
+
+
+# --- Rewards ledger: browse entries, grant bonuses -------------------------------------------
+
+
+class BonusForm(forms.ModelForm):
+    class Meta:
+        model = LedgerEntry
+        fields = ["worker", "project", "amount", "reason"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.kind = LedgerEntry.Kind.BONUS
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Append-only: the add form grants a bonus; nothing is changed or deleted."""
+
+    form = BonusForm
+    list_display = ["worker", "project", "kind", "amount", "answer", "reason", "created_by"]
+    list_display += ["created_at"]
+    list_filter = ["kind"]
+    search_fields = ["worker__username", "project__name", "reason"]
+    list_select_related = ["worker", "project", "created_by"]
+    raw_id_fields = ["worker", "project"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "amount" in form.base_fields:  # the add form; existing entries are read-only
+            form.base_fields["amount"].help_text = "The bonus, a positive decimal."
+        return form
+
+    def save_model(self, request: HttpRequest, obj: LedgerEntry, form, change: bool) -> None:
+        entry = ledger_grant_bonus(
+            worker=obj.worker,
+            project=obj.project,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
+        obj.pk, obj.kind, obj.created_at = entry.pk, entry.kind, entry.created_at
+        obj._state.adding = False
+
+
+@admin.register(LedgerCheckpoint)
+class LedgerCheckpointAdmin(admin.ModelAdmin):
+    """Written by the budget check only; shown for diagnosis."""
+
+    list_display = ["project", "upto_id", "amount", "updated_at"]
+    list_select_related = ["project"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

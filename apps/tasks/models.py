@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from apps.tasks.audit import APPEND_ONLY, AppendOnlyQuerySet
+
 MAX_LABELS = 50
 MAX_LABEL_LENGTH = 100
 
@@ -71,6 +73,11 @@ class Project(models.Model):
     )
     reward_per_answer = models.DecimalField(
         max_digits=10, decimal_places=4, default=0, validators=[MinValueValidator(0)]
+    )
+    # Spend cap (apps/workers/ledger.py): null = unlimited. Once credits + bonuses - reversals
+    # plus the live leases' rewards would pass it, the claim serves no more tasks.
+    budget = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     callback_url = models.URLField(blank=True)
     callback_secret = models.CharField(max_length=64, default=new_callback_secret, editable=False)
@@ -135,7 +142,9 @@ class GuidelineVersion(models.Model):
     """Numbered labeling instructions; a published version is never edited again."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
-    number = models.PositiveIntegerField()
+    # Given at publish (services/guidelines.py), so numbers follow publication order; a draft
+    # has none.
+    number = models.PositiveIntegerField(null=True, blank=True)
     text = models.TextField(help_text="Markdown.")
     change_note = models.CharField(max_length=500, blank=True)
     author = models.ForeignKey(
@@ -151,14 +160,25 @@ class GuidelineVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.project} v{self.number}"
+        return f"{self.project} v{self.number}" if self.number else f"{self.project} draft"
+
+    FROZEN_FIELDS = ("project_id", "number", "text", "change_note", "author_id", "published_at")
 
     def save(self, *args, **kwargs) -> None:
         if self.pk:
-            stored = GuidelineVersion.objects.filter(pk=self.pk, published_at__isnull=False)
-            if stored.exclude(text=self.text, number=self.number).exists():
+            stored = (
+                GuidelineVersion.objects.filter(pk=self.pk, published_at__isnull=False)
+                .values(*self.FROZEN_FIELDS)
+                .first()
+            )
+            if stored and any(stored[f] != getattr(self, f) for f in self.FROZEN_FIELDS):
                 raise ValidationError("A published guideline version is immutable.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if GuidelineVersion.objects.filter(pk=self.pk, published_at__isnull=False).exists():
+            raise ValidationError("A published guideline version cannot be deleted.")
+        return super().delete(*args, **kwargs)
 
     @property
     def is_published(self) -> bool:
@@ -216,6 +236,8 @@ class Item(models.Model):
         CONSENSUS = "consensus", "Consensus"
         NEEDS_REVIEW = "needs_review", "Needs review"
         RESOLVED = "resolved", "Resolved"
+        # An admin judged it undecidable: out of the queue and out of training.
+        AMBIGUOUS = "ambiguous", "Ambiguous"
 
     class Source(models.TextChoices):
         MODEL = "model", "Model"
@@ -224,9 +246,24 @@ class Item(models.Model):
         GOLD = "gold", "Gold"
         USER = "user", "User feedback"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    class ReviewAction(models.TextChoices):
+        RESOLVED = "resolved", "Resolved to a label"
+        MORE_ANSWERS = "more_answers", "Sent back for more answers"
+        AMBIGUOUS = "ambiguous", "Marked ambiguous"
+
+    # No single-column indexes on project and batch: item_external_id_unique and
+    # item_project_state_id lead with project, item_batch_state with batch (measured: 14-20%
+    # less time writing 1M items, docs/benchmarks-ingest.md).
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     batch = models.ForeignKey(
-        Batch, on_delete=models.PROTECT, related_name="items", null=True, blank=True
+        Batch,
+        on_delete=models.PROTECT,
+        related_name="items",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     external_id = models.CharField(max_length=255)
     payload = models.JSONField()
@@ -243,7 +280,12 @@ class Item(models.Model):
     gold_label = models.CharField(max_length=MAX_LABEL_LENGTH, blank=True)
     # The consensus run that last changed final_label/posterior, and its method.
     aggregation_run = models.ForeignKey(
-        "AggregationRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "AggregationRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # partial index item_aggregation_run
     )
     consensus_method = models.CharField(max_length=16, blank=True)
     resolved_by = models.ForeignKey(
@@ -252,8 +294,11 @@ class Item(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # partial index item_resolved_by
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The last review action; resolved_by/resolved_at say who and when.
+    review_action = models.CharField(max_length=16, choices=ReviewAction.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -277,6 +322,20 @@ class Item(models.Model):
             models.Index(fields=["project", "state", "id"], name="item_project_state_id"),
             # Batch status: SELECT state, count(*) FROM item WHERE batch_id = ? GROUP BY state.
             models.Index(fields=["batch", "state"], name="item_batch_state"),
+            # AggregationRun delete (SET_NULL): WHERE aggregation_run_id IN (...); NULL on new
+            # items, so partial.
+            models.Index(
+                fields=["aggregation_run"],
+                condition=Q(aggregation_run__isnull=False),
+                name="item_aggregation_run",
+            ),
+            # User delete (PROTECT): WHERE resolved_by_id IN (...); NULL until an admin
+            # resolves the item, so partial.
+            models.Index(
+                fields=["resolved_by"],
+                condition=Q(resolved_by__isnull=False),
+                name="item_resolved_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -301,6 +360,9 @@ class HIT(models.Model):
     # statement that claims a slot, and recomputed from the assignment rows when a slot comes
     # back (skip, expiry). Gold HITs never fill, so it stays 0 on them.
     slots_taken = models.PositiveSmallIntegerField(default=0)
+    # Answers beyond the project's max_overlap an admin asked for ("send back for more
+    # answers"); consensus lets this HIT grow to max_overlap + extra_answers.
+    extra_answers = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -350,11 +412,21 @@ class Assignment(models.Model):
     lease_expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=500, blank=True)
+    # Set when publishing this version re-queued the HIT (services/guidelines.py): the
+    # assignment no longer counts (slots, answers, "never the same HIT twice").
+    superseded_by = models.ForeignKey(
+        GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
-            # A worker never gets the same HIT twice.
-            models.UniqueConstraint(fields=["hit", "worker"], name="assignment_hit_worker_unique"),
+            # A worker never gets the same HIT twice under one guideline: a re-queue supersedes
+            # the old assignments, so the same worker may answer again under the new version.
+            models.UniqueConstraint(
+                fields=["hit", "worker"],
+                condition=Q(superseded_by__isnull=True),
+                name="assignment_hit_worker_unique",
+            ),
             # At most one live lease per worker and project.
             models.UniqueConstraint(
                 fields=["worker", "project"],
@@ -390,6 +462,10 @@ class Answer(models.Model):
     seconds_spent = models.FloatField(validators=[MinValueValidator(0)])
     # Pre-annotation (apps.models.services.suggestion_for): the model's label was shown.
     suggestion_shown = models.BooleanField(default=False)
+    # Copied from the assignment at re-queue: a superseded answer leaves the consensus.
+    superseded_by = models.ForeignKey(
+        GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -401,6 +477,9 @@ class Answer(models.Model):
             models.Index(
                 F("worker"), F("created_at").desc(), F("id").desc(), name="answer_worker_history"
             ),
+            # Admin project overview, answers per hour: WHERE project_id = ? AND created_at >= ?
+            # GROUP BY date_trunc('hour', created_at).
+            models.Index(fields=["project", "created_at"], name="answer_project_created"),
         ]
 
     def __str__(self) -> str:
@@ -469,3 +548,82 @@ class ReviewItem(Item):
         proxy = True
         verbose_name = "item to review"
         verbose_name_plural = "disagreement queue"
+
+
+class GuidelineAcknowledgement(models.Model):
+    """A worker read this guideline version (services/guidelines.py, guideline_acknowledge)."""
+
+    guideline = models.ForeignKey(
+        GuidelineVersion, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Claim gate (services/guidelines.py, guideline_gate): EXISTS (... WHERE
+            # guideline_id = ? AND worker_id = ?); also one row per worker and version.
+            models.UniqueConstraint(fields=["guideline", "worker"], name="guideline_ack_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} read {self.guideline}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what and when; append-only (apps/tasks/audit.py): no update, no delete."""
+
+    class Action(models.TextChoices):
+        PROJECT_UPDATE = "project_update", "Project settings changed"
+        GUIDELINE_PUBLISH = "guideline_publish", "Guideline published"
+        WORKER_BLOCK = "worker_block", "Worker blocked"
+        WORKER_UNBLOCK = "worker_unblock", "Worker unblocked"
+        ITEM_RESOLVE = "item_resolve", "Item resolved"
+        MODEL_PROMOTE = "model_promote", "Model promoted"
+        ITEM_SEND_BACK = "item_send_back", "Item sent back for more answers"
+        ITEM_AMBIGUOUS = "item_ambiguous", "Item marked ambiguous"
+        ANSWERS_REJECT = "answers_reject", "Worker's answers rejected (pay reversed)"
+        BONUS_GRANT = "bonus_grant", "Bonus granted"
+        BUDGET_SPENT = "budget_spent", "Budget spent: tasks no longer served"
+
+    # PROTECT: a project with a history keeps it (the trail must not vanish with a delete).
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the system (a rule or a job).",
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [old, new]}, ...")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Admin changelist by project: WHERE project_id = ? ORDER BY created_at DESC, id DESC.
+            models.Index(
+                F("project"), F("created_at").desc(), F("id").desc(), name="audit_project_recent"
+            ),
+            # Admin filter by action: WHERE action = ? ORDER BY created_at DESC, id DESC.
+            models.Index(
+                F("action"), F("created_at").desc(), F("id").desc(), name="audit_action_recent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} on {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError(APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(APPEND_ONLY)

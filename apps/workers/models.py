@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -122,3 +123,86 @@ class Block(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class LedgerEntry(models.Model):
+    """Money owed to a worker on a project; append-only (apps/workers/ledger.py writes it).
+
+    Amounts are never negative: a reversal cancels an earlier credit, so a project's spend and
+    a worker's earnings are credits + bonuses - reversals.
+    """
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit", "Credit for an answer"
+        BONUS = "bonus", "Bonus"
+        REVERSAL = "reversal", "Reversal of a rejected answer's credit"
+
+    worker = models.ForeignKey(User, on_delete=models.PROTECT, related_name="ledger_entries")
+    project = models.ForeignKey(
+        "tasks.Project", on_delete=models.CASCADE, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    answer = models.ForeignKey(
+        "tasks.Answer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="ledger_amount_not_negative"),
+            # A retried submit never pays twice; a rejection never reverses twice.
+            models.UniqueConstraint(
+                fields=["answer"], condition=Q(kind="credit"), name="ledger_one_credit_per_answer"
+            ),
+            models.UniqueConstraint(
+                fields=["answer"],
+                condition=Q(kind="reversal"),
+                name="ledger_one_reversal_per_answer",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="bonus") | Q(answer__isnull=False),
+                name="ledger_credit_has_answer",
+            ),
+        ]
+        indexes = [
+            # Spend and budget check: WHERE project_id = ? GROUP BY kind [, worker_id].
+            models.Index(fields=["project", "kind", "worker"], name="ledger_project_kind"),
+            # Earnings: WHERE worker_id = ? GROUP BY project_id, kind.
+            models.Index(fields=["worker", "project", "kind"], name="ledger_worker_project"),
+            # Budget check, the entries after the checkpoint: WHERE project_id = ? AND id > ?.
+            models.Index(fields=["project", "id"], name="ledger_project_tail"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} to {self.worker_id} on {self.project_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Ledger entries are append-only; add a reversal instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are append-only; add a reversal instead.")
+
+
+class LedgerCheckpoint(models.Model):
+    """A project's spend up to one ledger entry, so the budget check on each claim sums only
+    the entries after it (apps/workers/ledger.py, ledger_spend). Advanced with a conditional
+    UPDATE, only over entries older than a safety margin (see ledger.CHECKPOINT_LAG)."""
+
+    project = models.OneToOneField(
+        "tasks.Project", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    upto_id = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"spend of {self.project_id} up to entry {self.upto_id}"

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from apps.workers.models import Block, Qualification, User, WorkerStats
+from apps.workers.models import (
+    Block,
+    LedgerCheckpoint,
+    LedgerEntry,
+    Qualification,
+    User,
+    WorkerStats,
+)
 
 if TYPE_CHECKING:
     from apps.tasks.models import Project
@@ -51,3 +72,119 @@ def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
         .annotate(blocked_reason=Subquery(active.values("reason")[:1]))
         .order_by("project_id")
     )
+
+
+# --- Ledger ----------------------------------------------------------------------------------
+
+ZERO = Decimal("0")
+
+
+def _totals(entries: QuerySet) -> dict[str, Any]:
+    """Conditional sums over ledger entries: credits, bonuses, reversals, answers credited."""
+    kind = LedgerEntry.Kind
+    money = DecimalField(max_digits=18, decimal_places=4)
+    return {
+        "credits": Coalesce(Sum("amount", filter=Q(kind=kind.CREDIT)), ZERO, output_field=money),
+        "bonuses": Coalesce(Sum("amount", filter=Q(kind=kind.BONUS)), ZERO, output_field=money),
+        "reversals": Coalesce(
+            Sum("amount", filter=Q(kind=kind.REVERSAL)), ZERO, output_field=money
+        ),
+        "answers": Count("pk", filter=Q(kind=kind.CREDIT)),
+        "rejected": Count("pk", filter=Q(kind=kind.REVERSAL)),
+    }
+
+
+def _with_amount(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "amount": row["credits"] + row["bonuses"] - row["reversals"]}
+
+
+def project_spend(*, project: Project) -> dict[str, Any]:
+    """A project's totals: credits, bonuses, reversals, answers, rejected, amount (= spend).
+    One query. Scope the project to its owner before calling."""
+    entries = LedgerEntry.objects.filter(project=project)
+    return _with_amount(entries.aggregate(**_totals(entries)))
+
+
+def project_spend_per_worker(*, project: Project) -> list[dict[str, Any]]:
+    """Per worker on the project: worker id and username, and the totals above. One query."""
+    rows = (
+        LedgerEntry.objects.filter(project=project)
+        .values("worker_id", "worker__username")
+        .annotate(**_totals(LedgerEntry.objects.none()))
+        .order_by("worker_id")
+    )
+    return [_with_amount(row) for row in rows]
+
+
+def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
+    """Per project: my credited answers, reward per answer, bonuses, reversals and amount.
+    Gold answers are paid like the rest, or the total would tell which tasks were gold."""
+    rows = (
+        LedgerEntry.objects.filter(worker=worker)
+        .values("project_id", "project__name", "project__reward_per_answer")
+        .annotate(**_totals(LedgerEntry.objects.none()))
+        .order_by("project_id")
+    )
+    return [
+        {
+            "project": {"id": row["project_id"], "name": row["project__name"]},
+            "reward_per_answer": row["project__reward_per_answer"],
+            **_with_amount(row),
+        }
+        for row in rows
+    ]
+
+
+def signed_sum() -> Coalesce:
+    """Credits + bonuses - reversals, as one SUM."""
+    money = DecimalField(max_digits=18, decimal_places=4)
+    signed = Case(
+        When(kind=LedgerEntry.Kind.REVERSAL, then=-F("amount")),
+        default=F("amount"),
+        output_field=money,
+    )
+    return Coalesce(Sum(signed), ZERO, output_field=money)
+
+
+def ledger_spend(*, project: Project) -> tuple[Decimal, int]:
+    """(spend, entries after the checkpoint): the checkpoint plus a sum over the entries after
+    it (index ledger_project_tail), so the cost follows the tail, not the project's history.
+    Two queries."""
+    checkpoint = (
+        LedgerCheckpoint.objects.filter(project=project).values_list("upto_id", "amount").first()
+    )
+    upto, amount = checkpoint or (0, ZERO)
+    tail = LedgerEntry.objects.filter(project=project, pk__gt=upto).aggregate(
+        total=signed_sum(), n=Count("pk")
+    )
+    return amount + tail["total"], tail["n"]
+
+
+def _live_leases(project: Project) -> int:
+    from apps.tasks.models import Assignment
+
+    return Assignment.objects.filter(
+        project=project, state=Assignment.State.LEASED, lease_expires_at__gt=timezone.now()
+    ).count()
+
+
+def ledger_committed(*, project: Project) -> tuple[Decimal, int]:
+    """(spend plus the reward owed if every live lease is answered, entries after the
+    checkpoint). Three queries."""
+    spend, tail = ledger_spend(project=project)
+    return spend + _live_leases(project) * project.reward_per_answer, tail
+
+
+def budget_status(*, project: Project) -> dict[str, Any]:
+    """budget (None = unlimited), spend, remaining and exhausted for a project. Exhausted: one
+    more lease could take committed spend (spend + live leases' rewards) past the budget."""
+    spend, _ = ledger_spend(project=project)
+    if project.budget is None:
+        return {"budget": None, "spend": spend, "remaining": None, "exhausted": False}
+    committed = spend + _live_leases(project) * project.reward_per_answer
+    return {
+        "budget": project.budget,
+        "spend": spend,
+        "remaining": max(project.budget - committed, ZERO),
+        "exhausted": committed + project.reward_per_answer > project.budget,
+    }

@@ -128,7 +128,10 @@ def _block_by_rules(project: Project, rows: list[WorkerStats]) -> list[Block]:
         )
         if reason is not None:
             blocks.append(Block(worker_id=row.worker_id, project=project, reason=reason))
-    return Block.objects.bulk_create(blocks)
+    created = Block.objects.bulk_create(blocks)
+    for block in created:  # a handful per run at most: rules block each worker once
+        _audit(block, None, "worker_block", {"worker": block.worker_id, "reason": block.reason})
+    return created
 
 
 @transaction.atomic
@@ -145,6 +148,7 @@ def worker_block(*, worker: User, project: Project, reason: str, by: User | None
         block.created_by = by
         block.full_clean()
         block.save()
+        _audit(block, by, "worker_block", {"worker": block.worker_id, "reason": reason})
         _reaggregate(project.pk)
     return block
 
@@ -157,8 +161,15 @@ def worker_unblock(*, block: Block, by: User) -> Block:
         block.lifted_at = timezone.now()
         block.lifted_by = by
         block.save(update_fields=["lifted_at", "lifted_by"])
+        _audit(block, by, "worker_unblock", {"worker": block.worker_id, "active": [True, False]})
         _reaggregate(block.project_id)
     return block
+
+
+def _audit(block: Block, by: User | None, action: str, changes: dict[str, Any]) -> None:
+    from apps.tasks.services.audit import audit_record
+
+    audit_record(project_id=block.project_id, actor=by, action=action, obj=block, changes=changes)
 
 
 def _reaggregate(project_id: int) -> None:

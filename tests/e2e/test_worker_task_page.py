@@ -40,6 +40,10 @@ def test_a_worker_answers_with_a_hotkey_skips_with_s_and_finds_the_answer_in_his
 
     log_in(page, worker.username)
     page.get_by_role("link", name="Start labeling").click()
+    # A published guideline must be acknowledged before the first task.
+    acknowledge = page.get_by_role("button", name="I have read version 1: show me tasks")
+    expect(acknowledge).to_be_visible()
+    acknowledge.click()
 
     expect(page.locator(".item-text")).to_contain_text("A small animal #")
     expect(page.locator(".countdown")).to_have_text(re.compile(r"^(9|10):\d\d$"))

@@ -2,7 +2,13 @@ import pytest
 
 from apps.tasks.models import HIT, Assignment
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
-from tests.factories import GuidelineVersionFactory, HITFactory, ProjectFactory, WorkerFactory
+from tests.factories import (
+    GuidelineAcknowledgementFactory,
+    GuidelineVersionFactory,
+    HITFactory,
+    ProjectFactory,
+    WorkerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +24,8 @@ def real_project(project):
 
 def test_a_worker_gets_the_payload_labels_guideline_and_lease(api_client_for, worker, real_project):
     GuidelineVersionFactory(project=real_project, number=1, text="old")
-    GuidelineVersionFactory(project=real_project, number=2, text="current")
+    current = GuidelineVersionFactory(project=real_project, number=2, text="current")
+    GuidelineAcknowledgementFactory(guideline=current, worker=worker)
     GuidelineVersionFactory(project=real_project, number=3, text="draft", published_at=None)
     hit = HITFactory(item__project=real_project, item__payload={"text": "a cat"})
 
@@ -113,7 +120,7 @@ def test_a_closed_or_unknown_project_is_a_400_naming_project(api_client_for, wor
 def test_next_task_takes_a_bounded_number_of_queries(
     api_client_for, worker, real_project, django_assert_max_num_queries
 ):
-    GuidelineVersionFactory(project=real_project)
+    GuidelineAcknowledgementFactory(guideline__project=real_project, worker=worker)
     HITFactory.create_batch(20, item__project=real_project)
     client = api_client_for(worker)
     with django_assert_max_num_queries(14):

@@ -2,7 +2,12 @@ import pytest
 
 from apps.tasks.models import HIT, Answer, Assignment
 from apps.tasks.services.assignments import assignment_claim
-from tests.factories import GuidelineVersionFactory, HITFactory, WorkerFactory
+from tests.factories import (
+    GuidelineAcknowledgementFactory,
+    GuidelineVersionFactory,
+    HITFactory,
+    WorkerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +20,9 @@ def submit_url(assignment_id: int) -> str:
 def lease(worker, project):
     project.gold_share = 0
     project.save()
-    GuidelineVersionFactory(project=project, number=4)
+    GuidelineAcknowledgementFactory(
+        guideline=GuidelineVersionFactory(project=project, number=4), worker=worker
+    )
     HITFactory(item__project=project, answers_wanted=2)
     return assignment_claim(worker=worker, project=project)
 
@@ -95,6 +102,7 @@ def test_a_hit_is_done_when_it_has_its_wanted_answers(api_client_for, worker, pr
     api_client_for(worker).post(submit_url(lease.pk), {"label": "dog", "seconds_spent": 1})
     assert HIT.objects.get().state == HIT.State.OPEN
     second_worker = WorkerFactory()
+    GuidelineAcknowledgementFactory(guideline=lease.guideline_version, worker=second_worker)
     second = assignment_claim(worker=second_worker, project=project)
     api_client_for(second_worker).post(submit_url(second.pk), {"label": "cat", "seconds_spent": 1})
     assert HIT.objects.get().state == HIT.State.DONE

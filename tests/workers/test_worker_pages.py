@@ -16,7 +16,13 @@ from django.utils.html import escape
 from apps.tasks.models import Answer, Assignment
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
 from apps.workers.models import Qualification
-from tests.factories import GuidelineVersionFactory, HITFactory, ItemFactory, ProjectFactory
+from tests.factories import (
+    GuidelineAcknowledgementFactory,
+    GuidelineVersionFactory,
+    HITFactory,
+    ItemFactory,
+    ProjectFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -231,11 +237,12 @@ def test_the_digits_image_has_one_square_per_pixel(worker, project):
 
 def test_the_guideline_is_rendered_as_markdown_without_raw_html(worker, project):
     GuidelineVersionFactory(project=project, number=1, text="old")
-    GuidelineVersionFactory(
+    current = GuidelineVersionFactory(
         project=project,
         number=2,
         text="# Rules\n\nPick **one**.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2))",
     )
+    GuidelineAcknowledgementFactory(guideline=current, worker=worker)
     hit_for(project)
     html = client_for(worker).get(task_url(project)).content.decode()
     assert "<details" in html and "Guideline (version 2)" in html

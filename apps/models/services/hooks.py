@@ -34,7 +34,16 @@ def _after_labels(project_id: int) -> None:
         log.exception("learning hooks of project %s failed", project_id)
 
 
+# A selector that loads a project for one request may select the pre-annotation switch into
+# this attribute (apps.tasks.selectors.assignments.project_get_open_for_claim), which saves
+# pre_annotation_on its query.
+PRE_ANNOTATION_FLAG = "pre_annotation_flag"
+
+
 def pre_annotation_on(*, project: Project) -> bool:
+    flag = getattr(project, PRE_ANNOTATION_FLAG, None)
+    if flag is not None:
+        return bool(flag)
     return LearningSettings.objects.filter(project=project, pre_annotation=True).exists()
 
 

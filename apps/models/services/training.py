@@ -34,7 +34,8 @@ from apps.models.services.common import (
     learning_settings_of,
     model_load,
 )
-from apps.tasks.models import Answer, Item, Project
+from apps.tasks.models import Answer, AuditEvent, Item, Project
+from apps.tasks.services.audit import audit_record
 from apps.workers.selectors import blocked_worker_ids
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ def training_items(project: Project):
             | Q(state=Item.State.RESOLVED, label_source__in=[Item.Source.ADMIN, Item.Source.USER])
             | crowd
         )
+        # An admin marked these undecidable (apps/tasks/services/review.py).
+        .exclude(state=Item.State.AMBIGUOUS)
         .order_by("pk")
     )
 
@@ -288,11 +291,18 @@ def _record(
 
 def _promote(version: ModelVersion) -> None:
     now = timezone.now()
-    ModelVersion.objects.filter(project_id=version.project_id, is_active=True).update(
-        is_active=False, retired_at=now
-    )
+    active = ModelVersion.objects.filter(project_id=version.project_id, is_active=True)
+    retired = list(active.values_list("number", flat=True))
+    active.update(is_active=False, retired_at=now)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True, promoted_at=now)
     version.is_active, version.promoted_at = True, now
+    audit_record(
+        project_id=version.project_id,
+        actor=None,
+        action=AuditEvent.Action.MODEL_PROMOTE,
+        obj=version,
+        changes={"active_version": [retired[0] if retired else None, version.number]},
+    )
     version_id = version.pk
     transaction.on_commit(lambda: rescore_enqueue(model_version_id=version_id))
 

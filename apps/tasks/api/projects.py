@@ -14,6 +14,7 @@ from apps.tasks.selectors.projects import (
 )
 from apps.tasks.services.projects import project_create, project_update
 from apps.workers.permissions import IsRequester
+from apps.workers.selectors import budget_status
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid fields: `errors` maps each field to messages."),
@@ -69,9 +70,12 @@ class ProjectViewSet(
         project = self.get_object()
         data = ProjectSerializer(project, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        project = project_update(project=project, **data.validated_data)
+        project = project_update(project=project, by=request.user, **data.validated_data)
         return Response(self._detail(project))
 
     def _detail(self, project) -> dict:
         project.item_counts = project_item_counts(project=project)
+        budget = budget_status(project=project)
+        project.budget_remaining = budget["remaining"]
+        project.budget_exhausted = budget["exhausted"]
         return ProjectDetailSerializer(project).data

@@ -23,6 +23,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "confidence_threshold",
             "gold_share",
             "reward_per_answer",
+            "budget",
             "callback_url",
             "lease_seconds",
             "qualification_size",
@@ -43,6 +44,22 @@ class ProjectDetailSerializer(ProjectSerializer):
     callback_secret = serializers.CharField(
         read_only=True, help_text="Key of the HMAC-SHA256 signature on callbacks."
     )
+    budget_remaining = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        read_only=True,
+        allow_null=True,
+        help_text="Budget minus spend and live leases' rewards; null: no budget.",
+    )
+    budget_exhausted = serializers.BooleanField(
+        read_only=True, help_text="No more tasks are served until the budget is raised."
+    )
 
     class Meta(ProjectSerializer.Meta):
-        fields = [*ProjectSerializer.Meta.fields, "item_counts", "callback_secret"]
+        fields = [
+            *ProjectSerializer.Meta.fields,
+            "item_counts",
+            "callback_secret",
+            "budget_remaining",
+            "budget_exhausted",
+        ]

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from apps.tasks.api import batches, consensus, items, work
+from apps.tasks.api import batches, consensus, guidelines, items, spend, work
 from apps.tasks.api.projects import ProjectViewSet
 
 router = SimpleRouter()
@@ -10,6 +10,8 @@ urlpatterns = [
     *router.urls,
     *items.urlpatterns,
     *work.urlpatterns,
+    *guidelines.urlpatterns,
     *batches.urlpatterns,
     *consensus.urlpatterns,
+    *spend.urlpatterns,
 ]

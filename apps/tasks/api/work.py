@@ -6,9 +6,17 @@ the same whether its item is gold or not; nothing here ever renders a gold label
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.urls import path
+from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
+from knox.signals import token_expired
 from rest_framework import generics, serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +26,7 @@ from apps.tasks.selectors.assignments import (
     answer_for_worker,
     answer_list_for_worker,
     assignment_get_for_worker,
+    project_get_open_for_claim,
     project_list_open_to_worker,
     qualification_state_of,
     task_for_worker,
@@ -110,15 +119,23 @@ class WorkProjectSerializer(serializers.Serializer):
 
 class EarningsRowSerializer(serializers.Serializer):
     project = WorkRefSerializer()
-    answers = serializers.IntegerField()
+    answers = serializers.IntegerField(help_text="Answers credited.")
     reward_per_answer = serializers.DecimalField(max_digits=10, decimal_places=4)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=4)
+    bonuses = serializers.DecimalField(max_digits=18, decimal_places=4)
+    reversals = serializers.DecimalField(
+        max_digits=18, decimal_places=4, help_text="Credits taken back for rejected answers."
+    )
+    amount = serializers.DecimalField(
+        max_digits=18, decimal_places=4, help_text="Credits + bonuses - reversals."
+    )
 
 
 class EarningsSerializer(serializers.Serializer):
     projects = EarningsRowSerializer(many=True)
     answers = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=4)
+    bonuses = serializers.DecimalField(max_digits=18, decimal_places=4)
+    reversals = serializers.DecimalField(max_digits=18, decimal_places=4)
+    total = serializers.DecimalField(max_digits=18, decimal_places=4)
 
 
 class NextInputSerializer(serializers.Serializer):
@@ -147,6 +164,38 @@ class GoldItemSerializer(serializers.Serializer):
     gold_label = serializers.CharField()
 
 
+# --- Hot path: next task and submit ----------------------------------------------------------
+
+
+class WorkTokenAuthentication(TokenAuthentication):
+    """knox, minus its sweep of the user's *other* expired tokens, a query on every request
+    (knox 5.x `_cleanup_token`). This token's own expiry is still enforced; the other
+    endpoints (default authentication) still sweep."""
+
+    def _cleanup_token(self, auth_token) -> bool:
+        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            username = auth_token.user.get_username()
+            auth_token.delete()
+            token_expired.send(sender=self.__class__, username=username, source="auth_token")
+            return True
+        return False
+
+
+class WorkTokenScheme(KnoxTokenScheme):
+    # The same header as knoxApiToken; spectacular needs one name per authentication class.
+    target_class = WorkTokenAuthentication
+    name = "knoxApiTokenWork"
+
+
+class HotPathView(APIView):
+    """Next task, submit, skip, one assignment: JSON only (no browsable-API renderer to
+    negotiate) and the cheaper knox check."""
+
+    authentication_classes = [WorkTokenAuthentication, SessionAuthentication]
+    renderer_classes = [JSONRenderer]
+    permission_classes = [IsWorker]
+
+
 # --- Views -----------------------------------------------------------------------------------
 
 
@@ -168,9 +217,7 @@ class WorkProjectListView(generics.ListAPIView):
         return project_list_open_to_worker(worker=self.request.user)
 
 
-class NextTaskView(APIView):
-    permission_classes = [IsWorker]
-
+class NextTaskView(HotPathView):
     @extend_schema(
         summary="Take the next task (or get my live one back)",
         description="Optional `project`: else any project open to me. 204: nothing to do now.",
@@ -181,7 +228,10 @@ class NextTaskView(APIView):
             **INVALID,
             **ERRORS,
             403: OpenApiResponse(description="Not a worker, or `not_qualified` (with why)."),
-            409: OpenApiResponse(description="`project_closed`."),
+            409: OpenApiResponse(
+                description="`project_closed`, `budget_spent`, or `guideline_not_acknowledged`"
+                " (its `guideline` names the `number` to read and its `url`)."
+            ),
         },
         tags=["work"],
     )
@@ -198,16 +248,13 @@ class NextTaskView(APIView):
 
 
 def _open_project(request: Request, project_id: int):
-    projects = project_list_open_to_worker(worker=request.user)
-    project = projects.filter(pk=project_id).first()
+    project = project_get_open_for_claim(worker=request.user, project_id=project_id)
     if project is None:
         raise serializers.ValidationError({"project": ["No open project with this id."]})
     return project
 
 
-class AssignmentDetailView(APIView):
-    permission_classes = [IsWorker]
-
+class AssignmentDetailView(HotPathView):
     @extend_schema(
         summary="One of my assignments",
         responses={200: WorkTaskSerializer, **ERRORS, **NOT_FOUND},
@@ -218,9 +265,7 @@ class AssignmentDetailView(APIView):
         return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
 
 
-class SubmitView(APIView):
-    permission_classes = [IsWorker]
-
+class SubmitView(HotPathView):
     @extend_schema(
         summary="Answer my task",
         description="Sending the same answer again returns the first (200).",
@@ -246,9 +291,7 @@ class SubmitView(APIView):
         return Response(WorkAnswerSerializer(answer_for_worker(answer=answer)).data, status=code)
 
 
-class SkipView(APIView):
-    permission_classes = [IsWorker]
-
+class SkipView(HotPathView):
     @extend_schema(
         summary="Skip my task: its slot goes back and I won't get it again",
         request=SkipInputSerializer,
@@ -297,7 +340,7 @@ class EarningsView(APIView):
     permission_classes = [IsWorker]
 
     @extend_schema(
-        summary="What I earned: answers x reward per answer, per project",
+        summary="What I earned per project, from the rewards ledger",
         responses={200: EarningsSerializer, **ERRORS},
         tags=["work"],
     )
@@ -306,7 +349,9 @@ class EarningsView(APIView):
         body = {
             "projects": rows,
             "answers": sum(row["answers"] for row in rows),
-            "total": sum((row["amount"] for row in rows), 0),
+            "bonuses": sum((row["bonuses"] for row in rows), Decimal(0)),
+            "reversals": sum((row["reversals"] for row in rows), Decimal(0)),
+            "total": sum((row["amount"] for row in rows), Decimal(0)),
         }
         return Response(EarningsSerializer(body).data)
 

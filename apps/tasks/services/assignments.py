@@ -30,6 +30,8 @@ from apps.models.services import suggestion_for
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.selectors.assignments import latest_guideline
 from apps.tasks.services.answers import answer_committed
+from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_gate
+from apps.workers.ledger import BudgetSpent, budget_check, budget_locked, ledger_credit_answer
 from apps.workers.models import Qualification, User
 from apps.workers.selectors import block_active, qualification_get
 from apps.workers.services import qualification_record, qualification_start
@@ -90,7 +92,8 @@ WITH candidate AS (
       AND h.slots_taken < h.answers_wanted
       AND NOT EXISTS (
           SELECT 1 FROM tasks_assignment a
-          WHERE a.hit_id = h.id AND a.worker_id = %(worker)s OFFSET 0
+          WHERE a.hit_id = h.id AND a.worker_id = %(worker)s AND a.superseded_by_id IS NULL
+          OFFSET 0
       )
       AND NOT EXISTS (
           SELECT 1 FROM tasks_assignment l
@@ -120,7 +123,9 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
 
     Without a project: any live lease, else the first open project with work. Raises
     NotQualified (403) when the worker failed the project's qualification test, ProjectClosed
-    (409) when the project is closed.
+    (409) when the project is closed, BudgetSpent (409) when its budget is spent,
+    GuidelineNotAcknowledged (409) when the worker has not acknowledged the current guideline
+    (without a project: only when no other project had a task).
     """
     if project is not None:
         return _claim_in_project(worker, project)
@@ -129,22 +134,47 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
         return live
     from apps.tasks.selectors.assignments import project_list_open_to_worker
 
+    unread = None
     for candidate in project_list_open_to_worker(worker=worker):
         try:
             assignment = _claim_in_project(worker, candidate)
-        except NotQualified:
+        except (NotQualified, BudgetSpent):
+            continue
+        except GuidelineNotAcknowledged as exc:
+            unread = unread or exc
             continue
         if assignment is not None:
             return assignment
+    if unread is not None:
+        raise unread
     return None
 
 
 def _claim_in_project(worker: User, project: Project) -> Assignment | None:
     if not project.is_open:
         raise ProjectClosed()
-    block = block_active(worker=worker, project=project)
-    if block is not None:
-        raise NotQualified(f"You are blocked on this project: {block.reason}")
+    reason = _block_reason(worker, project)
+    if reason is not None:
+        raise NotQualified(f"You are blocked on this project: {reason}")
+    try:
+        guideline_gate(worker=worker, project=project)
+    except GuidelineNotAcknowledged:
+        live = _live_lease(worker, project)  # a task already taken may still be answered
+        if live is None:
+            raise
+        return live
+    if project.budget is not None:
+        live = _live_lease(worker, project)
+        if live is not None:
+            return live
+        # BudgetSpent (409): HITs stay open but are not served.
+        if budget_check(project=project):
+            with budget_locked(project=project):
+                return _claim_with_retries(worker, project)
+    return _claim_with_retries(worker, project)
+
+
+def _claim_with_retries(worker: User, project: Project) -> Assignment | None:
     swept = False
     for _ in range(CLAIM_RETRIES):
         try:
@@ -171,7 +201,7 @@ def _claim_once(worker: User, project: Project) -> Assignment | None:
     for gold in _gold_plan(worker, project):
         assignment_id = _take_slot(worker, project, gold)
         if assignment_id is not None:
-            return _load(assignment_id)
+            return _load(assignment_id, project)
     return _live_lease(worker, project)
 
 
@@ -228,7 +258,7 @@ def _take_slot_portable(
     if live.exists():
         return None
     guideline = latest_guideline(project=project)
-    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker)
+    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
     free = HIT.objects.filter(
         project=project, is_gold=gold, state=HIT.State.OPEN, slots_taken__lt=F("answers_wanted")
     ).exclude(Exists(mine))
@@ -254,13 +284,29 @@ def _live_lease(worker: User, project: Project | None) -> Assignment | None:
     if project is not None:
         leases = leases.filter(project=project)
     lease = leases.order_by("leased_at", "id").values_list("pk", flat=True).first()
-    return _load(lease) if lease is not None else None
+    return _load(lease, project) if lease is not None else None
 
 
-def _load(assignment_id: int) -> Assignment:
-    return Assignment.objects.select_related("hit__item", "project", "guideline_version").get(
-        pk=assignment_id
+def _block_reason(worker: User, project: Project) -> str | None:
+    # project_get_open_for_claim loads the project with the block's reason, saving a query.
+    if hasattr(project, "active_block_reason"):
+        return project.active_block_reason
+    block = block_active(worker=worker, project=project)
+    return block.reason if block is not None else None
+
+
+def _load(assignment_id: int, project: Project | None = None) -> Assignment:
+    """The assignment with its HIT, item and guideline; with `project`, that instance is
+    attached (keeping its annotations) instead of being loaded again."""
+    if project is None:
+        return Assignment.objects.select_related("hit__item", "project", "guideline_version").get(
+            pk=assignment_id
+        )
+    assignment = Assignment.objects.select_related("hit__item", "guideline_version").get(
+        pk=assignment_id, project=project
     )
+    assignment.project = project
+    return assignment
 
 
 # --- Submit and skip -------------------------------------------------------------------------
@@ -276,7 +322,7 @@ def assignment_submit(
     with transaction.atomic():
         assignment = _lock_own(worker, assignment_id)
         _check_label(assignment.project, label)
-        existing = getattr(assignment, "answer", None)
+        existing = _answer_of(assignment)
         if existing is not None:
             if existing.label != label:
                 raise AnswerConflict(
@@ -293,7 +339,10 @@ def assignment_submit(
 
 def _record_answer(worker: User, assignment: Assignment, label: str, seconds: float) -> Answer:
     now = timezone.now()
-    hit = HIT.objects.select_for_update().get(pk=assignment.hit_id)
+    # The item comes along (not locked) for the pre-annotation check below.
+    hit = (
+        HIT.objects.select_for_update(of=("self",)).select_related("item").get(pk=assignment.hit_id)
+    )
     assignment.state = Assignment.State.SUBMITTED
     assignment.finished_at = now
     assignment.save(update_fields=["state", "finished_at"])
@@ -307,6 +356,7 @@ def _record_answer(worker: User, assignment: Assignment, label: str, seconds: fl
         seconds_spent=seconds,
         suggestion_shown=suggestion_for(project=assignment.project, item=hit.item) is not None,
     )
+    ledger_credit_answer(answer=answer, project=assignment.project)
     if hit.is_gold:
         _score_qualification(worker, assignment.project)
     else:
@@ -317,7 +367,13 @@ def _record_answer(worker: User, assignment: Assignment, label: str, seconds: fl
 
 
 def _close_if_answered(hit: HIT) -> None:
-    submitted = Assignment.objects.filter(hit=hit, state=Assignment.State.SUBMITTED).count()
+    # slots_taken (live + submitted, read under the HIT lock) bounds the submitted count:
+    # below answers_wanted the HIT cannot be complete yet, so most submits skip the count.
+    if hit.state != HIT.State.OPEN or hit.slots_taken < hit.answers_wanted:
+        return
+    submitted = Assignment.objects.filter(
+        hit=hit, state=Assignment.State.SUBMITTED, superseded_by__isnull=True
+    ).count()
     if submitted >= hit.answers_wanted and hit.state == HIT.State.OPEN:
         hit.state = HIT.State.DONE
         hit.save(update_fields=["state", "updated_at"])
@@ -346,13 +402,21 @@ def assignment_skip(*, worker: User, assignment_id: int, reason: str = "") -> As
 def _lock_own(worker: User, assignment_id: int) -> Assignment:
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
-        .select_related("project", "guideline_version", "answer")
+        .select_related("project", "guideline_version")
         .filter(pk=assignment_id, worker=worker)
         .first()
     )
     if assignment is None:
         raise Http404("No such assignment among yours.")
     return assignment
+
+
+def _answer_of(assignment: Assignment) -> Answer | None:
+    # Answers are written only with the move out of `leased` (under this row's lock), so the
+    # common case, a live lease, needs no look-up.
+    if assignment.state == Assignment.State.LEASED:
+        return None
+    return Answer.objects.filter(assignment=assignment).first()
 
 
 def _check_live(assignment: Assignment, verb: str) -> None:
@@ -396,6 +460,7 @@ def hit_slots_recount(*, hit_ids: Iterable[int]) -> None:
         Assignment.objects.filter(
             hit=OuterRef("pk"),
             state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
+            superseded_by__isnull=True,  # answers of a re-queued HIT no longer fill it
         )
         .order_by()
         .values("hit")

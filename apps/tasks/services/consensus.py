@@ -30,9 +30,11 @@ from apps.tasks.models import (
     AggregationRun,
     AggregationState,
     Answer,
+    AuditEvent,
     Item,
     Project,
 )
+from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
 from apps.workers.selectors import blocked_worker_ids
 from apps.workers.services import worker_stats_store
@@ -82,6 +84,14 @@ def aggregation_request(*, project_id: int) -> bool:
 
 def aggregation_enqueue(*, project_id: int) -> bool:
     """Request a run and queue the job if needed. True when a job was queued."""
+    # During a burst the flag is already set and fresh: one read instead of the conditional
+    # UPDATE and the existence check. A run that clears the flag after this read starts after
+    # our answer committed, so it reads that answer.
+    fresh = timezone.now() - REQUEST_STALE
+    if AggregationState.objects.filter(
+        project_id=project_id, pending=True, requested_at__gte=fresh
+    ).exists():
+        return False
     if not aggregation_request(project_id=project_id):
         return False
     _queue_job(project_id)
@@ -147,9 +157,10 @@ class ProjectAnswers:
 
 
 def project_answers(*, project: Project) -> ProjectAnswers:
-    """ONE query, no model instances: (item, worker, label, seconds) of unblocked workers."""
+    """ONE query, no model instances: (item, worker, label, seconds) of unblocked workers.
+    Answers superseded by a guideline re-queue (services/guidelines.py) are left out."""
     rows = (
-        Answer.objects.filter(project=project)
+        Answer.objects.filter(project=project, superseded_by__isnull=True)
         .exclude(worker_id__in=blocked_worker_ids(project=project))
         .order_by()
         .values_list("item_id", "worker_id", "label", "seconds_spent")
@@ -367,14 +378,16 @@ def _write_overlap(project: Project, result: AggregationResult, now) -> None:
         _crowd_items(project)
         .filter(state__in=open_states, hit__is_gold=False)
         .exclude(hit__state=HIT.State.CANCELLED)
-        .values_list("pk", "state", "hit__pk", "hit__answers_wanted", "hit__state")
+        .values_list(
+            "pk", "state", "hit__pk", "hit__answers_wanted", "hit__state", "hit__extra_answers"
+        )
     )
     items, hits = [], []
-    for pk, state, hit_id, wanted, hit_state in current:
+    for pk, state, hit_id, wanted, hit_state, extra in current:
         pos = rows.get(pk)
         n = int(result.item_answers[pos]) if pos is not None else 0
         top = float(result.posteriors[pos].max()) if pos is not None else 0.0
-        new_state, new_wanted, new_hit_state = _decide(project, n, top, wanted)
+        new_state, new_wanted, new_hit_state = _decide(project, n, top, wanted, extra)
         if new_state != state:
             items.append(Item(pk=pk, state=new_state, updated_at=now))
         if (new_wanted, new_hit_state) != (wanted, hit_state):
@@ -385,12 +398,16 @@ def _write_overlap(project: Project, result: AggregationResult, now) -> None:
     _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
 
 
-def _decide(project: Project, n: int, top: float, wanted: int) -> tuple[str, int, str]:
+def _decide(
+    project: Project, n: int, top: float, wanted: int, extra: int = 0
+) -> tuple[str, int, str]:
+    # `extra`: answers an admin asked for beyond max_overlap (services/review.py).
+    max_overlap = project.max_overlap + (extra or 0)
     decision = overlap_decision(
         n,
         top,
         min_overlap=project.min_overlap,
-        max_overlap=project.max_overlap,
+        max_overlap=max_overlap,
         target_posterior=project.target_posterior,
     )
     if decision == "done":
@@ -399,7 +416,7 @@ def _decide(project: Project, n: int, top: float, wanted: int) -> tuple[str, int
         return Item.State.NEEDS_REVIEW, wanted, HIT.State.DONE
     # slots_taken (live + submitted) is untouched: the claim serves this HIT while
     # slots_taken < answers_wanted, so a live lease already counts toward the next answer.
-    more = min(max(n + 1, project.min_overlap), project.max_overlap)
+    more = min(max(n + 1, project.min_overlap), max_overlap)
     return Item.State.WAITING, more, HIT.State.OPEN
 
 
@@ -473,16 +490,25 @@ def item_resolve(*, item_id: int, label: str, by: User) -> Item:
         raise ResolveRefused(f"Pick one of the project's labels: {', '.join(item.project.labels)}.")
     if item.is_gold:
         raise ResolveRefused("A gold item already has its known label.")
+    before = (item.state, item.final_label)
     item.final_label = label
     item.posterior = {name: float(name == label) for name in item.project.labels}
     item.final_confidence = 1.0
     item.label_source = Item.Source.ADMIN
     item.state = Item.State.RESOLVED
+    item.review_action = Item.ReviewAction.RESOLVED
     item.resolved_by = by
     item.resolved_at = timezone.now()
     item.save()
     HIT.objects.filter(item=item, state=HIT.State.OPEN).update(
         state=HIT.State.DONE, updated_at=item.resolved_at
+    )
+    audit_record(
+        project_id=item.project_id,
+        actor=by,
+        action=AuditEvent.Action.ITEM_RESOLVE,
+        obj=item,
+        changes={"state": [before[0], item.state], "final_label": [before[1], label]},
     )
     project_id = item.project_id
     transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))

@@ -5,7 +5,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.tasks.models import Item, Project
+from apps.tasks.audit import field_changes
+from apps.tasks.models import AuditEvent, Item, Project
+from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
 
 EDITABLE_FIELDS = frozenset(
@@ -19,6 +21,7 @@ EDITABLE_FIELDS = frozenset(
         "confidence_threshold",
         "gold_share",
         "reward_per_answer",
+        "budget",
         "callback_url",
         "lease_seconds",
         "qualification_size",
@@ -38,7 +41,8 @@ def project_create(*, owner: User, **fields: Any) -> Project:
 
 
 @transaction.atomic
-def project_update(*, project: Project, **fields: Any) -> Project:
+def project_update(*, project: Project, by: User | None = None, **fields: Any) -> Project:
+    """Change settings; the changed fields (old -> new) go to the audit trail as `by`'s."""
     unknown = set(fields) - EDITABLE_FIELDS - {"item_kind"}
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
@@ -46,10 +50,20 @@ def project_update(*, project: Project, **fields: Any) -> Project:
         _refuse_if_has_items(project, "item_kind", "The kind of item is fixed once items exist.")
     if "labels" in fields:
         _check_labels_keep_used_ones(project, fields["labels"])
+    before = {name: getattr(project, name) for name in fields}
     for name, value in fields.items():
         setattr(project, name, value)
     project.full_clean()
     project.save()
+    changes = field_changes(before, fields, fields)
+    if changes:
+        audit_record(
+            project_id=project.pk,
+            actor=by,
+            action=AuditEvent.Action.PROJECT_UPDATE,
+            obj=project,
+            changes=changes,
+        )
     return project
 
 

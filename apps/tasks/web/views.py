@@ -32,6 +32,7 @@ from apps.tasks.selectors.projects import (
 from apps.tasks.services.batches import BatchRejected, batch_import
 from apps.tasks.services.projects import project_create, project_update
 from apps.tasks.web.forms import ProjectForm, ThresholdForm, UploadForm
+from apps.workers.selectors import budget_status
 from hitlcrowd.api import ApiError
 
 BATCHES_SHOWN = 50
@@ -85,7 +86,7 @@ def project_threshold(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_requester(user=request.user, project_id=project_id)
     form = ThresholdForm(request.POST)
     if form.is_valid():
-        project_update(project=project, **form.cleaned_data)
+        project_update(project=project, by=request.user, **form.cleaned_data)
         messages.success(request, f"Auto-label threshold set to {project.confidence_threshold}.")
     else:
         messages.error(request, "The threshold must be a number between 0 and 1.")
@@ -141,6 +142,7 @@ def _render_project(
         "batches": [(b, _with_percent(statuses[b.pk])) for b in batches],
         "upload_form": upload_form,
         "export_formats": FORMATS,
+        "budget": budget_status(project=project),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
 

@@ -5,6 +5,11 @@ from apps.workers.web import views
 urlpatterns = [
     path("", views.projects, name="worker-projects"),
     path("projects/<int:project_id>/task/", views.task, name="worker-task"),
+    path(
+        "projects/<int:project_id>/guideline/acknowledge/",
+        views.acknowledge,
+        name="worker-guideline-acknowledge",
+    ),
     path("assignments/<int:assignment_id>/submit/", views.submit, name="worker-submit"),
     path("assignments/<int:assignment_id>/skip/", views.skip, name="worker-skip"),
     path("history/", views.history, name="worker-history"),

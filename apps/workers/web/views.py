@@ -33,7 +33,9 @@ from apps.tasks.selectors.assignments import (
     task_for_worker,
     worker_earnings,
 )
+from apps.tasks.selectors.guidelines import guideline_for_worker
 from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
+from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_acknowledge
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import ApiError
 
@@ -84,6 +86,10 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         assignment = assignment_live_for_worker(
             worker=request.user, project=project
         ) or assignment_claim(worker=request.user, project=project)
+    except GuidelineNotAcknowledged:
+        # The guideline with an acknowledge button instead of a task.
+        context["unread"] = guideline_for_worker(worker=request.user, project=project)
+        return render(request, "workers/task.html", context)
     except ApiError as exc:
         context["refusal"] = str(exc.detail)
         return render(request, "workers/task.html", context, status=exc.status_code)
@@ -91,6 +97,20 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         return render(request, "workers/task.html", context)
     context.update(_task_context(task_for_worker(assignment=assignment)))
     return render(request, "workers/task.html", context)
+
+
+@require_POST
+@worker_required
+def acknowledge(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
+    try:
+        number = int(request.POST.get("version", ""))
+        guideline_acknowledge(worker=request.user, project=project, number=number)
+    except (ValueError, ApiError):
+        messages.error(request, "That version of the guideline could not be acknowledged.")
+    else:
+        messages.success(request, f"Thanks: guideline version {number} acknowledged.")
+    return redirect("worker-task", project_id=project.pk)
 
 
 @require_POST

@@ -1,0 +1,127 @@
+"""The project overview page in the admin, links between a project's related objects, and the
+Item changelist filter by the guideline version of its answers.
+
+Imported once at the end of apps/tasks/admin.py; it re-registers the Project and Item admins
+as subclasses of theirs (the way admin_review adds actions to the Block admin).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apps.tasks.models import Answer, GuidelineVersion, Item, Project
+from apps.tasks.selectors.overview import project_overview
+
+GUIDELINE_CHOICES = 100
+
+
+def _changelist(model: str, **params: object) -> str:
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{reverse(f'admin:{model}_changelist')}?{query}"
+
+
+def project_links(project: Project) -> list[tuple[str, str]]:
+    """(label, url) of the admin lists filtered to the project."""
+    pid = project.pk
+    return [
+        ("Items", _changelist("tasks_item", project__id__exact=pid)),
+        ("Disagreement queue", _changelist("tasks_reviewitem", project__id__exact=pid)),
+        ("Batches", _changelist("tasks_batch", project__id__exact=pid)),
+        ("HITs", _changelist("tasks_hit", project__id__exact=pid)),
+        ("Workers' stats", _changelist("workers_workerstats", project__id__exact=pid)),
+        ("Blocks", _changelist("workers_block", project__id__exact=pid)),
+        ("Ledger", _changelist("workers_ledgerentry", project__id__exact=pid)),
+        ("Guideline versions", _changelist("tasks_guidelineversion", project__id__exact=pid)),
+    ]
+
+
+class ProjectOverviewMixin:
+    """Adds /admin/tasks/project/<id>/overview/ and links to it from the list and form."""
+
+    def get_urls(self):
+        overview = self.admin_site.admin_view(self.overview_view)
+        mine = [path("<int:project_id>/overview/", overview, name="tasks_project_overview")]
+        return mine + super().get_urls()
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [*super().get_readonly_fields(request, obj), "overview"]
+
+    @admin.display(description="overview")
+    def overview(self, project: Project) -> str:
+        if project.pk is None:
+            return "-"
+        url = reverse("admin:tasks_project_overview", args=[project.pk])
+        return format_html('<a href="{}">Overview</a>', url)
+
+    def overview_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
+        project = get_object_or_404(Project.objects.select_related("owner"), pk=project_id)
+        if not self.has_view_permission(request, project):
+            raise admin.exceptions.PermissionDenied
+        data = project_overview(project=project)
+        context = {
+            **self.admin_site.each_context(request),
+            **data,
+            "title": f"Overview of {project.name}",
+            "opts": self.model._meta,
+            "original": project,
+            "project": project,
+            "counts": [(label, data["counts"].get(v, 0)) for v, label in Item.State.choices],
+            "links": project_links(project),
+            "queue_url": _changelist("tasks_reviewitem", project__id__exact=project.pk),
+            "blocks_url": _changelist(
+                "workers_block", project__id__exact=project.pk, lifted_at__isempty=1
+            ),
+            "peak": max([row["answers"] for row in data["per_hour"]] + [1]),
+        }
+        return TemplateResponse(request, "admin/tasks/project/overview.html", context)
+
+
+class AnswerGuidelineFilter(admin.SimpleListFilter):
+    """Items with at least one answer given under a guideline version (EXISTS, no join)."""
+
+    title = "guideline version of its answers"
+    parameter_name = "answer_guideline"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        versions = GuidelineVersion.objects.select_related("project").order_by("project", "-number")
+        project_id = request.GET.get("project__id__exact", "")
+        if project_id.isdigit():
+            versions = versions.filter(project_id=project_id)
+        return [(str(v.pk), str(v)) for v in versions[:GUIDELINE_CHOICES]]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        answers = Answer.objects.filter(item=OuterRef("pk"), guideline_version_id=int(value))
+        return queryset.filter(Exists(answers))
+
+
+def _reregister(model, mixin: type | None = None, **attrs) -> None:
+    base = type(admin.site.get_model_admin(model))
+    if getattr(base, "_overview_extended", False):
+        return
+    bases = (mixin, base) if mixin else (base,)
+    admin.site.unregister(model)
+    admin.site.register(model, type(base.__name__, bases, {**attrs, "_overview_extended": True}))
+
+
+def _extend_admins() -> None:
+    project_admin = type(admin.site.get_model_admin(Project))
+    item_admin = type(admin.site.get_model_admin(Item))
+    _reregister(
+        Project, ProjectOverviewMixin, list_display=[*project_admin.list_display, "overview"]
+    )
+    filters = [*item_admin.list_filter]
+    if AnswerGuidelineFilter not in filters:
+        filters.append(AnswerGuidelineFilter)
+    _reregister(Item, list_filter=filters)
+
+
+_extend_admins()

@@ -1,0 +1,244 @@
+"""Guideline versions: drafts, publishing (with the re-queue choice), acknowledgement.
+
+Publishing numbers the version under a lock on the project row, so two publishes of one
+project get consecutive numbers, never the same one (the unique constraint is the backstop).
+A re-queue supersedes the old answers of the chosen items (they leave the consensus), reopens
+their HITs for `min_overlap` new answers under the new version, and queues a consensus run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import status
+
+from apps.tasks.models import (
+    HIT,
+    Answer,
+    Assignment,
+    AuditEvent,
+    GuidelineAcknowledgement,
+    GuidelineVersion,
+    Item,
+    Project,
+)
+from apps.tasks.services.audit import audit_record
+from apps.workers.models import User
+from hitlcrowd.api import ApiError
+
+
+class Requeue:
+    """What publishing does to items answered under older versions."""
+
+    KEEP = "keep"
+    ALL = "all"
+    LABELS = "labels"  # only items whose consensus is one of the labels the change names
+    UNDECIDED = "undecided"  # only items without consensus yet
+    CHOICES = [
+        (KEEP, "Keep them as they are"),
+        (ALL, "Re-queue all of them"),
+        (LABELS, "Re-queue those whose consensus is one of these labels"),
+        (UNDECIDED, "Re-queue those without consensus yet"),
+    ]
+
+
+REQUEUE_STATES = {
+    Requeue.ALL: [Item.State.WAITING, Item.State.CONSENSUS, Item.State.NEEDS_REVIEW],
+    Requeue.LABELS: [Item.State.CONSENSUS],
+    Requeue.UNDECIDED: [Item.State.WAITING, Item.State.NEEDS_REVIEW],
+}
+
+
+class GuidelineNotAcknowledged(ApiError):
+    def __init__(self, project_id: int, number: int) -> None:
+        url = reverse("work-guideline", kwargs={"project_id": project_id})
+        page = reverse("worker-task", kwargs={"project_id": project_id})
+        super().__init__(
+            f"Version {number} of this project's guideline is new: read it and acknowledge it "
+            "before taking more tasks here.",
+            code="guideline_not_acknowledged",
+            status_code=status.HTTP_409_CONFLICT,
+            extra={
+                "guideline": {"project": project_id, "number": number, "url": url, "page": page}
+            },
+        )
+        self.project_id = project_id
+        self.number = number
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    guideline: GuidelineVersion
+    requeued: int
+    replayed: bool = False
+
+
+# --- Drafts and publishing ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def guideline_draft_create(
+    *, project: Project, text: str, change_note: str = "", author: User | None
+) -> GuidelineVersion:
+    draft = GuidelineVersion(project=project, text=text, change_note=change_note, author=author)
+    draft.full_clean()
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def guideline_publish(
+    *,
+    guideline: GuidelineVersion,
+    by: User | None,
+    requeue: str = Requeue.KEEP,
+    labels: list[str] | None = None,
+) -> PublishResult:
+    """Publish a draft: it becomes the project's current version. Publishing it again
+    returns it unchanged (`replayed`), re-queueing nothing a second time."""
+    project = Project.objects.select_for_update().get(pk=guideline.project_id)
+    labels = _check_requeue(project, requeue, labels)
+    draft = GuidelineVersion.objects.select_for_update().get(pk=guideline.pk)
+    if draft.is_published:
+        return PublishResult(guideline=draft, requeued=0, replayed=True)
+    if not draft.text.strip():
+        raise ValidationError({"text": "A guideline needs some text."})
+    previous = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"]
+    draft.number = (previous or 0) + 1
+    draft.published_at = timezone.now()
+    draft.author = draft.author or by
+    draft.save(update_fields=["number", "published_at", "author"])
+    requeued = 0
+    if requeue != Requeue.KEEP:
+        requeued = _requeue(project, draft, _requeue_items(project, requeue, labels))
+    changes = {"number": [previous, draft.number], "requeue": requeue, "requeued": requeued}
+    if requeue == Requeue.LABELS:
+        changes["labels"] = labels
+    audit_record(
+        project_id=project.pk,
+        actor=by,
+        action=AuditEvent.Action.GUIDELINE_PUBLISH,
+        obj=draft,
+        changes=changes,
+    )
+    if requeued:
+        project_id = project.pk
+        transaction.on_commit(lambda: _reaggregate(project_id))
+    return PublishResult(guideline=draft, requeued=requeued)
+
+
+def _check_requeue(project: Project, requeue: str, labels: list[str] | None) -> list[str]:
+    if requeue not in dict(Requeue.CHOICES):
+        raise ValidationError({"requeue": f"Pick one of: {', '.join(dict(Requeue.CHOICES))}."})
+    if requeue != Requeue.LABELS:
+        return []
+    labels = [label for label in (labels or []) if label]
+    unknown = sorted(set(labels) - set(project.labels))
+    if not labels or unknown:
+        raise ValidationError(
+            {"labels": f"Name one or more of the project's labels: {', '.join(project.labels)}."}
+        )
+    return sorted(set(labels))
+
+
+def _requeue_items(project: Project, requeue: str, labels: list[str]) -> QuerySet[Item]:
+    """Crowd items with answers still counting (so: given under an older version)."""
+    counting = Answer.objects.filter(item=OuterRef("pk"), superseded_by__isnull=True)
+    items = (
+        Item.objects.filter(project=project, is_gold=False, state__in=REQUEUE_STATES[requeue])
+        .filter(label_source__in=["", Item.Source.CROWD])
+        .filter(Exists(counting))
+    )
+    if requeue == Requeue.LABELS:
+        items = items.filter(final_label__in=labels)
+    return items
+
+
+def _requeue(project: Project, version: GuidelineVersion, items: QuerySet[Item]) -> int:
+    from apps.tasks.services.assignments import hit_slots_recount  # it imports guideline_gate
+
+    item_ids = list(items.order_by("pk").values_list("pk", flat=True))
+    if not item_ids:
+        return 0
+    now = timezone.now()
+    counting = Assignment.objects.filter(
+        hit__item_id__in=item_ids,
+        superseded_by__isnull=True,
+        state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
+    )
+    # Lock order as in services/assignments.py: assignments, then HITs.
+    list(counting.select_for_update().order_by("pk").values_list("pk"))
+    hits = HIT.objects.filter(item_id__in=item_ids, is_gold=False)
+    hit_ids = list(hits.select_for_update().order_by("pk").values_list("pk", flat=True))
+    Answer.objects.filter(item_id__in=item_ids, superseded_by__isnull=True).update(
+        superseded_by=version
+    )
+    # A lease taken under the old version would answer under it: it ends here.
+    counting.filter(state=Assignment.State.LEASED).update(
+        state=Assignment.State.EXPIRED, finished_at=now, superseded_by=version
+    )
+    counting.update(superseded_by=version)
+    Item.objects.filter(pk__in=item_ids).update(
+        state=Item.State.WAITING,
+        final_label="",
+        label_source="",
+        posterior=None,
+        final_confidence=None,
+        consensus_method="",
+        aggregation_run=None,
+        updated_at=now,
+    )
+    HIT.objects.filter(pk__in=hit_ids).update(
+        answers_wanted=project.min_overlap, state=HIT.State.OPEN, updated_at=now
+    )
+    hit_slots_recount(hit_ids=hit_ids)
+    return len(item_ids)
+
+
+def _reaggregate(project_id: int) -> None:
+    from apps.tasks.services.consensus import aggregation_enqueue
+
+    aggregation_enqueue(project_id=project_id)
+
+
+# --- Acknowledgement -----------------------------------------------------------------------------
+
+
+def guideline_gate(*, worker: User, project: Project) -> None:
+    """Raise GuidelineNotAcknowledged (409) unless the worker acknowledged the project's
+    current version. One query on the claim path: the latest published version (index
+    guideline_number_unique) with an EXISTS probe of guideline_ack_unique."""
+    acknowledged = GuidelineAcknowledgement.objects.filter(guideline=OuterRef("pk"), worker=worker)
+    current = (
+        GuidelineVersion.objects.filter(project=project, published_at__isnull=False)
+        .order_by("-number")
+        .values_list("number", Exists(acknowledged))
+        .first()
+    )
+    if current is not None and not current[1]:
+        raise GuidelineNotAcknowledged(project.pk, current[0])
+
+
+@transaction.atomic
+def guideline_acknowledge(
+    *, worker: User, project: Project, number: int
+) -> GuidelineAcknowledgement:
+    """Record that the worker read version `number`; acknowledging again changes nothing."""
+    guideline = GuidelineVersion.objects.filter(
+        project=project, number=number, published_at__isnull=False
+    ).first()
+    if guideline is None:
+        raise ApiError(
+            "The request is not valid.",
+            code="invalid",
+            errors={"version": ["No such published version of this project's guideline."]},
+        )
+    acknowledgement, _ = GuidelineAcknowledgement.objects.get_or_create(
+        guideline=guideline, worker=worker
+    )
+    return acknowledgement

@@ -1,0 +1,221 @@
+"""The rewards ledger: credits for answers, bonuses, reversals of rejected answers; budgets.
+
+Append-only: nothing here updates or deletes an entry. An answer is credited in the submit
+transaction (one INSERT); an admin who rejects a worker's answers on a project adds one
+reversal per credited answer. Rejection is always explicit: an automatic block (a statistical
+judgment) takes the worker's answers out of the consensus but does not take their pay back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from rest_framework import status
+
+from apps.workers.models import LedgerCheckpoint, LedgerEntry, User
+from apps.workers.selectors import ledger_committed, signed_sum
+from hitlcrowd.api import ApiError
+
+if TYPE_CHECKING:
+    from apps.tasks.models import Answer, Project
+
+log = logging.getLogger(__name__)
+
+MAX_BONUS = Decimal("100000")
+# The budget check folds the ledger into the checkpoint once this many entries follow it...
+CHECKPOINT_EVERY = 5000
+# ...leaving out the entries younger than this (their transactions may still be open).
+CHECKPOINT_LAG = timedelta(minutes=2)
+# Far from the budget (this many rewards or more left) claims run side by side; nearer, they
+# take turns, so concurrent claims cannot overshoot it.
+BUDGET_SLACK = 50
+MAX_REASON_LENGTH = 500
+
+
+class BudgetSpent(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This project's budget is spent; it serves no more tasks.",
+            code="budget_spent",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError("The request is not valid.", code="invalid", errors={field: [message]})
+
+
+def ledger_credit_answer(*, answer: Answer, project: Project) -> LedgerEntry:
+    """Pay the project's reward for a new answer. Call it inside the transaction that created
+    the answer (assignment_submit): one INSERT, no savepoint. The unique credit per answer
+    makes a second call fail rather than pay twice."""
+    return LedgerEntry.objects.create(
+        worker_id=answer.worker_id,
+        project=project,
+        kind=LedgerEntry.Kind.CREDIT,
+        amount=project.reward_per_answer,
+        answer=answer,
+    )
+
+
+@transaction.atomic
+def ledger_reject_answers(*, worker: User, project: Project, by: User, reason: str) -> int:
+    """Reject all of the worker's credited answers on the project: one reversal per credit not
+    reversed yet. Returns how many were reversed; running it again reverses nothing more."""
+    reason = _clean_reason(reason)
+    credits = list(
+        LedgerEntry.objects.select_for_update()
+        .filter(worker=worker, project=project, kind=LedgerEntry.Kind.CREDIT)
+        .exclude(answer_id__in=_reversed_answers(worker, project))
+        .order_by("pk")
+        .values_list("answer_id", "amount")
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                worker=worker,
+                project=project,
+                kind=LedgerEntry.Kind.REVERSAL,
+                amount=amount,
+                answer_id=answer_id,
+                reason=reason,
+                created_by=by,
+            )
+            for answer_id, amount in credits
+        ],
+        batch_size=1000,
+    )
+    if credits:
+        changes = {"worker": worker.pk, "answers": len(credits), "reason": reason}
+        _audit(project, by, "answers_reject", project, changes)
+    return len(credits)
+
+
+def _reversed_answers(worker: User, project: Project):
+    return LedgerEntry.objects.filter(
+        worker=worker, project=project, kind=LedgerEntry.Kind.REVERSAL
+    ).values("answer_id")
+
+
+@transaction.atomic
+def ledger_grant_bonus(
+    *, worker: User, project: Project, amount: object, reason: str, by: User
+) -> LedgerEntry:
+    """Grant a bonus (a positive Decimal, at most MAX_BONUS) with a reason."""
+    value = _clean_amount(amount)
+    reason = _clean_reason(reason)
+    if not reason:
+        raise _invalid("reason", "Say why the bonus is granted.")
+    if not worker.is_worker:
+        raise _invalid("worker", "Bonuses go to workers.")
+    entry = LedgerEntry(
+        worker=worker,
+        project=project,
+        kind=LedgerEntry.Kind.BONUS,
+        amount=value,
+        reason=reason,
+        created_by=by,
+    )
+    entry.full_clean()
+    entry.save()
+    changes = {"worker": worker.pk, "amount": str(value), "reason": reason}
+    _audit(project, by, "bonus_grant", entry, changes)
+    return entry
+
+
+def _clean_amount(amount: object) -> Decimal:
+    if isinstance(amount, float):
+        raise _invalid("amount", "Give the amount as a decimal string, not a float.")
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise _invalid("amount", "A decimal amount is needed.") from None
+    if not value.is_finite() or not Decimal(0) < value <= MAX_BONUS:
+        raise _invalid("amount", f"Must be more than 0 and at most {MAX_BONUS}.")
+    if value != value.quantize(Decimal("0.0001")):
+        raise _invalid("amount", "At most 4 decimal places.")
+    return value
+
+
+def _clean_reason(reason: object) -> str:
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
+        raise _invalid("reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    return reason.strip()
+
+
+def budget_check(*, project: Project) -> bool:
+    """Raise BudgetSpent (409) when one more lease could take the project past its budget:
+    committed spend plus the reward of every live lease (each may become a paid answer) plus
+    this one. HITs stay open; they are just not served until the budget is raised.
+
+    Returns True when the budget is near (fewer than BUDGET_SLACK rewards left): the caller
+    must then claim inside `budget_locked`, so that concurrent claims cannot all pass the same
+    last check."""
+    if project.budget is None:
+        return False
+    committed, tail = ledger_committed(project=project)
+    if tail > CHECKPOINT_EVERY:
+        ledger_checkpoint_advance(project=project)
+    if committed + project.reward_per_answer > project.budget:
+        _tell_budget_spent(project, committed)
+        raise BudgetSpent()
+    return committed + BUDGET_SLACK * project.reward_per_answer > project.budget
+
+
+@contextmanager
+def budget_locked(*, project: Project) -> Iterator[None]:
+    """A transaction holding the project's checkpoint row, with the budget checked again
+    inside it: near the budget, claims on the project take turns (check, lease, commit)."""
+    LedgerCheckpoint.objects.get_or_create(project=project)
+    with transaction.atomic():
+        LedgerCheckpoint.objects.select_for_update().filter(project=project).values("pk").first()
+        budget_check(project=project)
+        yield
+
+
+def _tell_budget_spent(project: Project, committed: Decimal) -> None:
+    """One audit event per exhaustion: none yet since the project's settings last changed
+    (raising the budget saves the project). Costs a query only on a refused claim."""
+    from apps.tasks.models import AuditEvent
+
+    told = AuditEvent.objects.filter(
+        project=project, action=AuditEvent.Action.BUDGET_SPENT, created_at__gte=project.updated_at
+    )
+    if told.exists():
+        return
+    log.warning("budget: project %s spent (%s of %s)", project.pk, committed, project.budget)
+    changes = {"budget": str(project.budget), "committed": str(committed)}
+    _audit(project, None, "budget_spent", project, changes)
+
+
+@transaction.atomic
+def ledger_checkpoint_advance(*, project: Project, now: datetime | None = None) -> bool:
+    """Fold the entries older than CHECKPOINT_LAG into the project's checkpoint. An entry is
+    only folded once every entry with a smaller id is surely committed: ids are handed out at
+    INSERT, and no ledger transaction stays open for CHECKPOINT_LAG. A conditional UPDATE, so
+    two concurrent advances fold each entry once. True when the checkpoint moved."""
+    now = now or timezone.now()
+    checkpoint, _ = LedgerCheckpoint.objects.get_or_create(project=project)
+    after = LedgerEntry.objects.filter(project=project, pk__gt=checkpoint.upto_id)
+    safe = after.filter(created_at__lt=now - CHECKPOINT_LAG).aggregate(last=Max("pk"))["last"]
+    if safe is None:
+        return False
+    folded = after.filter(pk__lte=safe).aggregate(total=signed_sum())["total"]
+    moved = LedgerCheckpoint.objects.filter(project=project, upto_id=checkpoint.upto_id).update(
+        upto_id=safe, amount=checkpoint.amount + folded, updated_at=now
+    )
+    return moved == 1
+
+
+def _audit(project: Project, by: User | None, action: str, obj, changes: dict) -> None:
+    from apps.tasks.services.audit import audit_record
+
+    audit_record(project_id=project.pk, actor=by, action=action, obj=obj, changes=changes)
