@@ -178,3 +178,18 @@ def test_the_unique_hit_worker_rule_still_holds_among_current_assignments(voted,
         Assignment.objects.create(
             hit=hit, project=voted, worker=worker, lease_expires_at=timezone.now()
         )
+
+
+def test_the_requester_sees_which_answers_a_requeue_took_out(
+    voted, admin_user, requester, api_client_for, django_capture_on_commit_callbacks
+):
+    publish(voted, admin_user, django_capture_on_commit_callbacks, Requeue.LABELS, ["cat"])
+    client = api_client_for(requester)
+    by_name = {i.external_id: i for i in Item.objects.filter(project=voted)}
+
+    requeued = client.get(f"/api/v1/projects/{voted.pk}/items/{by_name['a'].pk}/").json()
+    kept = client.get(f"/api/v1/projects/{voted.pk}/items/{by_name['b'].pk}/").json()
+
+    assert [a["superseded_by"] for a in requeued["answers"]] == [2, 2]
+    assert [a["guideline_version"] for a in requeued["answers"]] == [1, 1]
+    assert [a["superseded_by"] for a in kept["answers"]] == [None, None]

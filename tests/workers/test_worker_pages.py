@@ -423,8 +423,8 @@ def test_earnings_are_counted_per_project(worker, other_worker, requester):
     response = client_for(worker).get(reverse("worker-earnings"))
 
     html = response.content.decode()
-    assert re.search(r"<td>Paid</td><td>2</td><td>0.10</td>", html)
-    assert re.search(r"<td>Free</td><td>1</td><td>0.00</td>", html)
+    assert re.search(r"<td>Paid</td><td>2</td><td>0.00</td><td>&ndash;</td><td>0.10</td>", html)
+    assert re.search(r"<td>Free</td><td>1</td><td>0.00</td><td>&ndash;</td><td>0.00</td>", html)
     assert response.context["total"] == Decimal("0.10")
     assert response.context["answers"] == 3
 
@@ -458,4 +458,21 @@ def test_earnings_keep_fractions_of_a_cent(worker, requester):
     hit_for(tiny)
     answer(worker, tiny)
     html = client_for(worker).get(reverse("worker-earnings")).content.decode()
-    assert "<td>Tiny</td><td>1</td><td>0.0025</td>" in html
+    assert "<td>Tiny</td><td>1</td><td>0.00</td><td>&ndash;</td><td>0.0025</td>" in html
+
+
+def test_earnings_show_bonuses_and_rejected_answers(worker, requester, admin_user):
+    from apps.workers.ledger import ledger_grant_bonus, ledger_reject_answers
+
+    paid = ProjectFactory(owner=requester, name="Paid", reward_per_answer=Decimal("0.05"))
+    for _ in range(2):
+        hit_for(paid)
+        answer(worker, paid)
+    ledger_grant_bonus(worker=worker, project=paid, amount="1.00", reason="great", by=admin_user)
+    ledger_reject_answers(worker=worker, project=paid, by=admin_user, reason="spam")
+
+    response = client_for(worker).get(reverse("worker-earnings"))
+
+    html = response.content.decode()
+    assert re.search(r"<td>Paid</td><td>2</td><td>1.00</td><td>&minus;0.10</td><td>1.00</td>", html)
+    assert response.context["total"] == Decimal("1.00")

@@ -75,10 +75,25 @@ class AnswerSerializer(serializers.ModelSerializer):
     guideline_version = serializers.IntegerField(
         source="guideline_version.number", read_only=True, allow_null=True, default=None
     )
+    superseded_by = serializers.IntegerField(
+        source="superseded_by.number",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The guideline version whose re-queue took this answer out of the consensus.",
+    )
 
     class Meta:
         model = Answer
-        fields = ["id", "worker", "label", "guideline_version", "seconds_spent", "created_at"]
+        fields = [
+            "id",
+            "worker",
+            "label",
+            "guideline_version",
+            "superseded_by",
+            "seconds_spent",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -131,7 +146,9 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         item = item_get_for_project(project=self.get_project(), item_id=self.kwargs["pk"])
-        answers = item.answers.select_related("guideline_version").order_by("created_at", "id")
+        answers = item.answers.select_related("guideline_version", "superseded_by").order_by(
+            "created_at", "id"
+        )
         data = ItemSerializer(item).data
         data["answers"] = AnswerSerializer(answers, many=True).data
         return Response(data)

@@ -156,7 +156,13 @@ def history(request: HttpRequest) -> HttpResponse:
 @worker_required
 def earnings(request: HttpRequest) -> HttpResponse:
     rows = [
-        {**row, "amount_text": money(row["amount"])} for row in worker_earnings(worker=request.user)
+        {
+            **row,
+            "amount_text": money(row["amount"]),
+            "bonuses_text": money(row["bonuses"]),
+            "reversals_text": money(row["reversals"]),
+        }
+        for row in worker_earnings(worker=request.user)
     ]
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
     context = {
