@@ -18,16 +18,15 @@ import http.client
 import io
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _server import free_port, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -72,7 +71,10 @@ def main() -> None:
         print("\nEXPLAIN (ANALYZE) of the claim on the big project:\n" + plan)
         if args.explain_only:
             return
-        server = start_gunicorn(args)
+        args.port = args.port or free_port()
+        server = start_gunicorn(
+            port=args.port, workers=args.gunicorn_workers, threads=args.gunicorn_threads
+        )
         results = {}
         for name, project in (("10k", small), ("1M", big)):
             run_http(args.port, project, tokens[: args.workers], seconds=2)  # warm up
@@ -81,8 +83,7 @@ def main() -> None:
         report(args, results, raw, plan)
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
         if not args.keep_db:
             drop_database()
 
@@ -250,39 +251,6 @@ def explain_claim(project_id: int, worker_id: int) -> str:
 
 
 # --- HTTP phase ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(args: argparse.Namespace) -> subprocess.Popen:
-    args.port = args.port or free_port()
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "hitlcrowd.wsgi:application",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.gunicorn_workers}",
-        f"--threads={args.gunicorn_threads}",
-        "--worker-class=gthread",
-        "--keep-alive=30",
-        "--log-level=warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-    # Workers import the whole project (scikit-learn, crowd-kit): slow on a busy machine.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status < 500:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("gunicorn did not start")
 
 
 @dataclass

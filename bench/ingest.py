@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from _server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -132,12 +133,6 @@ def lean_indexes(dsn: str) -> None:
                 item_resolver=names["resolved_by_id"],
             )
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -262,10 +257,10 @@ def render_real_rows(src: Path, fmt: str, project: int, batch: int, first_id: in
                 routed = f"auto_labeled\t{label}\tmodel\t{confidence}"
             else:
                 routed = "waiting\t\t\t\\N"
-                hout.write(f"{item_id}\t{project}\t2\t0\tf\topen\t0\t{stamp}\t{stamp}\n")
+                hout.write(f"{item_id}\t{project}\t2\t0\tf\topen\t0\t{stamp}\t{stamp}\t0\n")
             iout.write(
                 f"{item_id}\t{project}\t{batch}\t{external_id}\t{body}\t{label}\t{confidence}"
-                f"\t\t{routed}\tf\t\t\t{stamp}\t{stamp}\n"
+                f"\t\t{routed}\tf\t\t\t{stamp}\t{stamp}\t\n"
             )
     return items, hits
 
@@ -273,11 +268,11 @@ def render_real_rows(src: Path, fmt: str, project: int, batch: int, first_id: in
 REAL_ITEM_COLUMNS = (
     "id, project_id, batch_id, external_id, payload, prediction, confidence, model_version, "
     "state, final_label, label_source, final_confidence, is_gold, gold_label, consensus_method, "
-    "created_at, updated_at"
+    "created_at, updated_at, review_action"
 )
 REAL_HIT_COLUMNS = (
     "item_id, project_id, answers_wanted, priority, is_gold, state, slots_taken, created_at, "
-    "updated_at"
+    "updated_at, extra_answers"
 )
 
 

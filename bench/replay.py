@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +34,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _server import free_port, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("HITLCROWD_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -61,7 +61,11 @@ def main() -> None:
     servers: list[subprocess.Popen] = []
     try:
         setup_django()
-        servers = [start_gunicorn(args), start_qcluster()]
+        args.port = args.port or free_port()
+        servers = [
+            start_gunicorn(port=args.port, workers=args.gunicorn_workers, threads=2),
+            start_qcluster(),
+        ]
         rows = []
         for name in args.datasets:
             data = Dataset.load(name, args.items, args.seed)
@@ -160,46 +164,6 @@ def setup_django() -> None:
     # Tables from the models, as pytest --nomigrations does.
     settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(args: argparse.Namespace) -> subprocess.Popen:
-    args.port = args.port or free_port()
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "hitlcrowd.wsgi:application",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.gunicorn_workers}",
-        "--threads=2",
-        "--worker-class=gthread",
-        "--keep-alive=30",
-        "--log-level=warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status < 500:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
 
 
 def start_qcluster() -> subprocess.Popen:
