@@ -60,6 +60,26 @@ def aggregate_now(project) -> bool:
     return aggregation_enqueue(project_id=project.pk)
 
 
+def split_to_review(owner, n: int) -> tuple:
+    """`n` items sent to the disagreement queue by a cat/dog split at max_overlap 2 (majority
+    vote, target 0.99), as the review-queue tests start."""
+    project = factories.ProjectFactory(
+        owner=owner,
+        labels=LABELS,
+        min_overlap=2,
+        max_overlap=2,
+        target_posterior=0.99,
+        gold_share=0,
+        aggregation_method="majority_vote",
+    )
+    items = make_items(project, n, lambda i: "cat")
+    work(factories.WorkerFactory(username="ann"), project, lambda item: "cat")
+    work(factories.WorkerFactory(username="bo"), project, lambda item: "dog")
+    assert aggregate_now(project)
+    assert Item.objects.filter(project=project, state="needs_review").count() == n
+    return project, items
+
+
 def by_external_id(project) -> dict[str, Item]:
     return {item.external_id: item for item in Item.objects.filter(project=project)}
 

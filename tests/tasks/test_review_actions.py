@@ -9,7 +9,7 @@ from apps.models.services.training import training_set_collect
 from apps.tasks.models import HIT, Assignment, AuditEvent, Item
 from apps.tasks.services.assignments import assignment_claim
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, work
+from tests.tasks.test_consensus import aggregate_now, split_to_review, work
 
 QUEUE = "/admin/tasks/reviewitem/"
 
@@ -17,25 +17,7 @@ QUEUE = "/admin/tasks/reviewitem/"
 @pytest.fixture
 def split(requester, sync_q):
     """Two items sent to review by a 1-1 split at max_overlap 2 (majority vote)."""
-    project = factories.ProjectFactory(
-        owner=requester,
-        labels=LABELS,
-        min_overlap=2,
-        max_overlap=2,
-        target_posterior=0.99,
-        gold_share=0,
-        aggregation_method="majority_vote",
-    )
-    items = []
-    for i in range(2):
-        item = factories.ItemFactory(project=project, external_id=f"s{i}")
-        factories.HITFactory(item=item, answers_wanted=2)
-        items.append(item)
-    work(factories.WorkerFactory(username="ann"), project, lambda item: "cat")
-    work(factories.WorkerFactory(username="bo"), project, lambda item: "dog")
-    assert aggregate_now(project)
-    assert Item.objects.filter(project=project, state="needs_review").count() == 2
-    return project, items
+    return split_to_review(requester, 2)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from apps.tasks.models import HIT, Item
 from apps.workers.models import Block, WorkerStats
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, work
+from tests.tasks.test_consensus import LABELS, aggregate_now, split_to_review
 
 QUEUE = "/admin/tasks/reviewitem/"
 
@@ -15,24 +15,7 @@ QUEUE = "/admin/tasks/reviewitem/"
 @pytest.fixture
 def queue(requester, sync_q):
     """Three items sent to review by a 2-2 split at the maximum overlap (majority vote)."""
-    project = factories.ProjectFactory(
-        owner=requester,
-        labels=LABELS,
-        min_overlap=2,
-        max_overlap=2,
-        target_posterior=0.99,
-        gold_share=0,
-        aggregation_method="majority_vote",
-    )
-    items = []
-    for i in range(3):
-        item = factories.ItemFactory(project=project, external_id=f"r{i}")
-        factories.HITFactory(item=item, answers_wanted=2)
-        items.append(item)
-    first, second = factories.WorkerFactory(username="ann"), factories.WorkerFactory(username="bo")
-    work(first, project, lambda item: "cat")
-    work(second, project, lambda item: "dog")
-    assert aggregate_now(project)
+    project, items = split_to_review(requester, 3)
     Item.objects.filter(pk=items[1].pk).update(final_confidence=0.2)
     return project, items
 
