@@ -64,7 +64,13 @@ def main() -> None:
         small = make_project("bench-10k", args.small_items, history=0)
         raw_small = make_project("raw-10k", args.small_items, history=0)
         if args.profile:
-            profile_in_process(small, tokens[: args.workers], args.profile_rounds, args.cprofile)
+            profile_in_process(
+                small,
+                tokens[: args.workers],
+                args.profile_rounds,
+                args.cprofile,
+                args.cprofile_sort,
+            )
             return
         big = make_project("bench-1M", args.big_items, history=args.big_items)
         plan = explain_claim(big, worker_ids[0])
@@ -78,8 +84,12 @@ def main() -> None:
         results = {}
         for name, project in (("10k", small), ("1M", big)):
             run_http(args.port, project, tokens[: args.workers], seconds=2)  # warm up
-            results[name] = run_http(args.port, project, tokens[: args.workers], args.seconds)
-        raw = run_raw(raw_small, worker_ids[args.workers :], args.seconds)
+            with CpuMeter(server.pid) as cpu:
+                results[name] = run_http(args.port, project, tokens[: args.workers], args.seconds)
+            results[name]["cpu"] = cpu.per(results[name]["round_trips"])
+        with CpuMeter(None) as cpu:
+            raw = run_raw(raw_small, worker_ids[args.workers :], args.seconds)
+        raw["cpu"] = cpu.per(raw["round_trips"], closed_backends=raw["closed_backend_cpu"])
         report(args, results, raw, plan)
     finally:
         if server is not None:
@@ -104,6 +114,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--profile-rounds", type=int, default=400)
     parser.add_argument("--cprofile", action="store_true", help="with --profile: top functions")
+    parser.add_argument(
+        "--cprofile-sort", default="cumulative", help="pstats sort key, e.g. tottime"
+    )
     return parser.parse_args()
 
 
@@ -231,7 +244,7 @@ def copy_rows(conn, target: str, lines, table: str | None, project_id: int | Non
 def explain_claim(project_id: int, worker_id: int) -> str:
     from django.utils import timezone
 
-    from apps.tasks.services.assignments import _CLAIM_SQL
+    from apps.tasks.services.assignments import claim_sql
 
     now = timezone.now()
     params = {
@@ -244,7 +257,7 @@ def explain_claim(project_id: int, worker_id: int) -> str:
     }
     with connect() as conn:
         conn.execute("BEGIN")
-        rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + _CLAIM_SQL, params)
+        rows = conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + claim_sql(), params)
         plan = "\n".join(r[0] for r in rows.fetchall())
         conn.execute("ROLLBACK")
     return plan
@@ -259,6 +272,8 @@ class Stats:
     round_trips: int = 0
     empty: int = 0
     errors: list[str] = field(default_factory=list)
+    # CPU seconds of PostgreSQL backends that close before the phase's last sample (raw loop).
+    closed_backend_cpu: list[float] = field(default_factory=list)
 
 
 def worker_loop(port: int, token: str, project: int, stop: float, stats: Stats) -> None:
@@ -332,6 +347,69 @@ def summarize(stats: Stats, took: float, project: int) -> dict:
     return result
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent during a phase by the gunicorn processes, the
+    PostgreSQL backends of the bench database and this client process: the cost of a round
+    trip in CPU, which the load of other programs on the machine does not change much (unlike
+    round trips/s). Backends that exit during the phase are not counted."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def __enter__(self) -> CpuMeter:
+        self.start = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end = self._sample()
+
+    def per(self, round_trips: int, closed_backends: float = 0.0) -> dict[str, float]:
+        """Milliseconds of CPU per round trip, per side."""
+        out = {}
+        for side in ("server", "postgres", "client"):
+            before, after = self.start[side], self.end[side]
+            spent = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+            if side == "postgres":
+                spent += closed_backends
+            out[side] = spent / max(round_trips, 1) * 1000
+        return out
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        server = {}
+        if self.server_pid is not None:
+            server = {pid: proc_cpu(pid) for pid in [self.server_pid, *children(self.server_pid)]}
+        with connect() as conn:
+            backends = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [DB],
+            ).fetchall()
+        times = os.times()
+        return {
+            "server": server,
+            "postgres": {pid: proc_cpu(pid) for (pid,) in backends},
+            "client": {os.getpid(): times.user + times.system},
+        }
+
+
+def proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def integrity(project: int) -> tuple[int, int]:
     with connect() as conn:
         duplicates = conn.execute(
@@ -351,7 +429,9 @@ def integrity(project: int) -> tuple[int, int]:
 # --- In-process profile -----------------------------------------------------------------------
 
 
-def profile_in_process(project: int, tokens: list[str], rounds: int, cprofile: bool) -> None:
+def profile_in_process(
+    project: int, tokens: list[str], rounds: int, cprofile: bool, sort: str = "cumulative"
+) -> None:
     """Queries per endpoint and CPU ms per request, through the whole Django stack (middleware,
     knox, DRF) with the test client: independent of machine load, unlike the HTTP figures."""
     import cProfile
@@ -414,7 +494,7 @@ def profile_in_process(project: int, tokens: list[str], rounds: int, cprofile: b
     )
     if profiler:
         stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats(sort).print_stats(40)
         by_package: dict[str, float] = defaultdict(float)
         for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
             parts = filename.split("site-packages/")
@@ -431,9 +511,12 @@ def profile_in_process(project: int, tokens: list[str], rounds: int, cprofile: b
 def raw_loop(worker_id: int, project: int, stop: float, stats: Stats) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from apps.tasks.services.assignments import _CLAIM_SQL
+    from apps.tasks.services.assignments import claim_sql
 
+    claim = claim_sql()  # the platform's statement, with the joins its task needs
     with connect() as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        backend_cpu = proc_cpu(backend)
         while time.monotonic() < stop:
             started = time.perf_counter()
             now = datetime.now(UTC)
@@ -446,7 +529,7 @@ def raw_loop(worker_id: int, project: int, stop: float, stats: Stats) -> None:
                 "expires": now + timedelta(minutes=10),
             }
             with conn.transaction():
-                row = conn.execute(_CLAIM_SQL, params).fetchone()
+                row = conn.execute(claim, params).fetchone()
             stats.latencies["next"].append(time.perf_counter() - started)
             if row is None:
                 stats.empty += 1
@@ -456,13 +539,16 @@ def raw_loop(worker_id: int, project: int, stop: float, stats: Stats) -> None:
                 conn.execute(SUBMIT_SQL, {"a": row[0]})
             stats.latencies["submit"].append(time.perf_counter() - started)
             stats.round_trips += 1
+        stats.closed_backend_cpu.append(proc_cpu(backend) - backend_cpu)
 
 
 def run_raw(project: int, worker_ids: list[int], seconds: float) -> dict:
     stats, took = run_workers(
         raw_loop, lambda n: (worker_ids[n], project), len(worker_ids), seconds
     )
-    return summarize(stats, took, project)
+    result = summarize(stats, took, project)
+    result["closed_backend_cpu"] = sum(stats.closed_backend_cpu)
+    return result
 
 
 # --- Report ----------------------------------------------------------------------------------
@@ -475,13 +561,16 @@ def report(args: argparse.Namespace, results: dict, raw: dict, plan: str) -> Non
     )
     print(
         "| phase | round trips/s | next p50/p95/p99 ms | submit p50/p95/p99 ms | "
-        "204s | duplicates | overfilled |"
+        "204s | duplicates | overfilled | CPU ms per round trip: server + postgres + client |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in [*results.items(), ("raw SQL 10k", raw)]:
+        cpu = r["cpu"]
+        total = sum(cpu.values())
         print(
             f"| {name} | {r['round_trips_per_s']:.0f} | {fmt(r.get('next'))} | "
-            f"{fmt(r.get('submit'))} | {r['empty']} | {r['duplicates']} | {r['overfilled']} |"
+            f"{fmt(r.get('submit'))} | {r['empty']} | {r['duplicates']} | {r['overfilled']} | "
+            f"{cpu['server']:.2f} + {cpu['postgres']:.2f} + {cpu['client']:.2f} = {total:.2f} |"
         )
         if r["errors"]:
             print(f"  errors: {r['errors']}")
@@ -493,6 +582,14 @@ def report(args: argparse.Namespace, results: dict, raw: dict, plan: str) -> Non
         "(goal >= 0.3x)"
     )
     print(f"HTTP 10k round trips/s: {small['round_trips_per_s']:.0f} (goal >= 200)")
+    cores = os.cpu_count() or 1
+    for name, r in [("10k", small), ("raw SQL 10k", raw)]:
+        total = sum(r["cpu"].values())
+        print(
+            f"CPU ceiling {name}: {cores} cores / {total:.2f} ms per round trip = "
+            f"{cores * 1000 / total:.0f} round trips/s if nothing else ran on the machine"
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     bad = sum(r["duplicates"] + r["overfilled"] for r in [*results.values(), raw])
     print(f"integrity: {'OK' if bad == 0 else 'BROKEN'} (duplicates + overfilled = {bad})")
 

@@ -98,6 +98,10 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
+# The worker hot path (next task, submit, token check) prepares its fixed statements on
+# PostgreSQL (hitlcrowd/rawrows.py). Turn off behind a pooler that cannot keep them, such as
+# PgBouncer in transaction mode before 1.21.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "workers.User"

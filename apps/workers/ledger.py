@@ -23,6 +23,7 @@ from rest_framework import status
 from apps.workers.models import LedgerCheckpoint, LedgerEntry, User
 from apps.workers.selectors import ledger_committed, signed_sum
 from hitlcrowd.api import ApiError
+from hitlcrowd.rawrows import insert_row
 
 if TYPE_CHECKING:
     from apps.tasks.models import Answer, Project
@@ -57,13 +58,19 @@ def ledger_credit_answer(*, answer: Answer, project: Project) -> LedgerEntry:
     """Pay the project's reward for a new answer. Call it inside the transaction that created
     the answer (assignment_submit): one INSERT, no savepoint. The unique credit per answer
     makes a second call fail rather than pay twice."""
-    return LedgerEntry.objects.create(
+    entry = insert_row(  # raw INSERT: this runs on every submit (hitlcrowd/rawrows.py)
+        LedgerEntry,
         worker_id=answer.worker_id,
-        project=project,
+        project_id=project.pk,
         kind=LedgerEntry.Kind.CREDIT,
         amount=project.reward_per_answer,
-        answer=answer,
+        answer_id=answer.pk,
+        reason="",
+        created_by_id=None,
+        created_at=timezone.now(),
     )
+    entry.project, entry.answer = project, answer
+    return entry
 
 
 @transaction.atomic

@@ -17,9 +17,16 @@ from django.utils import timezone
 from apps.models.models import LearningSettings
 from apps.models.services import pre_annotation_on, suggestion_for
 from apps.models.services.hooks import PRE_ANNOTATION_FLAG
-from apps.tasks.models import Answer, Assignment, GuidelineVersion, Project
+from apps.tasks.models import (
+    Answer,
+    Assignment,
+    GuidelineAcknowledgement,
+    GuidelineVersion,
+    Project,
+)
 from apps.workers.models import Block, Qualification, User
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
+from hitlcrowd.rawrows import RowReader, hot_cursor
 
 NO_TEST = "none"
 
@@ -43,28 +50,54 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
     """The open project `project_id` for one next-task request, or None.
 
     In the same query: `active_block_reason` (the worker's active block's reason, else None),
-    which assignment_claim reads instead of asking block_active, and `pre_annotation_flag`,
-    which pre_annotation_on reads instead of querying.
+    which assignment_claim reads instead of asking block_active; `pre_annotation_flag`, which
+    pre_annotation_on reads instead of querying; and the current guideline gate
+    (`current_guideline_number`, `current_guideline_acknowledged`),
+    which guideline_gate reads instead of querying.
     """
-    # Raw SQL: the ORM spent ~2 ms of CPU compiling this (wide model, two subqueries) on
-    # every next-task request. Indexes: block_one_active, the learning settings' project key.
+    # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
+    # subqueries) on every next-task request. Indexes: block_one_active, the learning
+    # settings' project key, guideline_number_unique, guideline_ack_unique.
+    reader = RowReader.of(Project, "p")
     sql = _PROJECT_FOR_CLAIM_SQL.format(
+        columns=reader.columns,
         project=Project._meta.db_table,
         block=Block._meta.db_table,
         settings=LearningSettings._meta.db_table,
+        guideline=GuidelineVersion._meta.db_table,
+        ack=GuidelineAcknowledgement._meta.db_table,
         flag=PRE_ANNOTATION_FLAG,
     )
-    return next(iter(Project.objects.raw(sql, [worker.pk, project_id])), None)
+    with hot_cursor() as cursor:
+        cursor.execute(sql, [worker.pk, worker.pk, project_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    project = reader.instance(row)
+    block_reason, pre_annotation, number, acknowledged = row[reader.width :]
+    project.active_block_reason = block_reason
+    setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
+    project.current_guideline_number = number
+    project.current_guideline_acknowledged = bool(acknowledged)
+    return project
 
 
 _PROJECT_FOR_CLAIM_SQL = """
-SELECT p.*,
+SELECT {columns},
     (SELECT b.reason FROM {block} b
      WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
      LIMIT 1) AS active_block_reason,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
-        AS {flag}
+        AS {flag},
+    g.number AS current_guideline_number,
+    EXISTS (SELECT 1 FROM {ack} a WHERE a.guideline_id = g.id AND a.worker_id = %s)
+        AS current_guideline_acknowledged
 FROM {project} p
+LEFT JOIN {guideline} g ON g.id = (
+    SELECT g2.id FROM {guideline} g2
+    WHERE g2.project_id = p.id AND g2.published_at IS NOT NULL
+    ORDER BY g2.number DESC LIMIT 1
+)
 WHERE p.id = %s AND p.is_open
 """
 

@@ -211,8 +211,14 @@ def _reaggregate(project_id: int) -> None:
 
 def guideline_gate(*, worker: User, project: Project) -> None:
     """Raise GuidelineNotAcknowledged (409) unless the worker acknowledged the project's
-    current version. One query on the claim path: the latest published version (index
+    current version. No query when the project came from project_get_open_for_claim (which
+    reads the gate along); else one: the latest published version (index
     guideline_number_unique) with an EXISTS probe of guideline_ack_unique."""
+    if hasattr(project, "current_guideline_acknowledged"):  # project_get_open_for_claim
+        number = project.current_guideline_number
+        if number is not None and not project.current_guideline_acknowledged:
+            raise GuidelineNotAcknowledged(project.pk, number)
+        return
     acknowledged = GuidelineAcknowledgement.objects.filter(guideline=OuterRef("pk"), worker=worker)
     current = (
         GuidelineVersion.objects.filter(project=project, published_at__isnull=False)
