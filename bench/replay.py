@@ -32,8 +32,10 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from _server import free_port, start_gunicorn, stop
 
@@ -53,7 +55,7 @@ def main() -> None:
         try:
             setup_django()
             for answers in args.scale:
-                scale(answers, args.seed)
+                scale(answers, args.seed, args.updates)
         finally:
             if not args.keep_db:
                 drop_database()
@@ -98,6 +100,9 @@ def parse_args() -> argparse.Namespace:
         type=int,
         nargs="*",
         help="Instead: time the consensus service (DB read, aggregate, writes) on N answers.",
+    )
+    parser.add_argument(
+        "--updates", type=int, default=1, help="With --scale: updates of 100 answers to time."
     )
     return parser.parse_args()
 
@@ -354,68 +359,190 @@ def score(data: Dataset, project: int, outcome: Outcome) -> None:
 # --- Service at scale ---------------------------------------------------------------------------
 
 
-def scale(n_answers: int, seed: int, overlap: int = 5, n_workers: int = 1000) -> None:
-    """A synthetic project (10 classes, 80%-accurate workers) loaded with bulk_create; then a
-    cold full run, a retried run (must write nothing), and an update after 100 new answers."""
-    import numpy as np
-    from django.db import connection
-    from django.utils import timezone
+@dataclass
+class ScaleProject:
+    """A synthetic project (10 classes, 80%-accurate workers) loaded with bulk_create."""
 
-    from apps.tasks.models import HIT, Answer, Assignment, Item, Project
-    from apps.tasks.services.consensus import consensus_run
-    from apps.workers.models import User
+    project: Any
+    items: list
+    hits: list
+    workers: list
+    truth: Any
+    labels: list[str]
+    rng: Any
+    load_seconds: float = 0.0
 
-    rng = np.random.default_rng(seed)
-    labels = [f"c{k}" for k in range(10)]
-    n_items = n_answers // overlap
-    owner = User.objects.create(username=f"scale-owner-{n_answers}", role="requester")
-    project = Project.objects.create(owner=owner, name=f"scale {n_answers}", labels=labels,
-                                     min_overlap=overlap, max_overlap=overlap + 2)  # fmt: skip
-    workers = User.objects.bulk_create(
-        [User(username=f"s{n_answers}-w{i}", role="worker") for i in range(n_workers)]
-    )
-    truth = rng.integers(0, 10, n_items)
-    items = Item.objects.bulk_create(
-        [Item(project=project, external_id=f"x{i}", payload={"text": "x"}, state="waiting")
-         for i in range(n_items)], batch_size=5000)  # fmt: skip
-    hits = HIT.objects.bulk_create(
-        [HIT(item=item, project=project, answers_wanted=overlap, slots_taken=overlap,
-             state="done") for item in items], batch_size=5000)  # fmt: skip
-    now = timezone.now()
+    @classmethod
+    def build(cls, n_answers: int, seed: int, overlap: int = 5, n_workers: int = 1000):
+        import numpy as np
 
-    def answer_rows(pairs):
+        from apps.tasks.models import HIT, Item, Project
+        from apps.workers.models import User
+
+        rng = np.random.default_rng(seed)
+        labels = [f"c{k}" for k in range(10)]
+        n_items = n_answers // overlap
+        owner = User.objects.create(username=f"scale-owner-{n_answers}", role="requester")
+        project = Project.objects.create(owner=owner, name=f"scale {n_answers}", labels=labels,
+                                         min_overlap=overlap, max_overlap=overlap + 2)  # fmt: skip
+        workers = User.objects.bulk_create(
+            [User(username=f"s{n_answers}-w{i}", role="worker") for i in range(n_workers)]
+        )
+        truth = rng.integers(0, 10, n_items)
+        items = Item.objects.bulk_create(
+            [Item(project=project, external_id=f"x{i}", payload={"text": "x"}, state="waiting")
+             for i in range(n_items)], batch_size=5000)  # fmt: skip
+        hits = HIT.objects.bulk_create(
+            [HIT(item=item, project=project, answers_wanted=overlap, slots_taken=overlap,
+                 state="done") for item in items], batch_size=5000)  # fmt: skip
+        built = cls(project, items, hits, workers, truth, labels, rng)
+        started = time.perf_counter()
+        built.add_answers([(i, int(w)) for i in range(n_items)
+                           for w in rng.choice(n_workers - 1, overlap, replace=False)])  # fmt: skip
+        built.load_seconds = time.perf_counter() - started
+        return built
+
+    def add_answers(self, pairs: list[tuple[int, int]]) -> None:
+        """(item index, worker index) pairs; the label is right 80% of the time."""
+        from django.utils import timezone
+
+        from apps.tasks.models import Answer, Assignment
+
+        now, rng = timezone.now(), self.rng
         assignments = Assignment.objects.bulk_create(
-            [Assignment(hit=hits[i], project=project, worker=workers[w], state="submitted",
-                        lease_expires_at=now) for i, w in pairs], batch_size=5000)  # fmt: skip
-        given = [truth[i] if rng.random() < 0.8 else rng.integers(0, 10) for i, _ in pairs]
+            [Assignment(hit=self.hits[i], project=self.project, worker=self.workers[w],
+                        state="submitted", lease_expires_at=now) for i, w in pairs],
+            batch_size=5000)  # fmt: skip
+        given = [self.truth[i] if rng.random() < 0.8 else rng.integers(0, 10) for i, _ in pairs]
         Answer.objects.bulk_create(
-            [Answer(assignment=a, item=items[i], project=project, worker=workers[w],
-                    label=labels[g], seconds_spent=3.0)
+            [Answer(assignment=a, item=self.items[i], project=self.project,
+                    worker=self.workers[w], label=self.labels[g], seconds_spent=3.0)
              for a, (i, w), g in zip(assignments, pairs, given, strict=True)],
             batch_size=5000)  # fmt: skip
 
-    started = time.perf_counter()
-    pairs = [(i, int(w)) for i in range(n_items)
-             for w in rng.choice(n_workers - 1, overlap, replace=False)]  # fmt: skip
-    answer_rows(pairs)
-    load = time.perf_counter() - started
+    def add_update(self, n: int = 100) -> None:
+        """n answers from the one worker who has none yet, on n random items."""
+        chosen = self.rng.choice(len(self.items), n, replace=False)
+        self.add_answers([(int(i), len(self.workers) - 1) for i in chosen])
+
+    def accuracy(self) -> float:
+        from apps.tasks.models import Item
+
+        rows = Item.objects.filter(project=self.project).values_list("pk", "final_label")
+        by_pk = {item.pk: i for i, item in enumerate(self.items)}
+        return float(
+            sum(self.labels[self.truth[by_pk[pk]]] == label for pk, label in rows) / len(by_pk)
+        )
+
+
+# The steps of `consensus_run` timed separately in the update's breakdown, in call order.
+PHASES = [
+    ("read answers", "project_answers"),
+    ("read known labels", "project_true_labels"),
+    ("read warm start", "_warm_start"),
+    ("aggregate", "aggregate"),
+    ("write items", "_write_items"),
+    ("write overlap", "_write_overlap"),
+    ("worker stats", "_worker_stats"),
+    ("store worker stats", "worker_stats_store"),
+    ("after commit (webhooks, retrain check)", "hooks._after_labels"),
+]
+
+
+@contextmanager
+def phase_times():
+    """Wall seconds per phase of `consensus_run`, by wrapping the module's functions."""
+    from apps.models.services import hooks
+    from apps.tasks.services import consensus
+
+    times: dict[str, float] = defaultdict(float)
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                times[name] += time.perf_counter() - started
+
+        return wrapper
+
+    modules = {"hooks": hooks}
+    targets = []
+    for name, attr in PHASES:
+        module, _, attr = attr.rpartition(".")
+        owner = modules.get(module, consensus)
+        if hasattr(owner, attr):
+            targets.append((owner, attr, getattr(owner, attr)))
+            setattr(owner, attr, timed(name, getattr(owner, attr)))
+    try:
+        yield times
+    finally:
+        for owner, attr, function in targets:
+            setattr(owner, attr, function)
+
+
+def scale(n_answers: int, seed: int, updates: int = 1) -> None:
+    """A cold full run, a retried run (must write nothing), and an update after 100 new
+    answers, with the update's time per phase; then `updates - 1` more updates."""
+    from django.db import connection
+
+    from apps.tasks.services.consensus import consensus_run
+    from apps.workers.models import User
+
+    built = ScaleProject.build(n_answers, seed)
+    project = built.project.pk
     timings = []
     for label in ("cold full run", "retried run"):
         started = time.perf_counter()
-        run = consensus_run(project_id=project.pk, cold=label == "cold full run")
+        run = consensus_run(project_id=project, cold=label == "cold full run")
         timings.append((label, time.perf_counter() - started, run))
-    answer_rows([(i, n_workers - 1) for i in rng.choice(n_items, 100, replace=False)])
-    started = time.perf_counter()
-    run = consensus_run(project_id=project.pk)
-    timings.append(("update after 100 new answers", time.perf_counter() - started, run))
-    crowd = Item.objects.filter(project=project).values_list("pk", "final_label")
-    by_pk = {item.pk: i for i, item in enumerate(items)}
-    accuracy = np.mean([labels[truth[by_pk[pk]]] == label for pk, label in crowd])
-    print(f"\n{n_answers:,} answers, {n_items:,} items, {n_workers} workers "
-          f"(loaded in {load:.0f} s, {connection.vendor}); accuracy {accuracy:.3f}")  # fmt: skip
+    built.add_update()
+    with phase_times() as phases:
+        started, cpu, db_cpu = time.perf_counter(), time.process_time(), backend_cpu()
+        run = consensus_run(project_id=project)
+        cpu, db_cpu = time.process_time() - cpu, backend_cpu() - db_cpu
+        timings.append(("update after 100 new answers", time.perf_counter() - started, run))
+    print(f"\n{n_answers:,} answers, {len(built.items):,} items, {len(built.workers)} workers "
+          f"(loaded in {built.load_seconds:.0f} s, {connection.vendor}); "
+          f"accuracy {built.accuracy():.3f}; load average {loadavg()}")  # fmt: skip
     print("| step | seconds | iterations | items changed |\n|---|---|---|---|")
     for label, seconds, run in timings:
-        print(f"| {label} | {seconds:.2f} | {run.iterations} | {run.items_changed:,} |")
+        print(f"| {label} | {seconds:.3f} | {run.iterations} | {run.items_changed:,} |")
+    print(f"\nupdate: CPU {cpu:.3f} s in this process + {db_cpu:.3f} s in its PostgreSQL "
+          f"backend\n| phase | seconds |\n|---|---|")  # fmt: skip
+    total = timings[-1][1]
+    for name, seconds in phases.items():
+        print(f"| {name} | {seconds:.3f} |")
+    print(f"| rest (run row, confusions, commit) | {total - sum(phases.values()):.3f} |")
+    if updates > 1:
+        print("\n| more updates | seconds | CPU Python + PostgreSQL |\n|---|---|---|")
+    for number in range(2, updates + 1):
+        built.workers.append(User.objects.create(username=f"s{n_answers}-u{number}", role="worker"))
+        built.add_update()
+        started, cpu, db_cpu = time.perf_counter(), time.process_time(), backend_cpu()
+        consensus_run(project_id=project)
+        cpu, db_cpu = time.process_time() - cpu, backend_cpu() - db_cpu
+        print(f"| {number} | {time.perf_counter() - started:.3f} | {cpu:.3f} + {db_cpu:.3f} |")
+    print(f"load average {loadavg()}")
+
+
+def backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine): with
+    the process's own CPU time, a figure the shared machine's load does not inflate."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 # --- Report ------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ matrix toward the pooled one, which keeps workers with few answers from overfitt
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -565,6 +564,65 @@ def _result(
 # ---------------------------------------------------------------------------- overlap
 
 
+# Platform defaults for dynamic overlap, chosen with `bench/quality.py overlap` (see
+# docs/benchmarks-quality.md (d)). Dawid-Skene's posterior is over-confident while items have 2-3
+# answers, so an item is done only when the posterior reaches the target AND the raw votes back
+# the consensus label by DEFAULT_MIN_VOTE_LEAD (two agreeing answers at least). A low max_overlap
+# hurts: items still unsure at the cap keep a poor label until an admin resolves them.
+DEFAULT_MIN_OVERLAP = 2
+DEFAULT_MAX_OVERLAP = 50
+DEFAULT_TARGET_POSTERIOR = 0.999
+DEFAULT_MIN_VOTE_LEAD = 2
+
+NEED_MORE, DONE, NEEDS_REVIEW = 0, 1, 2
+DECISIONS: tuple[Decision, ...] = ("need_more", "done", "needs_review")  # indexed by the codes
+
+
+def vote_leads(
+    item_codes: np.ndarray, label_codes: np.ndarray, consensus_codes: np.ndarray, n_labels: int
+) -> np.ndarray:
+    """Per item: votes for its consensus label minus the most votes any other label got.
+
+    ``item_codes``/``label_codes``: one entry per answer (the item's row in the result, the
+    label's index in ``labels``); ``consensus_codes`` is ``result.label_codes``. Negative when
+    the votes prefer another label than the consensus.
+    """
+    n_items = len(consensus_codes)
+    width = n_labels + 1  # a spare zero column, so that one label still has a runner-up
+    cells = np.asarray(item_codes) * width + np.asarray(label_codes)
+    votes = np.bincount(cells, minlength=n_items * width).reshape(n_items, width)
+    rows = np.arange(n_items)
+    own = votes[rows, consensus_codes].copy()
+    votes[rows, consensus_codes] = -1
+    return own - votes.max(axis=1)
+
+
+def overlap_decisions(
+    n_answers: np.ndarray,
+    max_posteriors: np.ndarray,
+    vote_lead: np.ndarray | None = None,
+    *,
+    min_overlap: int | np.ndarray,
+    max_overlap: int | np.ndarray,
+    target_posterior: float,
+    min_vote_lead: int = DEFAULT_MIN_VOTE_LEAD,
+) -> np.ndarray:
+    """Vectorised :func:`overlap_decision`: one code per item (``NEED_MORE``, ``DONE``,
+    ``NEEDS_REVIEW``; ``DECISIONS[code]`` is the name). ``max_overlap`` may be per item (a HIT
+    an admin sent back for more answers). ``vote_lead=None`` skips the vote check."""
+    _check_overlap_settings(min_overlap, max_overlap, target_posterior)
+    n_answers = np.asarray(n_answers)
+    max_posteriors = np.asarray(max_posteriors, dtype=float)
+    if np.isnan(max_posteriors).any():
+        raise ValueError("posteriors must not be NaN")
+    sure = max_posteriors >= target_posterior
+    if vote_lead is not None:
+        sure &= np.asarray(vote_lead) >= min_vote_lead
+    codes = np.where(n_answers >= max_overlap, NEEDS_REVIEW, NEED_MORE)
+    codes = np.where(sure, DONE, codes)
+    return np.where(n_answers < min_overlap, NEED_MORE, codes)
+
+
 def overlap_decision(
     n_answers: int,
     max_posterior: float,
@@ -572,20 +630,33 @@ def overlap_decision(
     min_overlap: int,
     max_overlap: int,
     target_posterior: float,
+    vote_lead: int | None = None,
+    min_vote_lead: int = DEFAULT_MIN_VOTE_LEAD,
 ) -> Decision:
     """Whether an item wants another answer, is done, or needs a human review.
 
     Below ``min_overlap`` answers it always wants more; from there it is done once its
-    consensus reaches ``target_posterior``; at ``max_overlap`` and still unsure it goes to review.
+    consensus reaches ``target_posterior`` and (when ``vote_lead`` is given, see
+    :func:`vote_leads`) its answers back the consensus label by ``min_vote_lead`` votes; at
+    ``max_overlap`` and still unsure it goes to review.
     """
-    if not 1 <= min_overlap <= max_overlap:
+    code = overlap_decisions(
+        np.array([n_answers]),
+        np.array([max_posterior], dtype=float),
+        None if vote_lead is None else np.array([vote_lead]),
+        min_overlap=min_overlap,
+        max_overlap=max_overlap,
+        target_posterior=target_posterior,
+        min_vote_lead=min_vote_lead,
+    )[0]
+    return DECISIONS[int(code)]
+
+
+def _check_overlap_settings(
+    min_overlap: int | np.ndarray, max_overlap: int | np.ndarray, target_posterior: float
+) -> None:
+    low, high = np.asarray(min_overlap), np.asarray(max_overlap)
+    if np.any(low < 1) or np.any(high < low):
         raise ValueError(f"need 1 <= min_overlap <= max_overlap, got {min_overlap}, {max_overlap}")
-    if not 0.0 < target_posterior <= 1.0 or math.isnan(max_posterior):
-        raise ValueError(f"bad target_posterior {target_posterior} or posterior {max_posterior}")
-    if n_answers < min_overlap:
-        return "need_more"
-    if max_posterior >= target_posterior:
-        return "done"
-    if n_answers >= max_overlap:
-        return "needs_review"
-    return "need_more"
+    if not 0.0 < target_posterior <= 1.0:
+        raise ValueError(f"bad target_posterior {target_posterior}")

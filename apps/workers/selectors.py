@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -188,3 +190,28 @@ def budget_status(*, project: Project) -> dict[str, Any]:
         "remaining": max(project.budget - committed, ZERO),
         "exhausted": committed + project.reward_per_answer > project.budget,
     }
+
+
+def worker_stats_values(*, project: Project) -> dict[int, dict[str, Any]]:
+    """The stored stats of the project's workers by worker id, each confusion matrix as a
+    flat array, for the consensus run to skip rewriting unchanged rows. Read straight from the
+    driver (Django would json.loads each matrix into nested lists)."""
+    names = ["answers", "gold_answers", "gold_correct", "skill", "skill_low", "skill_high"]
+    names += ["agreement", "median_seconds"]
+    rows = WorkerStats.objects.filter(project=project).values_list("worker_id", *names, "confusion")
+    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return {
+        row[0]: dict(zip(names, row[1:-1], strict=True)) | {"confusion": _numbers(row[-1])}
+        for row in fetched
+    }
+
+
+def _numbers(text: str | None) -> np.ndarray | None:
+    """A JSON array of numbers (nested or not) as a flat float array, read by NumPy's C parser:
+    json.loads of 1,000 matrices of 10 x 10 took ~0.2 s on the shared machine."""
+    if text is None:
+        return None
+    return np.fromstring(text.replace("[", " ").replace("]", " "), sep=",")
