@@ -61,8 +61,17 @@ class Project(models.Model):
     max_overlap = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
+    # Dynamic overlap (services/consensus.py): an item is done when its posterior reaches
+    # target_posterior AND its answers back the consensus label by min_vote_lead votes (0: no
+    # vote check). Dawid-Skene's posterior is over-confident with 2-3 answers per item; the
+    # defaults come from bench/quality.py overlap (docs/benchmarks-quality.md).
     target_posterior = models.FloatField(
-        default=0.95, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+        default=0.999, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)]
+    )
+    min_vote_lead = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(50)],
+        help_text="Votes the consensus label needs over any other before an item is done.",
     )
     # The speed/quality slider: items the model scores at or above this are auto-labeled.
     confidence_threshold = models.FloatField(

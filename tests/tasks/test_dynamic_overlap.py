@@ -101,3 +101,19 @@ def test_gold_hits_are_left_alone(project, sync_q, django_capture_on_commit_call
     hit = HIT.objects.get(item=gold)
     assert (hit.state, hit.answers_wanted) == (HIT.State.OPEN, 1)
     assert Item.objects.get(pk=gold.pk).state == Item.State.WAITING
+
+
+@pytest.mark.parametrize(("min_vote_lead", "answers_to_finish"), [(1, 3), (2, 4)])
+def test_an_item_is_done_only_when_its_votes_lead_by_the_project_minimum(
+    project, item, sync_q, django_capture_on_commit_callbacks, min_vote_lead, answers_to_finish
+):
+    # 2 yes / 1 no passes a 0.6 target (majority vote posterior 2/3) with a lead of one vote.
+    project.target_posterior = 0.6
+    project.min_vote_lead = min_vote_lead
+    project.save()
+    for label in ("yes", "no", "yes", "yes")[:answers_to_finish]:
+        answer(factories.WorkerFactory(), project, label, django_capture_on_commit_callbacks)
+        if state_of(item)[0] == Item.State.CONSENSUS:
+            break
+    assert state_of(item) == (Item.State.CONSENSUS, HIT.State.DONE, answers_to_finish)
+    assert Item.objects.get(pk=item.pk).answers.count() == answers_to_finish

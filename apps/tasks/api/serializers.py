@@ -20,6 +20,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "min_overlap",
             "max_overlap",
             "target_posterior",
+            "min_vote_lead",
             "confidence_threshold",
             "gold_share",
             "reward_per_answer",

@@ -37,6 +37,7 @@ from apps.tasks.aggregation import (
     AggregationResult,
     aggregate,
     overlap_decisions,
+    vote_leads,
 )
 from apps.tasks.models import (
     HIT,
@@ -52,6 +53,7 @@ from apps.workers.models import User
 from apps.workers.selectors import blocked_worker_ids
 from apps.workers.services import worker_stats_store
 from hitlcrowd.api import ApiError
+from hitlcrowd.rawrows import hot_cursor
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +107,22 @@ def aggregation_enqueue(*, project_id: int) -> bool:
     # During a burst the flag is already set and fresh: one read instead of the conditional
     # UPDATE and the existence check. A run that clears the flag after this read starts after
     # our answer committed, so it reads that answer.
+    # Raw and prepared: this runs after every submit (the ORM compiled it each time).
     fresh = timezone.now() - REQUEST_STALE
-    if AggregationState.objects.filter(
-        project_id=project_id, pending=True, requested_at__gte=fresh
-    ).exists():
-        return False
+    with hot_cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [project_id, connection.ops.adapt_datetimefield_value(fresh)])
+        if cursor.fetchone() is not None:
+            return False
     if not aggregation_request(project_id=project_id):
         return False
     _queue_job(project_id)
     return True
+
+
+_PENDING_SQL = f"""
+SELECT 1 FROM {AggregationState._meta.db_table}
+WHERE project_id = %s AND pending AND requested_at >= %s
+"""
 
 
 def _queue_job(project_id: int) -> None:
@@ -340,7 +349,7 @@ def _store(
     AggregationState.objects.select_for_update().filter(project=project).first()
     now = timezone.now()
     changed = _write_items(project, run, result, now)
-    _write_overlap(project, result, now)
+    _write_overlap(project, result, now, answers)
     blocked = worker_stats_store(project=project, stats=_worker_stats(answers, true_labels, result))
     AggregationRun.objects.filter(project=project, confusions__isnull=False).exclude(
         pk=run.pk
@@ -514,7 +523,9 @@ def _same_posterior(stored: dict | None, labels: tuple[str, ...], new: np.ndarra
 # --- Dynamic overlap --------------------------------------------------------------------------
 
 
-def _write_overlap(project: Project, result: AggregationResult, now) -> None:
+def _write_overlap(
+    project: Project, result: AggregationResult, now, answers: ProjectAnswers
+) -> None:
     """Per undecided item on a people HIT: one more answer, done, or the disagreement queue."""
     open_states = [Item.State.WAITING, Item.State.CONSENSUS]
     current = _raw_rows(
@@ -532,8 +543,9 @@ def _write_overlap(project: Project, result: AggregationResult, now) -> None:
     # Items without answers: n = 0, top = 0 (a trailing 0 row that position -1 picks).
     answered = np.append(result.item_answers, 0)[positions]
     top = np.append(result.posteriors.max(axis=1, initial=0.0), 0.0)[positions]
+    lead = np.append(_vote_leads(project, result, answers), 0)[positions]
     extra = np.asarray([more or 0 for more in extra], dtype=np.int64)
-    new_state, new_wanted, new_hit_state = _decide_many(project, answered, top, wanted, extra)
+    new_state, new_wanted, new_hit_state = _decide_many(project, answered, top, lead, wanted, extra)
     items = [
         Item(pk=row, state=new, updated_at=now)
         for row, old, new in zip(pk, state, new_state, strict=True)
@@ -549,19 +561,30 @@ def _write_overlap(project: Project, result: AggregationResult, now) -> None:
     _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
 
 
+def _vote_leads(project: Project, result: AggregationResult, answers: ProjectAnswers) -> np.ndarray:
+    """Per row of the result: votes for its consensus label minus the best other label's."""
+    rows = _positions(result.item_ids, answers.item)
+    to_result = pd.Index(result.labels).get_indexer(list(project.labels))
+    label_rows = np.where(answers.code >= 0, to_result[np.maximum(answers.code, 0)], -1)
+    keep = (rows >= 0) & (label_rows >= 0)
+    return vote_leads(rows[keep], label_rows[keep], result.label_codes, len(result.labels))
+
+
 def _decide_many(
-    project: Project, n: np.ndarray, top: np.ndarray, wanted, extra: np.ndarray
+    project: Project, n: np.ndarray, top: np.ndarray, lead: np.ndarray, wanted, extra: np.ndarray
 ) -> tuple[list[str], list[int], list[str]]:
     """Per item: its new state, answers wanted and HIT state, from its answers `n`, its top
-    posterior and its HIT's answers wanted and `extra` (answers an admin asked for beyond
-    max_overlap, services/review.py)."""
+    posterior, its vote lead, its HIT's answers wanted and `extra` (answers an admin asked for
+    beyond max_overlap, services/review.py)."""
     max_overlap = project.max_overlap + extra
     codes = overlap_decisions(
         n,
         top,
+        lead,
         min_overlap=project.min_overlap,
         max_overlap=max_overlap,
         target_posterior=project.target_posterior,
+        min_vote_lead=project.min_vote_lead,
     )
     decided = codes != NEED_MORE
     # slots_taken (live + submitted) is untouched: the claim serves this HIT while

@@ -18,6 +18,7 @@ EDITABLE_FIELDS = frozenset(
         "min_overlap",
         "max_overlap",
         "target_posterior",
+        "min_vote_lead",
         "confidence_threshold",
         "gold_share",
         "reward_per_answer",

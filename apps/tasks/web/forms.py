@@ -15,6 +15,13 @@ class ProjectForm(forms.ModelForm):
         help_text="One label per line (or separated by commas), 2 to 50.",
     )
     callback_url = forms.URLField(required=False, assume_scheme="https")
+    min_vote_lead = forms.IntegerField(
+        min_value=0,
+        max_value=50,
+        required=False,
+        initial=Project._meta.get_field("min_vote_lead").default,
+        help_text=Project._meta.get_field("min_vote_lead").help_text + " Empty: the default.",
+    )
 
     class Meta:
         model = Project
@@ -27,6 +34,7 @@ class ProjectForm(forms.ModelForm):
             "min_overlap",
             "max_overlap",
             "target_posterior",
+            "min_vote_lead",
             "gold_share",
             "reward_per_answer",
             "lease_seconds",
@@ -42,6 +50,10 @@ class ProjectForm(forms.ModelForm):
                 "auto-labeled; the rest go to people."
             ),
         }
+
+    def clean_min_vote_lead(self) -> int:
+        value = self.cleaned_data["min_vote_lead"]
+        return Project._meta.get_field("min_vote_lead").default if value is None else value
 
     def clean_labels(self) -> list[str]:
         parts = re.split(r"[\n,]", self.cleaned_data["labels"])
