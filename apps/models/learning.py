@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from apps.models.features import FeatureConfig, check_kind, featurize
@@ -81,6 +81,10 @@ class LearningConfig:
     # the default over scikit-learn's one-vs-rest "sigmoid"/"isotonic").
     calibration: Literal["temperature", "sigmoid", "isotonic", "none"] = "temperature"
     cv_folds: int = 5  # calibration folds, lowered when the smallest class is smaller
+    # vector/image scaling. "maxabs" divides each column by its largest |value| (no centring):
+    # with few labels a standard scaler divides rarely-inked pixels by a tiny std and the model
+    # over-trusts them (docs/benchmarks-learning.md, active learning).
+    scaler: Literal["standard", "maxabs"] = "standard"
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
     @classmethod
@@ -93,6 +97,8 @@ class LearningConfig:
             raise ValueError(f"unknown learning config keys: {', '.join(unknown)}")
         if "features" in data:
             data["features"] = FeatureConfig(**data["features"])
+        if "scaler" in data:
+            _scaler(data["scaler"])  # an unknown name fails here, not at the next retrain
         return cls(**data)
 
 
@@ -148,7 +154,15 @@ def build_pipeline(kind: str, config: LearningConfig | None = None) -> Pipeline:
             sublinear_tf=True,
         )
         return Pipeline([("tfidf", vectorizer), ("clf", classifier)])
-    return Pipeline([("scale", StandardScaler()), ("clf", classifier)])
+    return Pipeline([("scale", _scaler(config.scaler)), ("clf", classifier)])
+
+
+def _scaler(name: str) -> StandardScaler | MaxAbsScaler:
+    if name == "standard":
+        return StandardScaler()
+    if name == "maxabs":
+        return MaxAbsScaler()
+    raise ValueError(f"unknown scaler {name!r}; expected 'standard' or 'maxabs'")
 
 
 def train(

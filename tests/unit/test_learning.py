@@ -157,6 +157,30 @@ def test_training_refuses_a_single_label_or_one_outside_the_label_set(digits):
         learning.train(X[:2], ["1", "7x"], kind="vector", label_set=DIGITS)
 
 
+def test_a_maxabs_scaler_beats_the_standard_one_on_few_pixel_labels(digits):
+    # A standard scaler fit on 30 images divides rarely-inked pixels by a tiny std.
+    X, y = digits
+    accuracy = {}
+    for scaler in ("standard", "maxabs"):
+        config = LearningConfig(scaler=scaler, calibration="none")
+        model = learning.train(X[:30], y[:30], kind="image", label_set=DIGITS, config=config)
+        accuracy[scaler] = learning.evaluate(model, X[600:], y[600:]).accuracy
+    assert accuracy["maxabs"] > accuracy["standard"] + 0.02
+
+
+def test_a_maxabs_model_round_trips_and_an_unknown_scaler_is_an_error(digits):
+    X, y = digits
+    config = LearningConfig.from_dict({"scaler": "maxabs"})
+    model = learning.train(X[:200], y[:200], kind="image", label_set=DIGITS, config=config)
+    loaded = learning.load_model(learning.dump_model(model))
+    assert loaded.config.scaler == "maxabs"
+    np.testing.assert_array_equal(
+        learning.predict_proba(loaded, X[200:300]), learning.predict_proba(model, X[200:300])
+    )
+    with pytest.raises(ValueError, match="unknown scaler 'minmax'"):
+        LearningConfig.from_dict({"scaler": "minmax"})
+
+
 def test_config_from_a_project_dict_rejects_unknown_keys():
     config = LearningConfig.from_dict({"C": 0.5, "features": {"text_field": "body"}})
     assert config.C == 0.5

@@ -42,6 +42,7 @@ RESCORE_CHUNK = 1000
 # Batch strategies pick their batch among this many of the most uncertain open items.
 DIVERSITY_POOL = 500
 DIVERSITY_BATCH = 50
+LABELED_FEATURES = 2000
 AUDIT_SEED = "audit"
 
 
@@ -283,7 +284,10 @@ def _diversity_boost(project: Project, row, model) -> None:
         row.strategy,
         proba,
         features=learning.model_features(model, payloads),
-        batch_size=min(DIVERSITY_BATCH, len(pool)),
+        labeled_features=_labeled_features(project, model) if row.strategy == "kcenter" else None,
+        # One diverse batch per retrain: bench/learning.py finds small batches (5-20) need
+        # the fewest labels; one batch of 50 when the project retrains every 200 wastes labels.
+        batch_size=min(row.retrain_after_labels or DIVERSITY_BATCH, DIVERSITY_BATCH, len(pool)),
         seed=0,
     )
     now = timezone.now()
@@ -292,6 +296,17 @@ def _diversity_boost(project: Project, row, model) -> None:
         for p, v in zip(pool, priority, strict=True)
     ]
     HIT.objects.bulk_update(hits, ["priority", "updated_at"])
+
+
+def _labeled_features(project: Project, model) -> Any:
+    """The newest labeled items in the model's feature space, for kcenter (which picks items
+    far from everything labeled). At most LABELED_FEATURES rows."""
+    from apps.models.services.training import training_items
+
+    payloads = list(
+        training_items(project).order_by("-pk").values_list("payload", flat=True)[:LABELED_FEATURES]
+    )
+    return learning.model_features(model, payloads) if payloads else None
 
 
 # --- Online predict ----------------------------------------------------------------------------
