@@ -13,7 +13,7 @@ from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.services.assignments import LeaseExpired, assignment_submit
 from tests.models.conftest import answer, labeled, text_of, waiting
 
-UNSURE = "zebra quantum"  # no word the model knows: p is about 0.5
+UNSURE = "meow purr woof bark"  # two cat words, two dog words: p is about 0.5
 
 
 def test_confident_items_are_auto_labeled_and_the_rest_prioritized(

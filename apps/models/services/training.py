@@ -58,6 +58,9 @@ class TrainingSet:
     payloads: list[dict] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # The holdout split ranks items by external id: the same labels give the same split
+    # whatever primary keys the database handed out.
+    external_ids: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -94,11 +97,13 @@ def training_label_count(project: Project) -> int:
 
 def training_set_collect(*, project: Project) -> TrainingSet:
     rows = training_items(project).values_list(
-        "pk", "payload", "is_gold", "gold_label", "final_label", "label_source"
+        "pk", "payload", "is_gold", "gold_label", "final_label", "label_source", "external_id"
     )
     config = learning_config_of(learning_settings_of(project)).features
     out = TrainingSet()
-    for pk, payload, is_gold, gold_label, final_label, source in rows.iterator(chunk_size=2000):
+    for pk, payload, is_gold, gold_label, final_label, source, external_id in rows.iterator(
+        chunk_size=2000
+    ):
         label = gold_label if is_gold else final_label
         if label not in project.labels or not supports_builtin_model(
             project.item_kind, payload, config
@@ -108,6 +113,7 @@ def training_set_collect(*, project: Project) -> TrainingSet:
         out.payloads.append(payload)
         out.labels.append(label)
         out.sources.append(Item.Source.GOLD if is_gold else source)
+        out.external_ids.append(external_id)
     return _same_width(out, project.item_kind, config.field_for(project.item_kind))
 
 
@@ -121,8 +127,8 @@ def _same_width(data: TrainingSet, kind: str, key: str) -> TrainingSet:
     return TrainingSet(*[[column[i] for i in keep] for column in _columns(data)])
 
 
-def _columns(data: TrainingSet) -> tuple[list, list, list, list]:
-    return data.item_ids, data.payloads, data.labels, data.sources
+def _columns(data: TrainingSet) -> tuple[list, list, list, list, list]:
+    return data.item_ids, data.payloads, data.labels, data.sources, data.external_ids
 
 
 # --- Trigger -----------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ def _train_and_judge(project: Project, run: TrainingRun) -> TrainingRun:
         )
         return _finish(run, TrainingRun.Status.SKIPPED, detail)
     split = learning.split_holdout(
-        data.labels, keys=data.item_ids, fraction=row.holdout_fraction, seed=SEED
+        data.labels, keys=data.external_ids, fraction=row.holdout_fraction, seed=SEED
     )
     payloads = np.asarray(data.payloads, dtype=object)
     labels = np.asarray(data.labels, dtype=object)
