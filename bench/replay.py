@@ -11,7 +11,8 @@ item's answers are limited to the workers who really answered it). Answers are o
 the platform asks for them. Aggregation runs in a real django-q2 cluster (ORM broker).
 
 - fixed: min_overlap = max_overlap = the most answers any item has (every answer is used);
-- dynamic: min_overlap (default 5), the same maximum, target posterior (default 0.999).
+- dynamic: min_overlap (default 2), the same maximum, target posterior (default 0.999) and
+  vote lead (default 2): the platform's defaults.
 
 Prints accuracy of the stored consensus against gold and answers used. Self-contained: its own
 PostgreSQL database (dropped at the end unless --keep-db), schema built from the models (like
@@ -87,8 +88,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["bluebirds", "rte", "dog"])
     parser.add_argument("--items", type=int, default=150, help="Sample of items per data set.")
-    parser.add_argument("--min-overlap", type=int, default=5)
+    parser.add_argument("--min-overlap", type=int, default=2)
     parser.add_argument("--target", type=float, default=0.999)
+    parser.add_argument("--min-vote-lead", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=240, help="Bound per phase.")
     parser.add_argument("--threads", type=int, default=6, help="Simulated workers at once.")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
@@ -262,6 +264,7 @@ def create_project(args, data: Dataset, mode: str, token: str) -> int:
             "min_overlap": low,
             "max_overlap": most,
             "target_posterior": args.target,
+            "min_vote_lead": args.min_vote_lead,
             "gold_share": 0,
             "confidence_threshold": 1.0,
         },
