@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -46,12 +47,14 @@ def hot_cursor() -> Iterator[Any]:
         # makes only ours prepared.
         psycopg_connection.prepare_threshold = 2**31 - 1
     with connection.wrap_database_errors:
-        raw = _PreparingCursor(psycopg_connection)
+        raw = _preparing_cursor_class()(psycopg_connection)
     with connection._prepare_cursor(raw) as cursor:
         yield cursor
 
 
+@cache
 def _preparing_cursor_class() -> type:
+    # Imported on first use: the PostgreSQL backend module needs psycopg loaded.
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     class PreparingCursor(ServerBindingCursor):
@@ -59,20 +62,6 @@ def _preparing_cursor_class() -> type:
             return super().execute(query, params, prepare=True, binary=binary)
 
     return PreparingCursor
-
-
-class _LazyPreparingCursor:
-    """Builds the class on first use: importing the PostgreSQL backend needs psycopg."""
-
-    cls: type | None = None
-
-    def __call__(self, raw_connection: Any) -> Any:
-        if self.cls is None:
-            self.cls = _preparing_cursor_class()
-        return self.cls(raw_connection)
-
-
-_PreparingCursor = _LazyPreparingCursor()
 
 
 @dataclass(frozen=True)
@@ -129,6 +118,16 @@ class RowReader:
     def instance(self, row: Sequence[Any], start: int = 0) -> Model:
         names = [field.attname for field in self.fields]
         return self.model.from_db(connection.alias, names, self.values(row, start))
+
+
+def read_row(row: Sequence[Any], *readers: RowReader) -> tuple[list[Model], Sequence[Any]]:
+    """The instances of a row whose columns are `readers`' columns in that order, and the
+    row's remaining columns (extra expressions selected after them)."""
+    instances, start = [], 0
+    for reader in readers:
+        instances.append(reader.instance(row, start))
+        start += reader.width
+    return instances, row[start:]
 
 
 _READERS: dict[tuple, RowReader] = {}

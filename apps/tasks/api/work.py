@@ -49,7 +49,7 @@ from apps.tasks.services.assignments import (
 from apps.workers.models import User
 from apps.workers.permissions import IsRequester, IsWorker
 from hitlcrowd.api import ApiError
-from hitlcrowd.rawrows import RowReader, hot_cursor
+from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 ERRORS = {
     401: OpenApiResponse(description="No or expired token."),
@@ -222,8 +222,7 @@ def _tokens_with_user(token_key: str) -> list:
         rows = cursor.fetchall()
     tokens = []
     for row in rows:
-        auth_token = token_reader.instance(row)
-        auth_token.user = user_reader.instance(row, start=token_reader.width)
+        (auth_token, auth_token.user), _ = read_row(row, token_reader, user_reader)
         tokens.append(auth_token)
     return tokens
 

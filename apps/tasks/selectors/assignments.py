@@ -26,7 +26,7 @@ from apps.tasks.models import (
 )
 from apps.workers.models import Block, Qualification, User
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
-from hitlcrowd.rawrows import RowReader, hot_cursor
+from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 NO_TEST = "none"
 
@@ -73,8 +73,7 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
         row = cursor.fetchone()
     if row is None:
         return None
-    project = reader.instance(row)
-    block_reason, pre_annotation, number, acknowledged = row[reader.width :]
+    (project,), (block_reason, pre_annotation, number, acknowledged) = read_row(row, reader)
     project.active_block_reason = block_reason
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     project.current_guideline_number = number

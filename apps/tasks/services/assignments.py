@@ -38,7 +38,7 @@ from apps.workers.models import Qualification, User
 from apps.workers.selectors import block_active, qualification_get
 from apps.workers.services import qualification_record, qualification_start
 from hitlcrowd.api import ApiError
-from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, update_row
+from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
 
 CLAIM_RETRIES = 3
 # What a task shows of its item (selectors.assignments.task_for_worker, suggestion_for).
@@ -274,19 +274,11 @@ def _claim_readers() -> tuple[RowReader, RowReader, RowReader, RowReader]:
 def _task_from_row(readers, row, project: Project) -> Assignment:
     """The Assignment with its HIT, item and guideline from one row of _CLAIM_SQL, as _load
     would give it, without its three ORM look-ups."""
-    assignment_reader, hit_reader, item_reader, guideline_reader = readers
-    start = 0
-    assignment = assignment_reader.instance(row, start)
-    start += assignment_reader.width
-    hit = hit_reader.instance(row, start)
-    start += hit_reader.width
-    hit.item = item_reader.instance(row, start)
-    start += item_reader.width
+    (assignment, hit, item, guideline), _ = read_row(row, *readers)
+    hit.item = item
     assignment.hit = hit
     assignment.project = project
-    assignment.guideline_version = (
-        guideline_reader.instance(row, start) if assignment.guideline_version_id else None
-    )
+    assignment.guideline_version = guideline if assignment.guideline_version_id else None
     return assignment
 
 
@@ -423,8 +415,7 @@ def _lock_hit(hit_id: int) -> HIT:
     with hot_cursor() as cursor:
         cursor.execute(sql, [hit_id])
         row = cursor.fetchone()
-    hit = hit_reader.instance(row)
-    hit.item = item_reader.instance(row, hit_reader.width)
+    (hit, hit.item), _ = read_row(row, hit_reader, item_reader)
     return hit
 
 
@@ -485,15 +476,10 @@ def _lock_own(worker: User, assignment_id: int) -> Assignment:
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such assignment among yours.")
-    assignment_reader, project_reader, guideline_reader = readers
-    assignment = assignment_reader.instance(row)
-    start = assignment_reader.width
-    project = project_reader.instance(row, start)
-    start += project_reader.width
-    guideline = guideline_reader.instance(row, start) if assignment.guideline_version_id else None
-    setattr(project, PRE_ANNOTATION_FLAG, bool(row[start + guideline_reader.width]))
+    (assignment, project, guideline), (pre_annotation,) = read_row(row, *readers)
+    setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     assignment.project = project
-    assignment.guideline_version = guideline
+    assignment.guideline_version = guideline if assignment.guideline_version_id else None
     return assignment
 
 
