@@ -27,3 +27,14 @@ def aggregate_project_job(project_id: int) -> int:
     from apps.tasks.services.consensus import consensus_drain
 
     return consensus_drain(project_id=project_id)
+
+
+SETTLE_CONSENSUS_JOB = "apps.tasks.jobs.settle_consensus_job"
+
+
+def settle_consensus_job() -> int:
+    """Every 5 minutes (schedule created by migration tasks 0009): a cold run for projects whose
+    consensus rests on a warm start and that went quiet. Returns the projects requested."""
+    from apps.tasks.services.consensus import consensus_settle_due
+
+    return len(consensus_settle_due())

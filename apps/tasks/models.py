@@ -512,6 +512,9 @@ class AggregationRun(models.Model):
     items = models.PositiveIntegerField(default=0)
     workers = models.PositiveIntegerField(default=0)
     iterations = models.PositiveIntegerField(default=0)
+    # Started from the previous run's confusion matrices (services/consensus.py, _warm_start).
+    # A project whose latest run was warm is re-aggregated cold once quiet (consensus_settle_due).
+    warm_started = models.BooleanField(default=False)
     log_likelihood = models.FloatField(null=True, blank=True)
     items_changed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -542,6 +545,8 @@ class AggregationState(models.Model):
     pending = models.BooleanField(default=False)
     requested_at = models.DateTimeField(null=True, blank=True)
     running_since = models.DateTimeField(null=True, blank=True)
+    # The next run starts cold (a settle run, consensus_settle_due); cleared when one is claimed.
+    settle_requested = models.BooleanField(default=False)
     last_run = models.ForeignKey(
         AggregationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

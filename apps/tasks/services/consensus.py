@@ -7,6 +7,13 @@ only when the flag went from clear to set, so a burst of answers queues one job.
 if exactly one row changed and no run holds the project), runs, and loops while the flag was set
 again meanwhile. Two jobs never run one project at once; a retried run changes nothing, since
 only rows whose values change are written.
+
+Warm starts and settling: an update on a large project starts from the previous run's confusion
+matrices and stops after a few iterations. A chain of such runs drifts to another optimum than
+a cold run on the same answers would reach (bench/quality.py overlap: s_rel 0.72 points lower),
+so a project whose latest run was warm is re-aggregated cold by a scheduled job once it has
+been quiet for SETTLE_QUIET, or every SETTLE_EVERY while answers keep coming: at rest, a
+project's consensus does not depend on the order its answers came in.
 """
 
 from __future__ import annotations
@@ -18,13 +25,23 @@ import logging
 from collections.abc import Hashable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -66,6 +83,10 @@ MAX_RUNS_PER_DRAIN = 20
 # Warm-start only from a run that saw at least this share of the answers, on projects this big.
 WARM_SHARE = 0.9
 WARM_MIN_ANSWERS = 1000
+# A project whose latest run was warm-started gets a cold run when quiet this long, or when its
+# last cold run is older than SETTLE_EVERY (a cold run on 1M answers takes ~20 s of CPU).
+SETTLE_QUIET = timedelta(minutes=5)
+SETTLE_EVERY = timedelta(hours=1)
 WRITE_BATCH = 1000
 POSTERIOR_DIGITS = 6
 # Stored posteriors are rewritten only when a class moves more than this (warm starts wobble
@@ -139,8 +160,9 @@ def consensus_drain(*, project_id: int, cold: bool = False) -> int:
         if claimed_at is None:
             return runs
         mine = AggregationState.objects.filter(project_id=project_id, running_since=claimed_at)
+        settle = mine.filter(settle_requested=True).update(settle_requested=False) == 1
         try:
-            consensus_run(project_id=project_id, cold=cold and runs == 0)
+            consensus_run(project_id=project_id, cold=settle or (cold and runs == 0))
         except Exception:
             # Keep the request for django-q2's retry (or the next answer), then fail the job.
             mine.update(running_since=None, pending=True)
@@ -163,6 +185,32 @@ def _claim(project_id: int):
         .update(pending=False, running_since=now)
     )
     return now if claimed == 1 else None
+
+
+def consensus_settle_due(*, now: datetime | None = None) -> list[int]:
+    """Request a cold run for each project whose consensus rests on a warm-started run and that
+    is quiet (its latest run finished SETTLE_QUIET ago) or whose last cold run is older than
+    SETTLE_EVERY. Returns the projects requested."""
+    now = now or timezone.now()
+    last_cold = AggregationRun.objects.filter(
+        project=OuterRef("project"), status=AggregationRun.Status.FINISHED, warm_started=False
+    ).order_by("-id")
+    due = (
+        AggregationState.objects.filter(last_run__warm_started=True, settle_requested=False)
+        .annotate(last_cold=Subquery(last_cold.values("finished_at")[:1]))
+        .filter(
+            Q(last_run__finished_at__lt=now - SETTLE_QUIET)
+            | Q(last_cold__isnull=True)
+            | Q(last_cold__lt=now - SETTLE_EVERY)
+        )
+    )
+    requested = []
+    for project_id in due.values_list("project_id", flat=True):
+        states = AggregationState.objects.filter(project_id=project_id, settle_requested=False)
+        if states.update(settle_requested=True):
+            aggregation_enqueue(project_id=project_id)
+            requested.append(project_id)
+    return requested
 
 
 # --- One run -----------------------------------------------------------------------------------
@@ -275,7 +323,10 @@ def _consensus_run(project_id: int, cold: bool) -> AggregationRun:
     true_labels = project_true_labels(project=project)
     warm = None if cold else _warm_start(project, answers=len(answers.item))
     run = AggregationRun.objects.create(
-        project=project, method=project.aggregation_method, labels=list(project.labels)
+        project=project,
+        method=project.aggregation_method,
+        labels=list(project.labels),
+        warm_started=warm is not None,
     )
     try:
         result = aggregate(
