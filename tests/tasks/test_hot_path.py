@@ -10,6 +10,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from apps.tasks.models import HIT
 from tests.factories import GuidelineAcknowledgementFactory, HITFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,26 @@ def test_prepared_statements_can_be_turned_off(on_postgres, worker, real_project
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
+
+
+def test_the_hot_path_answers_json_whatever_the_client_accepts(worker, real_project):
+    client, _ = token_client(worker)
+    task = client.post(
+        f"{NEXT}?format=api", {"project": real_project.id}, format="json", HTTP_ACCEPT="text/html"
+    )
+    assert task.status_code == 200, task.content
+    assert task["Content-Type"] == "application/json"
+    assert task.json()["assignment_id"]
+
+
+def test_the_answer_that_fills_a_hit_closes_it(worker, real_project):
+    HIT.objects.filter(item__project=real_project).update(answers_wanted=1)
+    client, _ = token_client(worker)
+    task = client.post(NEXT, {"project": real_project.id}, format="json").json()
+    url = f"/api/v1/work/assignments/{task['assignment_id']}/submit/"
+    before = timezone.now()
+    assert client.post(url, {"label": "cat", "seconds_spent": 2}, format="json").status_code == 201
+    hit = HIT.objects.get(assignments__pk=task["assignment_id"])
+    assert hit.state == HIT.State.DONE and hit.updated_at >= before
+    others = HIT.objects.filter(item__project=real_project).exclude(pk=hit.pk)
+    assert set(others.values_list("state", flat=True)) == {HIT.State.OPEN}

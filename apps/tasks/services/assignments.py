@@ -429,12 +429,20 @@ def _close_if_answered(hit: HIT) -> None:
     # below answers_wanted the HIT cannot be complete yet, so most submits skip the count.
     if hit.state != HIT.State.OPEN or hit.slots_taken < hit.answers_wanted:
         return
-    submitted = Assignment.objects.filter(
-        hit=hit, state=Assignment.State.SUBMITTED, superseded_by__isnull=True
-    ).count()
-    if submitted >= hit.answers_wanted and hit.state == HIT.State.OPEN:
-        hit.state = HIT.State.DONE
-        hit.save(update_fields=["state", "updated_at"])
+    # Raw and prepared, as the rest of the submit: the ORM compiled this count on every
+    # submit that fills a HIT (~7% of the submit's CPU).
+    with hot_cursor() as cursor:
+        cursor.execute(_SUBMITTED_SQL, [hit.pk, Assignment.State.SUBMITTED])
+        submitted = cursor.fetchone()[0]
+    if submitted >= hit.answers_wanted:
+        hit.state, hit.updated_at = HIT.State.DONE, timezone.now()
+        update_row(hit, "state", "updated_at")
+
+
+_SUBMITTED_SQL = f"""
+SELECT count(*) FROM {Assignment._meta.db_table}
+WHERE hit_id = %s AND state = %s AND superseded_by_id IS NULL
+"""
 
 
 def assignment_skip(*, worker: User, assignment_id: int, reason: str = "") -> Assignment:
