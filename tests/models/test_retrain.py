@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.models.models import LearningSettings, ModelVersion, TrainingRun
 from apps.models.services import labels_changed
-from apps.models.services.training import model_retrain, training_set_collect
+from apps.models.services.training import model_retrain, retrain_due, training_set_collect
 from apps.tasks.models import Item
 from apps.workers.services import worker_block
 from tests import factories
@@ -164,3 +164,20 @@ def test_a_disabled_model_is_never_retrained(
     with django_capture_on_commit_callbacks(execute=True):
         labels_changed(project_id=pets.pk)
     assert not TrainingRun.objects.exists()
+
+
+def test_retrain_is_due_at_exactly_n_labels_and_not_before(pets, worker):
+    labeled(pets, 19, worker)
+    assert not retrain_due(project=pets)
+    labeled(pets, 1, worker, start=100)
+    assert retrain_due(project=pets)
+
+
+def test_labels_backed_only_by_blocked_workers_do_not_make_a_retrain_due(
+    pets, worker, other_worker, admin_user
+):
+    """The cheap bound counts these items; the exact count, which decides, does not."""
+    labeled(pets, 15, worker)
+    labeled(pets, 10, other_worker, start=100)
+    worker_block(worker=other_worker, project=pets, reason="spam", by=admin_user)
+    assert not retrain_due(project=pets)
