@@ -1,6 +1,11 @@
 import pytest
+from django.test import Client
 
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments import (
+    QualificationUnavailable,
+    assignment_claim,
+    assignment_submit,
+)
 from apps.workers.models import Qualification
 from tests.factories import HITFactory
 
@@ -72,3 +77,43 @@ def test_without_a_project_a_failed_project_is_passed_over(worker, tested_projec
     other = ProjectFactory(owner=requester, gold_share=0)
     hit = HITFactory(item__project=other)
     assert assignment_claim(worker=worker).hit_id == hit.pk
+
+
+def test_a_test_with_too_few_gold_items_says_so_instead_of_an_empty_204(
+    api_client_for, worker, tested_project
+):
+    tested_project.qualification_size = 5  # three gold items exist
+    tested_project.save()
+    client = api_client_for(worker)
+    for _ in range(3):
+        task = client.post(NEXT, {"project": tested_project.id}).json()
+        url = f"/api/v1/work/assignments/{task['assignment_id']}/submit/"
+        assert client.post(url, {"label": "cat", "seconds_spent": 1}).status_code == 201
+    response = client.post(NEXT, {"project": tested_project.id})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "qualification_unavailable"
+    assert "needs 5 test tasks" in body["detail"] and "answered 3" in body["detail"]
+    assert Qualification.objects.get(worker=worker, project=tested_project).state == "testing"
+    browser = Client()
+    browser.force_login(worker)
+    page = browser.get(f"/work/projects/{tested_project.id}/task/")
+    assert page.status_code == 409
+    assert "needs 5 test tasks" in page.content.decode()
+
+
+def test_without_a_project_a_stuck_test_is_passed_over(worker, tested_project, requester):
+    from tests.factories import ProjectFactory
+
+    tested_project.qualification_size = 5
+    tested_project.save()
+    _answer_test_all_gold(worker, tested_project)
+    other = ProjectFactory(owner=requester, gold_share=0)
+    hit = HITFactory(item__project=other)
+    assert assignment_claim(worker=worker).hit_id == hit.pk
+
+
+def _answer_test_all_gold(worker, project):
+    with pytest.raises(QualificationUnavailable):
+        while lease := assignment_claim(worker=worker, project=project):
+            assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1)

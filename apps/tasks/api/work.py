@@ -285,7 +285,8 @@ class NextTaskView(HotPathView):
             **ERRORS,
             403: OpenApiResponse(description="Not a worker, or `not_qualified` (with why)."),
             409: OpenApiResponse(
-                description="`project_closed`, `budget_spent`, or `guideline_not_acknowledged`"
+                description="`project_closed`, `budget_spent`, `qualification_unavailable` (the"
+                " qualification test has no task left for you), or `guideline_not_acknowledged`"
                 " (its `guideline` names the `number` to read and its `url`)."
             ),
         },

@@ -68,6 +68,21 @@ class NotQualified(ApiError):
         super().__init__(detail, code="not_qualified", status_code=status.HTTP_403_FORBIDDEN)
 
 
+class QualificationUnavailable(ApiError):
+    """A worker taking the qualification test has no test task left: the project has fewer
+    gold items than its test needs (or the worker skipped some). Not a silent 204: nothing
+    else will be served until the test completes."""
+
+    def __init__(self, project: Project, answered: int) -> None:
+        super().__init__(
+            f"This project's qualification test needs {project.qualification_size} test tasks "
+            f"and has no more for you (you answered {answered}); the requester has to add "
+            "test items. Try again later.",
+            code="qualification_unavailable",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+
 class ProjectClosed(ApiError):
     def __init__(self) -> None:
         super().__init__(
@@ -135,7 +150,8 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
     """The worker's live lease on `project`, or a new one; None when there is nothing to do.
 
     Without a project: any live lease, else the first open project with work. Raises
-    NotQualified (403) when the worker failed the project's qualification test, ProjectClosed
+    NotQualified (403) when the worker failed the project's qualification test,
+    QualificationUnavailable (409) when the test has no task left for them, ProjectClosed
     (409) when the project is closed, BudgetSpent (409) when its budget is spent,
     GuidelineNotAcknowledged (409) when the worker has not acknowledged the current guideline
     (without a project: only when no other project had a task).
@@ -151,7 +167,7 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
     for candidate in project_list_open_to_worker(worker=worker):
         try:
             assignment = _claim_in_project(worker, candidate)
-        except (NotQualified, BudgetSpent):
+        except (NotQualified, BudgetSpent, QualificationUnavailable):
             continue
         except GuidelineNotAcknowledged as exc:
             unread = unread or exc
@@ -188,6 +204,13 @@ def _claim_in_project(worker: User, project: Project) -> Assignment | None:
 
 
 def _claim_with_retries(worker: User, project: Project) -> Assignment | None:
+    assignment = _claim_attempts(worker, project)
+    if assignment is None:
+        _raise_if_test_stuck(worker, project)
+    return assignment
+
+
+def _claim_attempts(worker: User, project: Project) -> Assignment | None:
     swept = False
     for _ in range(CLAIM_RETRIES):
         try:
@@ -206,6 +229,14 @@ def _claim_with_retries(worker: User, project: Project) -> Assignment | None:
             assignment_expire_due(project=project)
             swept = True
     return _live_lease(worker, project)
+
+
+def _raise_if_test_stuck(worker: User, project: Project) -> None:
+    if project.qualification_size == 0:
+        return
+    qualification = qualification_get(worker=worker, project=project)
+    if qualification is not None and qualification.state == Qualification.State.TESTING:
+        raise QualificationUnavailable(project, qualification.answered)
 
 
 def _claim_once(worker: User, project: Project) -> Assignment | None:
