@@ -369,8 +369,11 @@ def replay_overlap(
     while True:
         rounds += 1
         visible = shuffled[rank < granted[row_of_answer]]
-        use_warm = len(visible) >= WARM_MIN_ANSWERS and previous >= WARM_SHARE * len(visible)
-        use_warm = use_warm and not settle
+        use_warm = (
+            not settle
+            and len(visible) >= WARM_MIN_ANSWERS
+            and previous >= WARM_SHARE * len(visible)
+        )
         result = aggregate(visible, labels=labels, initial_error=warm if use_warm else None)
         warm, previous = result.initial_error(), len(visible)
         rows = item_index.get_indexer(result.item_ids)
