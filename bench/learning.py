@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/learning.py            # everything, about 4 minutes on 2 cores
     .venv/bin/python bench/learning.py --only al  # one part: calibration | al | slider | retrain
-    .venv/bin/python bench/learning.py --only al --scaler maxabs --batch 5  # see --help
+    .venv/bin/python bench/learning.py --only al --batch 5  # see --help
+    .venv/bin/python bench/learning.py --scaler standard    # the pre-2026-11-22 image default
 
 Parts:
 - calibration: ECE and accuracy of each calibration method on held-out digits.
@@ -30,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from apps.models import active, learning
 
 LABEL_SET = [str(d) for d in range(10)]
+# Digits are 8x8 images, like the demo project: the default scaler for them is max-abs.
+KIND = "image"
 IMG_DIR = Path(__file__).resolve().parents[1] / "docs" / "img"
 SEEDS = (0, 1, 2, 3, 4)
 # Active learning: random's own label count moves by ~100 between seeds, so ten seeds.
@@ -66,20 +69,20 @@ def accuracy(model: learning.TrainedModel, split: Split) -> float:
 # --- calibration -----------------------------------------------------------------------------
 
 
-def bench_calibration() -> None:
-    print(f"\n## Calibration on held-out digits (mean of seeds {SEEDS})")
+def bench_calibration(scaler: str) -> None:
+    print(f"\n## Calibration on held-out digits, {scaler} scaler (mean of seeds {SEEDS})")
     print("| labels | method | accuracy | ECE (10 bins) | fitted T |")
     print("|---|---|---|---|---|")
     for n in (100, 300, 1257):
         for method in ("none", "temperature", "sigmoid", "isotonic"):
-            config = learning.LearningConfig(calibration=method)
+            config = learning.LearningConfig(calibration=method, scaler=scaler)
             rows = []
             for seed in SEEDS:
                 s = digits_split(seed)
                 m = learning.train(
                     s.X_pool[:n],
                     s.y_pool[:n],
-                    kind="vector",
+                    kind=KIND,
                     label_set=LABEL_SET,
                     config=config,
                     seed=seed,
@@ -97,7 +100,7 @@ def bench_calibration() -> None:
 class Loop:
     batch: int = 10  # the platform's LearningSettings.retrain_after_labels
     pool_factor: int = 10  # diversity strategies: uncertain pool = pool_factor * batch
-    scaler: str = "standard"  # LearningConfig.scaler, the same for every strategy
+    scaler: str = "auto"  # LearningConfig.scaler, the same for every strategy
     seeds: tuple[int, ...] = AL_SEEDS
 
     def config(self, calibration: str = "temperature") -> learning.LearningConfig:
@@ -118,7 +121,7 @@ def labels_to_target(
     while True:
         y = split.y_pool[labeled]
         model = learning.train(
-            split.X_pool[labeled], y, kind="vector", label_set=LABEL_SET, config=config, seed=seed
+            split.X_pool[labeled], y, kind=KIND, label_set=LABEL_SET, config=config, seed=seed
         )
         acc = accuracy(model, split)
         curve.append((len(labeled), acc))
@@ -165,7 +168,7 @@ def bench_active_learning(strategies: tuple[str, ...], loop: Loop) -> None:
     for seed in loop.seeds:
         split = digits_split(seed)
         full = learning.train(
-            split.X_pool, split.y_pool, kind="vector", label_set=LABEL_SET, config=loop.config()
+            split.X_pool, split.y_pool, kind=KIND, label_set=LABEL_SET, config=loop.config()
         )
         fulls.append(accuracy(full, split))
         target = TARGET_SHARE * fulls[-1]
@@ -202,7 +205,7 @@ class SliderPoint:
     system_accuracy: float  # model above the threshold, people (HUMAN_ACCURACY) below
 
 
-def slider(n_labels: int, human: float) -> list[SliderPoint]:
+def slider(n_labels: int, human: float, scaler: str) -> list[SliderPoint]:
     """Model trained on n_labels random pool items (default config: temperature-calibrated),
     scored on the test items; mean over SEEDS."""
     per_seed = []
@@ -211,9 +214,10 @@ def slider(n_labels: int, human: float) -> list[SliderPoint]:
         model = learning.train(
             s.X_pool[:n_labels],
             s.y_pool[:n_labels],
-            kind="vector",
+            kind=KIND,
             label_set=LABEL_SET,
             seed=seed,
+            config=learning.LearningConfig(scaler=scaler),
         )
         predicted, confidence = learning.top_labels(
             learning.predict_proba(model, s.X_test), LABEL_SET
@@ -235,12 +239,13 @@ def _mean_point(points: tuple[SliderPoint, ...]) -> SliderPoint:
     return SliderPoint(points[0].threshold, *map(float, values))
 
 
-def bench_slider() -> None:
+def bench_slider(scaler: str) -> None:
     sizes = (100, 300, 1257)
-    curves = {(n, h): slider(n, h) for n in sizes for h in HUMAN_ACCURACY}
+    curves = {(n, h): slider(n, h, scaler) for n in sizes for h in HUMAN_ACCURACY}
     human = HUMAN_ACCURACY[0]
     print(
-        f"\n## Slider: automation vs system accuracy, people at {human:.2f} consensus accuracy "
+        f"\n## Slider ({scaler} scaler): automation vs system accuracy, people at {human:.2f} "
+        "consensus accuracy "
         f"(digits test items, mean of seeds {SEEDS})"
     )
     header = " | ".join(f"{n} labels: auto / model acc / system" for n in sizes)
@@ -291,17 +296,22 @@ def plot_slider(curves: dict, sizes: tuple[int, ...]) -> None:
 # --- retrain time ----------------------------------------------------------------------------
 
 
-def bench_retrain(n: int = 100_000) -> None:
+def bench_retrain(scaler: str, n: int = 100_000) -> None:
     """Digits replicated to n rows with N(0, 1) pixel noise (clipped to 0..16)."""
     X, y = load_digits(return_X_y=True)
     rng = np.random.default_rng(0)
     rows = rng.integers(0, len(X), n)
     X_big = np.clip(X[rows] + rng.normal(0.0, 1.0, (n, X.shape[1])), 0, 16)
     y_big = y[rows].astype(str)
-    print(f"\n## Retrain on {n:,} labels (replicated digits + N(0,1) noise, 64 features)")
-    started = time.perf_counter()
-    model = learning.train(X_big, y_big, kind="vector", label_set=LABEL_SET, seed=0)
+    print(
+        f"\n## Retrain on {n:,} labels (replicated digits + N(0,1) noise, 64 features, "
+        f"{scaler} scaler)"
+    )
+    config = learning.LearningConfig(scaler=scaler)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    model = learning.train(X_big, y_big, kind=KIND, label_set=LABEL_SET, config=config, seed=0)
     train_s = time.perf_counter() - started
+    train_cpu_s = time.process_time() - cpu_started
     started = time.perf_counter()
     learning.predict_proba(model, X_big)
     score_s = time.perf_counter() - started
@@ -309,7 +319,8 @@ def bench_retrain(n: int = 100_000) -> None:
     size = len(learning.dump_model(model))
     dump_s = time.perf_counter() - started
     print(
-        f"train() {train_s:.1f} s ({model.calibration}, T={model.temperature:.2f}); "
+        f"train() {train_s:.1f} s wall, {train_cpu_s:.1f} s CPU ({model.calibration}, "
+        f"T={model.temperature:.2f}, {model.estimator[-1].n_iter_.max()} LBFGS iterations); "
         f"score {n:,} items {score_s:.2f} s; dump {dump_s * 1000:.0f} ms, {size:,} bytes"
     )
 
@@ -320,25 +331,26 @@ def main() -> None:
     parser.add_argument("--only", choices=["calibration", "al", "slider", "retrain"])
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--pool-factor", type=int, default=10)
-    parser.add_argument("--scaler", choices=["standard", "maxabs"], default="standard")
-    parser.add_argument("--seeds", type=int, default=len(AL_SEEDS), help="active learning: 0..N-1")
+    parser.add_argument("--scaler", choices=["auto", "standard", "maxabs"], default="auto")
+    parser.add_argument("--seeds", type=int, default=len(AL_SEEDS), help="active learning: N seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="active learning: seeds from")
     parser.add_argument("--strategies", default=",".join(active.STRATEGIES))
     args = parser.parse_args()
     started = time.perf_counter()
     if args.only in (None, "calibration"):
-        bench_calibration()
+        bench_calibration(args.scaler)
     if args.only in (None, "al"):
         loop = Loop(
             batch=args.batch,
             pool_factor=args.pool_factor,
             scaler=args.scaler,
-            seeds=tuple(range(args.seeds)),
+            seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
         )
         bench_active_learning(tuple(args.strategies.split(",")), loop)
     if args.only in (None, "slider"):
-        bench_slider()
+        bench_slider(args.scaler)
     if args.only in (None, "retrain"):
-        bench_retrain()
+        bench_retrain(args.scaler)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

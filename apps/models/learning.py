@@ -83,8 +83,9 @@ class LearningConfig:
     cv_folds: int = 5  # calibration folds, lowered when the smallest class is smaller
     # vector/image scaling. "maxabs" divides each column by its largest |value| (no centring):
     # with few labels a standard scaler divides rarely-inked pixels by a tiny std and the model
-    # over-trusts them (docs/benchmarks-learning.md, active learning).
-    scaler: Literal["standard", "maxabs"] = "standard"
+    # over-trusts them (docs/benchmarks-learning.md, active learning). "auto": maxabs for
+    # images (pixels are bounded and start at 0), standard for arbitrary vectors.
+    scaler: Literal["auto", "standard", "maxabs"] = "auto"
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
     @classmethod
@@ -98,7 +99,7 @@ class LearningConfig:
         if "features" in data:
             data["features"] = FeatureConfig(**data["features"])
         if "scaler" in data:
-            _scaler(data["scaler"])  # an unknown name fails here, not at the next retrain
+            _scaler(data["scaler"], "vector")  # an unknown name fails here, not at the next retrain
         return cls(**data)
 
 
@@ -154,15 +155,17 @@ def build_pipeline(kind: str, config: LearningConfig | None = None) -> Pipeline:
             sublinear_tf=True,
         )
         return Pipeline([("tfidf", vectorizer), ("clf", classifier)])
-    return Pipeline([("scale", _scaler(config.scaler)), ("clf", classifier)])
+    return Pipeline([("scale", _scaler(config.scaler, kind)), ("clf", classifier)])
 
 
-def _scaler(name: str) -> StandardScaler | MaxAbsScaler:
+def _scaler(name: str, kind: str) -> StandardScaler | MaxAbsScaler:
+    if name == "auto":
+        name = "maxabs" if kind == "image" else "standard"
     if name == "standard":
         return StandardScaler()
     if name == "maxabs":
         return MaxAbsScaler()
-    raise ValueError(f"unknown scaler {name!r}; expected 'standard' or 'maxabs'")
+    raise ValueError(f"unknown scaler {name!r}; expected 'auto', 'standard' or 'maxabs'")
 
 
 def train(
@@ -456,6 +459,9 @@ def suspected_label_errors(
     """Items whose out-of-fold prediction contradicts the given label with probability >=
     threshold, most confident first. Each item is scored by a model that never saw its label.
 
+    The out-of-fold probabilities get the same temperature scaling as a trained model (unless
+    the config turns calibration off), so the threshold means what the model's confidence
+    means elsewhere: an uncalibrated max-abs model is under-confident and would find little.
     Labels with a single example are skipped (no fold could learn them).
     """
     config = config or LearningConfig()
@@ -470,10 +476,15 @@ def suspected_label_errors(
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     X_kept = [X[i] for i in kept] if isinstance(X, list) else X[kept]
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        proba = cross_val_predict(
-            build_pipeline(kind, config), X_kept, y_kept, cv=cv, method="predict_proba"
+        decision = cross_val_predict(
+            build_pipeline(kind, config), X_kept, y_kept, cv=cv, method="decision_function"
         )
     classes = sorted(set(y_kept))  # cross_val_predict orders columns like np.unique
+    logits = _as_logits(decision)
+    temperature = 1.0
+    if config.calibration != "none":
+        temperature = fit_temperature(logits, np.searchsorted(classes, y_kept))
+    proba = np.exp(_log_softmax(logits / temperature))
     return _contradictions(proba, y_kept, classes, kept, threshold)
 
 
