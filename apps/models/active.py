@@ -12,6 +12,11 @@ Every strategy is deterministic given its seed.
   "Diverse mini-batch active learning"): uncertain, but not twenty copies of the same doubt.
 - "kcenter": core-set k-center greedy (Sener & Savarese 2018) among the same uncertain pool:
   repeatedly take the item farthest from everything labeled or already picked.
+- "coverage": uncertainty-weighted facility location among the `2 * pool_factor * batch` most
+  uncertain items (after FASS, Wei et al. 2015): each pick is the candidate that best covers
+  the open items the model is unsure of and nothing labeled covers yet. Similarity is
+  exp(-(d / s)^2) with s the median distance between open items; an open item's weight is its
+  margin uncertainty squared. Fewest labels on digits (docs/benchmarks-learning.md).
 """
 
 from __future__ import annotations
@@ -19,12 +24,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy import sparse
 from sklearn.cluster import KMeans
-from sklearn.metrics import pairwise_distances
+from sklearn.metrics import pairwise_distances, pairwise_distances_argmin_min
 
-Strategy = Literal["random", "margin", "entropy", "cluster_margin", "kcenter"]
-STRATEGIES: tuple[str, ...] = ("random", "margin", "entropy", "cluster_margin", "kcenter")
-BATCH_STRATEGIES: tuple[str, ...] = ("cluster_margin", "kcenter")
+Strategy = Literal["random", "margin", "entropy", "cluster_margin", "kcenter", "coverage"]
+STRATEGIES: tuple[str, ...] = (
+    "random",
+    "margin",
+    "entropy",
+    "cluster_margin",
+    "kcenter",
+    "coverage",
+)
+BATCH_STRATEGIES: tuple[str, ...] = ("cluster_margin", "kcenter", "coverage")
+# coverage: the similarity scale is the median distance among this many open items.
+SCALE_SAMPLE = 300
 
 
 def margin_uncertainty(proba: np.ndarray) -> np.ndarray:
@@ -66,10 +81,16 @@ def select_batch(
     *,
     features: Any = None,
     labeled_features: Any = None,
+    ground_features: Any = None,
+    ground_proba: np.ndarray | None = None,
     seed: int = 0,
     pool_factor: int = 10,
 ) -> np.ndarray:
-    """Positions of the batch_size items to label next, in the order they were chosen."""
+    """Positions of the batch_size items to label next, in the order they were chosen.
+
+    coverage covers the given items plus ground_features/ground_proba when given: other open
+    items (a random sample of the queue) whose doubt the batch should also represent.
+    """
     n = len(proba)
     batch_size = min(batch_size, n)
     if batch_size <= 0:
@@ -80,7 +101,17 @@ def select_batch(
         return _top(priority(strategy, proba, seed=seed), batch_size)
     if features is None:
         raise ValueError(f"strategy {strategy!r} needs the items' features")
-    pool = _top(margin_uncertainty(proba), min(n, pool_factor * batch_size))
+    uncertainty = margin_uncertainty(proba)
+    if strategy == "coverage":
+        pool = _top(uncertainty, min(n, 2 * pool_factor * batch_size))
+        ground, weights = features, uncertainty**2
+        if ground_features is not None and ground_proba is not None and len(ground_proba):
+            ground = _stack(features, ground_features)
+            weights = np.concatenate([weights, margin_uncertainty(ground_proba) ** 2])
+        return pool[
+            _coverage_greedy(features[pool], ground, weights, labeled_features, batch_size, seed)
+        ]
+    pool = _top(uncertainty, min(n, pool_factor * batch_size))
     if strategy == "cluster_margin":
         picked = _cluster_picks(features[pool], batch_size, seed)
     else:
@@ -94,6 +125,8 @@ def prioritize(
     *,
     features: Any = None,
     labeled_features: Any = None,
+    ground_features: Any = None,
+    ground_proba: np.ndarray | None = None,
     batch_size: int = 50,
     seed: int = 0,
 ) -> np.ndarray:
@@ -111,6 +144,8 @@ def prioritize(
         batch_size,
         features=features,
         labeled_features=labeled_features,
+        ground_features=ground_features,
+        ground_proba=ground_proba,
         seed=seed,
     )
     scores[batch] = 1.0 + (len(batch) - np.arange(len(batch))) / max(len(batch), 1)
@@ -147,3 +182,36 @@ def _kcenter_greedy(X: Any, k: int, labeled: Any) -> np.ndarray:
         picks.append(j)
         nearest = np.minimum(nearest, pairwise_distances(X, X[j : j + 1]).ravel())
     return np.asarray(picks, dtype=int)
+
+
+def _coverage_greedy(
+    candidates: Any, ground: Any, weights: np.ndarray, labeled: Any, k: int, seed: int
+) -> np.ndarray:
+    """Greedy weighted facility location: positions of k candidates, in pick order."""
+    scale = _median_distance(ground, seed)
+    similarity = np.exp(-((pairwise_distances(candidates, ground) / scale) ** 2))
+    covered = np.zeros(ground.shape[0])
+    if labeled is not None and labeled.shape[0] > 0:
+        _, nearest = pairwise_distances_argmin_min(ground, labeled)
+        covered = np.exp(-((nearest / scale) ** 2))
+    picks: list[int] = []
+    for _ in range(min(k, candidates.shape[0])):
+        gain = np.maximum(similarity - covered, 0.0) @ weights
+        gain[picks] = -np.inf
+        j = int(np.argmax(gain))
+        picks.append(j)
+        covered = np.maximum(covered, similarity[j])
+    return np.asarray(picks, dtype=int)
+
+
+def _stack(a: Any, b: Any) -> Any:
+    return sparse.vstack([a, b], format="csr") if sparse.issparse(a) else np.vstack([a, b])
+
+
+def _median_distance(X: Any, seed: int) -> float:
+    n = X.shape[0]
+    sample = np.random.default_rng(seed).choice(n, min(n, SCALE_SAMPLE), replace=False)
+    distances = pairwise_distances(X[sample])
+    upper = distances[np.triu_indices(len(sample), k=1)]
+    median = float(np.median(upper)) if upper.size else 0.0
+    return median if median > 0 else 1.0

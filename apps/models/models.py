@@ -42,8 +42,9 @@ class LearningSettings(models.Model):
     strategy = models.CharField(
         max_length=16,
         choices=[(s, s) for s in STRATEGIES],
-        default="margin",
-        help_text="Active learning: which open HITs people get first.",
+        default="coverage",
+        help_text="Active learning: which open HITs people get first "
+        "(docs/benchmarks-learning.md compares them).",
     )
     audit_share = models.FloatField(
         default=0.05,

@@ -87,10 +87,11 @@ def test_a_retried_rescore_changes_nothing_twice(
     assert RescoreRun.objects.count() == 1
 
 
+@pytest.mark.parametrize("strategy", ["kcenter", "cluster_margin", "coverage"])
 def test_a_batch_strategy_puts_its_diverse_batch_first(
-    pets, worker, sync_q, django_capture_on_commit_callbacks
+    strategy, pets, worker, sync_q, django_capture_on_commit_callbacks
 ):
-    LearningSettings.objects.filter(project=pets).update(strategy="kcenter")
+    LearningSettings.objects.filter(project=pets).update(strategy=strategy)
     pets.confidence_threshold = 1.0
     pets.save()
     labeled(pets, 40, worker)
@@ -101,3 +102,31 @@ def test_a_batch_strategy_puts_its_diverse_batch_first(
         HIT.objects.filter(item__external_id__startswith="w").values_list("priority", flat=True)
     )
     assert max(priorities) > 1.0  # the picked batch ranks above any margin score
+
+
+def test_coverage_also_covers_a_random_sample_of_the_rest_of_the_queue(
+    pets, worker, sync_q, django_capture_on_commit_callbacks, monkeypatch
+):
+    from apps.models.services import scoring
+    from apps.models.services.common import model_load
+
+    monkeypatch.setattr(scoring, "DIVERSITY_POOL", 3)
+    LearningSettings.objects.filter(project=pets).update(strategy="coverage")
+    pets.confidence_threshold = 1.0
+    pets.save()
+    labeled(pets, 40, worker)
+    items = waiting(pets, [f"{UNSURE} {i}" for i in range(6)] + [text_of("cat", 971)])
+    HIT.objects.filter(item=items[-1]).update(is_gold=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    pool = set(HIT.objects.filter(priority__gt=1.0).values_list("pk", flat=True))
+    assert len(pool) == 3  # the batch, from the three most uncertain (pool size 3 here)
+    model = model_load(run.model_version)
+    ground = {pk for pk, _ in scoring._ground_sample(pets, model, skip=pool)}
+    open_rest = set(
+        HIT.objects.filter(project=pets, state=HIT.State.OPEN, is_gold=False)
+        .exclude(pk__in=pool)
+        .values_list("pk", flat=True)
+    )
+    assert ground == open_rest and len(ground) == 3

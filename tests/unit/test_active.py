@@ -65,15 +65,43 @@ def test_diversity_strategies_do_not_spend_a_batch_on_one_blob(strategy):
     assert len(set(picked.tolist())) == 2
 
 
-def test_kcenter_starts_away_from_what_is_already_labeled():
+@pytest.mark.parametrize("strategy", ["kcenter", "coverage"])
+def test_strategies_that_know_the_labeled_items_start_away_from_them(strategy):
     features, proba = two_blobs_of_doubt()
+    far_first = np.vstack([proba[10:], proba[:10]])  # the far item is now the most uncertain
+    far_first[0] = [0.5, 0.5]
     picked = active.select_batch(
-        "kcenter", proba, 1, features=features, labeled_features=np.array([[50.0, 50.0]])
+        strategy,
+        far_first,
+        1,
+        features=np.vstack([features[10:], features[:10]]),
+        labeled_features=np.array([[50.0, 50.0]]),
     )
+    assert picked[0] > 0
+
+
+def test_coverage_does_not_spend_a_batch_on_one_blob():
+    # Its similarity scale is the median distance between items, so the blob needs company:
+    # thirty sure items spread along the bottom, ten doubts in one corner, one far away.
+    features, proba = two_blobs_of_doubt()
+    rng = np.random.default_rng(0)
+    spread = np.column_stack([rng.uniform(0, 100, 30), rng.uniform(0, 10, 30)])
+    features = np.vstack([features[:10], [[80.0, 90.0]], spread])
+    proba = np.vstack([proba, np.tile([0.99, 0.01], (30, 1))])
+    picked = active.select_batch("coverage", proba, 2, features=features)
     assert picked[0] < 10
+    assert picked[1] == 10
 
 
-@pytest.mark.parametrize("strategy", ["cluster_margin", "kcenter"])
+def test_coverage_covers_the_doubt_not_the_crowd():
+    # Twenty sure items in one place, three unsure ones in another: plain coverage would
+    # take the crowd; weighted by uncertainty it takes the doubt.
+    features = np.vstack([np.zeros((20, 2)), np.full((3, 2), 10.0)])
+    proba = np.vstack([np.tile([0.9, 0.1], (20, 1)), np.tile([0.55, 0.45], (3, 1))])
+    assert active.select_batch("coverage", proba, 1, features=features)[0] >= 20
+
+
+@pytest.mark.parametrize("strategy", ["cluster_margin", "kcenter", "coverage"])
 def test_diversity_strategies_are_deterministic_given_a_seed(strategy):
     rng = np.random.default_rng(0)
     proba = rng.dirichlet(np.ones(4), size=300)

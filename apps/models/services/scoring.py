@@ -43,6 +43,8 @@ RESCORE_CHUNK = 1000
 DIVERSITY_POOL = 500
 DIVERSITY_BATCH = 50
 LABELED_FEATURES = 2000
+# coverage also covers a random sample of this many open HITs beyond the most uncertain ones.
+COVERAGE_GROUND = 2000
 AUDIT_SEED = "audit"
 
 
@@ -271,36 +273,70 @@ def _diversity_boost(project: Project, row, model) -> None:
     """Batch strategies: among the most uncertain open HITs, the diverse batch goes first."""
     if row.strategy not in active.BATCH_STRATEGIES:
         return
-    pool = list(
+    pool = _usable(
+        project,
+        model,
         HIT.objects.filter(project=project, state=HIT.State.OPEN, is_gold=False)
         .order_by("-priority", "pk")
-        .values("pk", "priority", "item__payload")[:DIVERSITY_POOL]
+        .values_list("pk", "item__payload")[:DIVERSITY_POOL],
     )
     if len(pool) < 2:
         return
-    payloads = [p["item__payload"] for p in pool]
-    proba = learning.predict_proba(model, payloads, list(project.labels))
+    payloads = [payload for _, payload in pool]
     priority = active.prioritize(
         row.strategy,
-        proba,
+        learning.predict_proba(model, payloads, list(project.labels)),
         features=learning.model_features(model, payloads),
-        labeled_features=_labeled_features(project, model) if row.strategy == "kcenter" else None,
         # One diverse batch per retrain: bench/learning.py finds small batches (5-20) need
         # the fewest labels; one batch of 50 when the project retrains every 200 wastes labels.
         batch_size=min(row.retrain_after_labels or DIVERSITY_BATCH, DIVERSITY_BATCH, len(pool)),
         seed=0,
+        **_strategy_inputs(project, row, model, skip={pk for pk, _ in pool}),
     )
     now = timezone.now()
     hits = [
-        HIT(pk=p["pk"], priority=float(v), updated_at=now)
-        for p, v in zip(pool, priority, strict=True)
+        HIT(pk=pk, priority=float(v), updated_at=now)
+        for (pk, _), v in zip(pool, priority, strict=True)
     ]
     HIT.objects.bulk_update(hits, ["priority", "updated_at"])
 
 
+def _usable(project: Project, model, rows) -> list[tuple[int, Any]]:
+    config = model.config.features
+    return [r for r in rows if supports_builtin_model(project.item_kind, r[1], config)]
+
+
+def _strategy_inputs(project: Project, row, model, skip: set[int]) -> dict[str, Any]:
+    """What kcenter and coverage need besides the pool: the labeled items and, for coverage,
+    a random sample of the rest of the queue."""
+    inputs: dict[str, Any] = {}
+    if row.strategy in ("kcenter", "coverage"):
+        inputs["labeled_features"] = _labeled_features(project, model)
+    if row.strategy == "coverage":
+        ground = [payload for _, payload in _ground_sample(project, model, skip)]
+        if ground:
+            inputs["ground_features"] = learning.model_features(model, ground)
+            inputs["ground_proba"] = learning.predict_proba(model, ground, list(project.labels))
+    return inputs
+
+
+def _ground_sample(project: Project, model, skip: set[int]) -> list[tuple[int, Any]]:
+    """Up to COVERAGE_GROUND random open HITs outside the uncertain pool.
+
+    ORDER BY random() reads the project's open HITs once (about a second at a million); this
+    runs once per promotion, in the rescore job."""
+    rows = (
+        HIT.objects.filter(project=project, state=HIT.State.OPEN, is_gold=False)
+        .order_by("?")
+        .values_list("pk", "item__payload")[: COVERAGE_GROUND + len(skip)]
+    )
+    return _usable(project, model, [r for r in rows if r[0] not in skip])[:COVERAGE_GROUND]
+
+
 def _labeled_features(project: Project, model) -> Any:
     """The newest labeled items in the model's feature space, for kcenter (which picks items
-    far from everything labeled). At most LABELED_FEATURES rows."""
+    far from everything labeled) and coverage (which starts from what they cover). At most
+    LABELED_FEATURES rows."""
     from apps.models.services.training import training_items
 
     payloads = list(
