@@ -1,14 +1,15 @@
 """Learning-core benchmarks on scikit-learn's bundled digits (no downloads). Prints figures.
 
-    .venv/bin/python bench/learning.py            # everything, about 4 minutes on 2 cores
-    .venv/bin/python bench/learning.py --only al  # one part: calibration | al | slider | retrain
-    .venv/bin/python bench/learning.py --only al --batch 5  # see --help
+    .venv/bin/python bench/learning.py            # everything, about 20 s on 2 cores
+    .venv/bin/python bench/learning.py --only al  # calibration | al | slider | errors | retrain
+    .venv/bin/python bench/learning.py --only al --batch 10 --first-seed 10 --seeds 40  # --help
     .venv/bin/python bench/learning.py --scaler standard    # the pre-2026-11-22 image default
 
 Parts:
 - calibration: ECE and accuracy of each calibration method on held-out digits.
 - al: labels needed to reach 95% of the full-pool accuracy, per active-learning strategy.
 - slider: automation rate vs system accuracy for confidence thresholds 0.50..0.99 (+ PNG).
+- errors: deliberately flipped digit labels found by suspected_label_errors.
 - retrain: wall time of train() on 100k labels.
 """
 
@@ -98,7 +99,7 @@ def bench_calibration(scaler: str) -> None:
 
 @dataclass(frozen=True)
 class Loop:
-    batch: int = 10  # the platform's LearningSettings.retrain_after_labels
+    batch: int = 5  # the platform's LearningSettings.retrain_after_labels
     pool_factor: int = 10  # diversity strategies: uncertain pool = pool_factor * batch
     scaler: str = "auto"  # LearningConfig.scaler, the same for every strategy
     seeds: tuple[int, ...] = AL_SEEDS
@@ -293,6 +294,28 @@ def plot_slider(curves: dict, sizes: tuple[int, ...]) -> None:
     print(f"wrote {path.relative_to(IMG_DIR.parents[1])}")
 
 
+# --- suspected label errors ------------------------------------------------------------------
+
+
+def bench_label_errors(scaler: str) -> None:
+    """Digits with every n-th label flipped to label + 1; what suspected_label_errors flags."""
+    print(f"\n## Suspected label errors ({scaler} scaler, default config, out-of-fold, 5 folds)")
+    print("| items | flipped | threshold | flipped found | false alarms |")
+    print("|---|---|---|---|---|")
+    X, y = load_digits(return_X_y=True)
+    config = learning.LearningConfig(scaler=scaler)
+    for n, every in ((800, 40), (len(y), 30)):
+        labels = y[:n].astype(str)
+        flipped = set(range(0, n, every))
+        labels[list(flipped)] = [str((int(v) + 1) % 10) for v in labels[list(flipped)]]
+        for threshold in (0.8, 0.9, 0.95):
+            found = learning.suspected_label_errors(
+                X[:n], labels, kind=KIND, config=config, threshold=threshold, seed=0
+            )
+            hits = len({e.index for e in found} & flipped)
+            print(f"| {n} | {len(flipped)} | {threshold} | {hits} | {len(found) - hits} |")
+
+
 # --- retrain time ----------------------------------------------------------------------------
 
 
@@ -328,8 +351,8 @@ def bench_retrain(scaler: str, n: int = 100_000) -> None:
 def main() -> None:
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["calibration", "al", "slider", "retrain"])
-    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--only", choices=["calibration", "al", "slider", "errors", "retrain"])
+    parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--pool-factor", type=int, default=10)
     parser.add_argument("--scaler", choices=["auto", "standard", "maxabs"], default="auto")
     parser.add_argument("--seeds", type=int, default=len(AL_SEEDS), help="active learning: N seeds")
@@ -349,6 +372,8 @@ def main() -> None:
         bench_active_learning(tuple(args.strategies.split(",")), loop)
     if args.only in (None, "slider"):
         bench_slider(args.scaler)
+    if args.only in (None, "errors"):
+        bench_label_errors(args.scaler)
     if args.only in (None, "retrain"):
         bench_retrain(args.scaler)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")

@@ -178,6 +178,17 @@ def test_the_auto_scaler_is_maxabs_for_images_and_standard_for_vectors():
     assert type(forced.named_steps["scale"]).__name__ == "StandardScaler"
 
 
+def test_centring_after_maxabs_speeds_the_fit_without_changing_the_model(digits):
+    X, y = digits
+    centred = learning.build_pipeline("image").fit(X, y)
+    plain = learning.build_pipeline("image")
+    plain.steps.pop(1)  # the same pipeline without the centring step
+    plain.fit(X, y)
+    assert [name for name, _ in centred.steps] == ["scale", "center", "clf"]
+    assert centred[-1].n_iter_.max() * 2 < plain[-1].n_iter_.max()
+    assert (centred.predict(X) == plain.predict(X)).mean() > 0.99
+
+
 def test_a_maxabs_model_round_trips_and_an_unknown_scaler_is_an_error(digits):
     X, y = digits
     config = LearningConfig.from_dict({"scaler": "maxabs"})
