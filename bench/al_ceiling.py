@@ -1,0 +1,137 @@
+"""How far could any selection rule go? Active-learning ceilings that peek at the pool's true
+labels (not valid strategies: a real one never sees them). Prints figures.
+
+    .venv/bin/python bench/al_ceiling.py                          # seeds 0-9, about 1 minute
+    .venv/bin/python bench/al_ceiling.py --first-seed 10 --seeds 40
+    .venv/bin/python bench/al_ceiling.py --greedy                 # + the greedy one, ~7 min
+
+Same loop, model, start labels and target as `bench/learning.py --only al` (batch 5):
+- coverage: the platform's strategy, for comparison.
+- true_loss_coverage: coverage with 1 - p(true label) in place of the margin uncertainty, for
+  the candidates and the weights: what a perfect uncertainty estimate would give it.
+- true_gain_greedy (--greedy): one item at a time, the candidate (20 x batch most uncertain +
+  50 random) whose true label most raises the retrained model's accuracy on the whole pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import learning as bench  # bench/learning.py
+
+from apps.models import active, learning
+
+BATCH = 5
+
+
+def true_loss_coverage(model, split, labeled, seed):
+    unlabeled = np.setdiff1d(np.arange(len(split.y_pool)), labeled)
+    proba = learning.predict_proba(model, split.X_pool[unlabeled])
+    truth = np.searchsorted(bench.LABEL_SET, split.y_pool[unlabeled])
+    loss = 1.0 - proba[np.arange(len(unlabeled)), truth]
+    features = learning.model_features(model, split.X_pool[unlabeled])
+    labeled_features = learning.model_features(model, split.X_pool[labeled])
+    pool = active._top(loss, min(len(unlabeled), 20 * BATCH))
+    picked = active._coverage_greedy(
+        features[pool], features, loss**2, labeled_features, BATCH, seed
+    )
+    return unlabeled[pool[picked]]
+
+
+def true_gain_greedy(model, split, labeled, seed):
+    unlabeled = np.setdiff1d(np.arange(len(split.y_pool)), labeled)
+    margin = active.margin_uncertainty(learning.predict_proba(model, split.X_pool[unlabeled]))
+    candidates = list(unlabeled[active._top(margin, 20 * BATCH)])
+    rest = np.setdiff1d(unlabeled, candidates)
+    candidates += list(np.random.default_rng(seed).choice(rest, min(50, len(rest)), False))
+    chosen: list[int] = []
+    for _ in range(BATCH):
+        best, best_j = -1.0, candidates[0]
+        for j in candidates:
+            if j in chosen:
+                continue
+            rows = [*labeled, *chosen, j]
+            trial = learning.train(
+                split.X_pool[rows],
+                split.y_pool[rows],
+                kind=bench.KIND,
+                label_set=bench.LABEL_SET,
+                config=model.config,
+            )
+            predicted, _ = learning.top_labels(
+                learning.predict_proba(trial, split.X_pool), bench.LABEL_SET
+            )
+            accuracy = float(np.mean(np.asarray(predicted) == split.y_pool))
+            if accuracy > best:
+                best, best_j = accuracy, j
+        chosen.append(best_j)
+    return np.asarray(chosen)
+
+
+PEEKING = {"true_loss_coverage": true_loss_coverage, "true_gain_greedy": true_gain_greedy}
+
+
+def labels_to_target(name: str, split: bench.Split, target: float, seed: int) -> int:
+    loop = bench.Loop(batch=BATCH)
+    if name not in PEEKING:
+        return bench.labels_to_target(name, split, target, seed, loop)[0]
+    rng = np.random.default_rng(seed)
+    labeled = list(rng.choice(len(split.y_pool), bench.START_LABELS, replace=False))
+    config = loop.config(calibration="none")
+    while True:
+        model = learning.train(
+            split.X_pool[labeled],
+            split.y_pool[labeled],
+            kind=bench.KIND,
+            label_set=bench.LABEL_SET,
+            config=config,
+            seed=seed,
+        )
+        if bench.accuracy(model, split) >= target or len(labeled) >= bench.MAX_LABELS:
+            return len(labeled)
+        labeled += list(PEEKING[name](model, split, labeled, seed + len(labeled)))
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--greedy", action="store_true", help="also true_gain_greedy (slow)")
+    args = parser.parse_args()
+    names = ["random", "coverage", "true_loss_coverage"]
+    names += ["true_gain_greedy"] if args.greedy else []
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    counts: dict[str, list[int]] = {name: [] for name in names}
+    for seed in seeds:
+        split = bench.digits_split(seed)
+        full = learning.train(
+            split.X_pool,
+            split.y_pool,
+            kind=bench.KIND,
+            label_set=bench.LABEL_SET,
+            config=bench.Loop().config(),
+        )
+        target = bench.TARGET_SHARE * bench.accuracy(full, split)
+        for name in names:
+            counts[name].append(labels_to_target(name, split, target, seed))
+    print(f"\n## Active-learning ceilings, batch {BATCH}, seeds {seeds.start}-{seeds.stop - 1}")
+    print("| rule | labels per seed | mean | vs random |")
+    print("|---|---|---|---|")
+    base = np.mean(counts["random"])
+    for name, ns in counts.items():
+        mean = np.mean(ns)
+        print(f"| {name} | {', '.join(map(str, ns))} | {mean:.1f} | {base / mean:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
