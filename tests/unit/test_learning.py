@@ -189,6 +189,39 @@ def test_centring_after_maxabs_speeds_the_fit_without_changing_the_model(digits)
     assert (centred.predict(X) == plain.predict(X)).mean() > 0.99
 
 
+def topic_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Five topics of unequal size (40/20/15/15/10%), each a 3-word signal in 12 words drawn
+    from a shared 200-word vocabulary."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(200)]
+    texts, labels = [], []
+    for _ in range(n):
+        topic = int(rng.choice(5, p=[0.4, 0.2, 0.15, 0.15, 0.1]))
+        signal = rng.choice(vocabulary[topic * 10 : topic * 10 + 10], 3)
+        texts.append(" ".join([*signal, *rng.choice(vocabulary[50:], 9)]))
+        labels.append(f"t{topic}")
+    return texts, labels
+
+
+def test_text_models_default_to_a_weaker_penalty_that_learns_from_few_labels():
+    # Unit-length TF-IDF rows: at C=1 thirty labels barely move the model off its priors, so
+    # with unequal topics it mostly answers the largest one (0.50 vs 0.79 here).
+    train_texts, train_labels = topic_texts(30, seed=0)
+    test_texts, test_labels = topic_texts(500, seed=1)
+    topics = sorted(set(train_labels))
+    accuracy = {}
+    for penalty in (None, 1.0):
+        config = LearningConfig(C=penalty, calibration="none")
+        model = learning.train(
+            train_texts, train_labels, kind="text", label_set=topics, config=config
+        )
+        accuracy[penalty] = learning.evaluate(model, test_texts, test_labels).accuracy
+        used = model.estimator[-1].get_params()["C"]
+        assert used == (learning.DEFAULT_C["text"] if penalty is None else penalty)
+    assert accuracy[None] > accuracy[1.0] + 0.1
+    assert learning.build_pipeline("image")[-1].get_params()["C"] == 1.0
+
+
 def test_a_maxabs_model_round_trips_and_an_unknown_scaler_is_an_error(digits):
     X, y = digits
     config = LearningConfig.from_dict({"scaler": "maxabs"})
