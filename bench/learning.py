@@ -96,21 +96,24 @@ def accuracy(model: learning.TrainedModel, split: Split) -> float:
 # --- calibration -----------------------------------------------------------------------------
 
 
-def bench_calibration(scaler: str) -> None:
-    print(f"\n## Calibration on held-out digits, {scaler} scaler (mean of seeds {SEEDS})")
+def bench_calibration(scaler: str, dataset: str = "digits", C: float | None = None) -> None:
+    splits = [DATASETS[dataset](seed) for seed in SEEDS]
+    penalty = f", C={C:g}" if C is not None else ""
+    print(
+        f"\n## Calibration on held-out {dataset}, {scaler} scaler{penalty} (mean of seeds {SEEDS})"
+    )
     print("| labels | method | accuracy | ECE (10 bins) | fitted T |")
     print("|---|---|---|---|---|")
-    for n in (100, 300, 1257):
+    for n in (100, 300, len(splits[0].y_pool)):
         for method in ("none", "temperature", "sigmoid", "isotonic"):
-            config = learning.LearningConfig(calibration=method, scaler=scaler)
+            config = learning.LearningConfig(calibration=method, scaler=scaler, C=C)
             rows = []
-            for seed in SEEDS:
-                s = digits_split(seed)
+            for seed, s in zip(SEEDS, splits, strict=True):
                 m = learning.train(
                     s.X_pool[:n],
                     s.y_pool[:n],
-                    kind=KIND,
-                    label_set=LABEL_SET,
+                    kind=s.kind,
+                    label_set=s.label_set,
                     config=config,
                     seed=seed,
                 )
@@ -393,11 +396,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=len(AL_SEEDS), help="active learning: N seeds")
     parser.add_argument("--first-seed", type=int, default=0, help="active learning: seeds from")
     parser.add_argument("--strategies", default=",".join(active.STRATEGIES))
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="digits", help="al only")
+    parser.add_argument(
+        "--dataset", choices=sorted(DATASETS), default="digits", help="calibration and al"
+    )
+    parser.add_argument("--C", type=float, default=None, help="calibration: C (default by kind)")
     args = parser.parse_args()
     started = time.perf_counter()
     if args.only in (None, "calibration"):
-        bench_calibration(args.scaler)
+        bench_calibration(args.scaler, args.dataset, args.C)
     if args.only in (None, "al"):
         loop = Loop(
             batch=args.batch,
