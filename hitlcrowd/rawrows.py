@@ -159,6 +159,26 @@ def update_row(instance: Model, *names: str) -> None:
     save(update_fields=...) without pre_save hooks (auto_now is not applied)."""
     model = type(instance)
     fields = _fields(model, names)
+    with hot_cursor() as cursor:
+        cursor.execute(_update_sql(model, names, fields), [*_params(instance, fields), instance.pk])
+
+
+def update_rows(instances: Sequence[Model], *names: str) -> None:
+    """update_row for many instances of one model, as one executemany (pipelined by psycopg).
+    bulk_update builds a CASE expression per row and field: compiling it cost ~0.5 ms of CPU
+    per row, 95% of a rescore chunk."""
+    if not instances:
+        return
+    model = type(instances[0])
+    fields = _fields(model, names)
+    with hot_cursor() as cursor:
+        cursor.executemany(
+            _update_sql(model, names, fields),
+            [[*_params(instance, fields), instance.pk] for instance in instances],
+        )
+
+
+def _update_sql(model: type[Model], names: tuple[str, ...], fields: list[Field]) -> str:
     key = ("update", model, names, connection.vendor)
     sql = _SQL.get(key)
     if sql is None:
@@ -166,8 +186,7 @@ def update_row(instance: Model, *names: str) -> None:
         sets = ", ".join(f"{quote(field.column)} = %s" for field in fields)
         pk = quote(meta.pk.column)
         sql = _SQL[key] = f"UPDATE {meta.db_table} SET {sets} WHERE {pk} = %s"
-    with hot_cursor() as cursor:
-        cursor.execute(sql, [*_params(instance, fields), instance.pk])
+    return sql
 
 
 def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field]:

@@ -130,3 +130,35 @@ def test_coverage_also_covers_a_random_sample_of_the_rest_of_the_queue(
         .values_list("pk", flat=True)
     )
     assert ground == open_rest and len(ground) == 3
+
+
+def test_a_rescore_chunk_costs_the_same_queries_whatever_its_size(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.models.services import scoring
+    from apps.models.services.common import learning_settings_of, model_load
+
+    labeled(pets, 40, worker)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = model_retrain(project_id=pets.pk).model_version
+    model, row = model_load(version), learning_settings_of(pets)
+    queries = []
+    for size, prefix in ((3, "a"), (12, "b")):
+        items = waiting(pets, [f"{UNSURE} {i}" for i in range(size)], prefix=prefix)
+        run = RescoreRun.objects.get(model_version=version)
+        chunk = list(
+            scoring._open_items(pets.pk, run.last_item_id).values(
+                "pk", "payload", "is_gold", "hit__pk"
+            )
+        )
+        with CaptureQueriesContext(connection) as captured:
+            scoring._rescore_chunk(pets, row, version, model, run, chunk)
+        queries.append(len(captured.captured_queries))
+        for item in items:
+            item.refresh_from_db()
+            assert item.model_version == version.name and item.prediction in ("cat", "dog")
+            assert HIT.objects.get(item=item).priority > 0
+    assert queries[0] == queries[1]

@@ -35,6 +35,7 @@ from apps.tasks import ingest
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.services.assignments import hit_slots_recount
 from hitlcrowd.api import ApiError
+from hitlcrowd.rawrows import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> 
         )
         for s in scored
     ]
-    Item.objects.bulk_update(items, ["prediction", "confidence", "model_version", "updated_at"])
+    update_rows(items, "prediction", "confidence", "model_version", "updated_at")
     _auto_label(auto, version, now)
     _cancel_hits([s.hit_id for s in auto if s.hit_id and s.item_id not in audit_ids], now)
     _flag_audit(project, version, audit)
@@ -211,12 +212,12 @@ def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> 
         for s in scored
         if s.hit_id and s.item_id not in auto_ids and not s.is_gold
     ]
-    HIT.objects.bulk_update(hits, ["priority", "updated_at"])
+    update_rows(hits, "priority", "updated_at")
     return {"auto": len(auto), "audit": len(audit), "priority": len(hits)}
 
 
 def _auto_label(auto: list[_Scored], version: ModelVersion, now) -> None:
-    Item.objects.bulk_update(
+    update_rows(
         [
             Item(
                 pk=s.item_id,
@@ -229,7 +230,12 @@ def _auto_label(auto: list[_Scored], version: ModelVersion, now) -> None:
             )
             for s in auto
         ],
-        ["state", "final_label", "final_confidence", "label_source", "posterior", "updated_at"],
+        "state",
+        "final_label",
+        "final_confidence",
+        "label_source",
+        "posterior",
+        "updated_at",
     )
 
 
@@ -298,7 +304,7 @@ def _diversity_boost(project: Project, row, model) -> None:
         HIT(pk=pk, priority=float(v), updated_at=now)
         for (pk, _), v in zip(pool, priority, strict=True)
     ]
-    HIT.objects.bulk_update(hits, ["priority", "updated_at"])
+    update_rows(hits, "priority", "updated_at")
 
 
 def _usable(project: Project, model, rows) -> list[tuple[int, Any]]:
