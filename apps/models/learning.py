@@ -152,9 +152,10 @@ class SuspectedLabelError:
 def build_pipeline(kind: str, config: LearningConfig | None = None) -> Pipeline:
     """The uncalibrated model: TF-IDF + logistic regression for text, scaling + LR otherwise."""
     config = config or LearningConfig()
-    C = config.C if config.C is not None else DEFAULT_C[check_kind(kind)]
+    kind = check_kind(kind)
+    C = config.C if config.C is not None else DEFAULT_C[kind]
     classifier = LogisticRegression(C=C, max_iter=config.max_iter)
-    if check_kind(kind) == "text":
+    if kind == "text":
         vectorizer = TfidfVectorizer(
             ngram_range=(1, config.ngram_max),
             max_features=config.max_features,
