@@ -14,6 +14,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -149,8 +150,7 @@ class _Scored:
 
 
 def _score(project: Project, row, model, chunk: list[dict]) -> list[_Scored]:
-    config = model.config.features
-    usable = [r for r in chunk if supports_builtin_model(project.item_kind, r["payload"], config)]
+    usable = _usable(project, model, chunk, payload_of=itemgetter("payload"))
     if not usable:
         return []
     proba = learning.predict_proba(model, [r["payload"] for r in usable], list(project.labels))
@@ -307,9 +307,10 @@ def _diversity_boost(project: Project, row, model) -> None:
     update_rows(hits, "priority", "updated_at")
 
 
-def _usable(project: Project, model, rows) -> list[tuple[int, Any]]:
+def _usable(project: Project, model, rows, payload_of=itemgetter(1)) -> list:
+    """The rows whose payload the model can featurize (not an image given by URL)."""
     config = model.config.features
-    return [r for r in rows if supports_builtin_model(project.item_kind, r[1], config)]
+    return [r for r in rows if supports_builtin_model(project.item_kind, payload_of(r), config)]
 
 
 def _strategy_inputs(project: Project, row, model, skip: set[int]) -> dict[str, Any]:
