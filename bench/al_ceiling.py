@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from apps.models import active, learning
 BATCH = 5
 
 
-def true_loss_coverage(model, split, labeled, seed):
+def true_loss_coverage(model, labeled, seed, *, split):
     unlabeled = np.setdiff1d(np.arange(len(split.y_pool)), labeled)
     proba = learning.predict_proba(model, split.X_pool[unlabeled])
     truth = np.searchsorted(bench.LABEL_SET, split.y_pool[unlabeled])
@@ -52,24 +53,9 @@ PEEKING = {"true_loss_coverage": true_loss_coverage}
 
 
 def labels_to_target(name: str, split: bench.Split, target: float, seed: int) -> int:
+    pick = partial(PEEKING[name], split=split) if name in PEEKING else None
     loop = bench.Loop(batch=BATCH)
-    if name not in PEEKING:
-        return bench.labels_to_target(name, split, target, seed, loop)[0]
-    rng = np.random.default_rng(seed)
-    labeled = list(rng.choice(len(split.y_pool), bench.START_LABELS, replace=False))
-    config = loop.config(calibration="none")
-    while True:
-        model = learning.train(
-            split.X_pool[labeled],
-            split.y_pool[labeled],
-            kind=bench.KIND,
-            label_set=bench.LABEL_SET,
-            config=config,
-            seed=seed,
-        )
-        if bench.accuracy(model, split) >= target or len(labeled) >= bench.MAX_LABELS:
-            return len(labeled)
-        labeled += list(PEEKING[name](model, split, labeled, seed + len(labeled)))
+    return bench.labels_to_target(name, split, target, seed, loop, pick=pick)[0]
 
 
 def main() -> None:
@@ -83,14 +69,7 @@ def main() -> None:
     counts: dict[str, list[int]] = {name: [] for name in names}
     for seed in seeds:
         split = bench.digits_split(seed)
-        full = learning.train(
-            split.X_pool,
-            split.y_pool,
-            kind=bench.KIND,
-            label_set=bench.LABEL_SET,
-            config=bench.Loop().config(),
-        )
-        target = bench.TARGET_SHARE * bench.accuracy(full, split)
+        _, target = bench.target_accuracy(split, bench.Loop(batch=BATCH))
         for name in names:
             counts[name].append(labels_to_target(name, split, target, seed))
     print(f"\n## Active-learning ceilings, batch {BATCH}, seeds {seeds.start}-{seeds.stop - 1}")

@@ -20,6 +20,7 @@ import importlib.util
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,11 +138,30 @@ class Loop:
         return learning.LearningConfig(calibration=calibration, scaler=self.scaler)
 
 
+# Picks the next batch (pool positions) from the current model, the labeled positions and a
+# seed; labels_to_target's default is the platform's strategy (next_batch).
+Picker = Callable[[learning.TrainedModel, list, int], np.ndarray]
+
+
+def target_accuracy(split: Split, loop: Loop) -> tuple[float, float]:
+    """The full-pool model's test accuracy and TARGET_SHARE of it."""
+    full = learning.train(
+        split.X_pool,
+        split.y_pool,
+        kind=split.kind,
+        label_set=split.label_set,
+        config=loop.config(),
+    )
+    full_accuracy = accuracy(full, split)
+    return full_accuracy, TARGET_SHARE * full_accuracy
+
+
 def labels_to_target(
-    strategy: str, split: Split, target: float, seed: int, loop: Loop
+    strategy: str, split: Split, target: float, seed: int, loop: Loop, pick: Picker | None = None
 ) -> tuple[int, list]:
-    """Label START_LABELS random items, then loop.batch per round chosen by strategy, until
-    the test accuracy reaches target. Returns labels used (MAX_LABELS+1 if never), curve."""
+    """Label START_LABELS random items, then loop.batch per round chosen by strategy (or by
+    pick), until the test accuracy reaches target. Returns labels used (MAX_LABELS+1 if
+    never), curve."""
     rng = np.random.default_rng(seed)
     labeled = list(rng.choice(len(split.y_pool), START_LABELS, replace=False))
     curve = []
@@ -162,7 +182,11 @@ def labels_to_target(
         curve.append((len(labeled), acc))
         if acc >= target or len(labeled) >= MAX_LABELS:
             return len(labeled) if acc >= target else MAX_LABELS + 1, curve
-        picked = next_batch(strategy, model, split.X_pool, labeled, seed + len(labeled), loop)
+        round_seed = seed + len(labeled)
+        if pick is None:
+            picked = next_batch(strategy, model, split.X_pool, labeled, round_seed, loop)
+        else:
+            picked = pick(model, labeled, round_seed)
         labeled += list(picked)
 
 
@@ -202,15 +226,8 @@ def bench_active_learning(strategies: tuple[str, ...], loop: Loop, dataset: str 
     targets, fulls = [], []
     for seed in loop.seeds:
         split = DATASETS[dataset](seed)
-        full = learning.train(
-            split.X_pool,
-            split.y_pool,
-            kind=split.kind,
-            label_set=split.label_set,
-            config=loop.config(),
-        )
-        fulls.append(accuracy(full, split))
-        target = TARGET_SHARE * fulls[-1]
+        full_accuracy, target = target_accuracy(split, loop)
+        fulls.append(full_accuracy)
         targets.append(target)
         for strategy in strategies:
             n, _ = labels_to_target(strategy, split, target, seed, loop)
