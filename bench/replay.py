@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _server import free_port, start_gunicorn, stop
+from _server import free_port, start_gunicorn, start_qcluster, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("HITLCROWD_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -171,17 +171,6 @@ def setup_django() -> None:
     # Tables from the models, as pytest --nomigrations does.
     settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0)
-
-
-def start_qcluster() -> subprocess.Popen:
-    command = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "qcluster"]
-    return subprocess.Popen(
-        command,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 class Client:
