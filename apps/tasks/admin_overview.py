@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from apps.tasks.models import Answer, GuidelineVersion, Item, Project
 from apps.tasks.selectors.overview import project_overview
+from hitlcrowd.params import ascii_int
 
 GUIDELINE_CHOICES = 100
 
@@ -90,16 +91,16 @@ class AnswerGuidelineFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         versions = GuidelineVersion.objects.select_related("project").order_by("project", "-number")
-        project_id = request.GET.get("project__id__exact", "")
-        if project_id.isdigit():
+        project_id = ascii_int(request.GET.get("project__id__exact", ""))
+        if project_id is not None:
             versions = versions.filter(project_id=project_id)
         return [(str(v.pk), str(v)) for v in versions[:GUIDELINE_CHOICES]]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
-        value = self.value()
-        if not value or not value.isdigit():
+        version_id = ascii_int(self.value() or "")
+        if version_id is None:
             return queryset
-        answers = Answer.objects.filter(item=OuterRef("pk"), guideline_version_id=int(value))
+        answers = Answer.objects.filter(item=OuterRef("pk"), guideline_version_id=version_id)
         return queryset.filter(Exists(answers))
 
 

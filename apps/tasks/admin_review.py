@@ -20,6 +20,7 @@ from apps.workers.ledger import MAX_REASON_LENGTH, ledger_grant_bonus, ledger_re
 from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, WorkerStats
 from apps.workers.services import worker_unblock
 from hitlcrowd.api import ApiError
+from hitlcrowd.params import ascii_int
 
 DEFAULT_MORE_ANSWERS = 2
 
@@ -155,7 +156,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[ReviewItem]
     ) -> None:
         raw = request.POST.get("more", "").strip()
-        more = int(raw) if raw.isdigit() else (DEFAULT_MORE_ANSWERS if not raw else 0)
+        more = DEFAULT_MORE_ANSWERS if not raw else (ascii_int(raw) or 0)
 
         def send_back(item: ReviewItem) -> None:
             item_send_back(item_id=item.pk, more=more, by=request.user)

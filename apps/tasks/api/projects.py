@@ -48,6 +48,7 @@ class ProjectViewSet(
     permission_classes = [IsRequester]
     serializer_class = ProjectSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_value_regex = "[0-9]+"  # ASCII digits: anything else is a 404, not a 500
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

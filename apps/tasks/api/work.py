@@ -14,7 +14,6 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS, knox_settings
@@ -47,9 +46,11 @@ from apps.tasks.services.assignments import (
     invalid,
     item_mark_gold,
 )
+from apps.workers.authentication import TokenAuthentication, token_text
 from apps.workers.models import User
 from apps.workers.permissions import IsRequester, IsWorker
 from hitlcrowd.api import ApiError
+from hitlcrowd.params import ascii_int
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 ERRORS = {
@@ -185,7 +186,7 @@ class WorkTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, token: bytes):
         message = "Invalid token."
-        token = token.decode("utf-8")
+        token = token_text(token)
         for auth_token in _tokens_with_user(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
@@ -327,10 +328,9 @@ def _optional_id(data: dict, field: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise invalid(field, "A valid integer is required.")
-    try:
-        number = int(value)
-    except ValueError:
-        raise invalid(field, "A valid integer is required.") from None
+    number = value if isinstance(value, int) else ascii_int(value.strip())
+    if number is None:
+        raise invalid(field, "A valid integer is required.")
     if number < 1:
         raise invalid(field, "Ensure this value is greater than or equal to 1.")
     return number

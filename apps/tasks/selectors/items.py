@@ -16,6 +16,7 @@ from django.db.models import CharField, Count, F, Func, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.tasks.models import Batch, Item, Project
+from hitlcrowd.params import ascii_int
 
 TRUE_WORDS = frozenset({"1", "true", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "no"})
@@ -78,10 +79,11 @@ def _parse_states(values: list[str], errors: dict[str, str]) -> tuple[str, ...]:
 def _parse_batch(project: Project, value: str, errors: dict[str, str]) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or not Batch.objects.filter(project=project, pk=int(value)).exists():
+    batch_id = ascii_int(value)
+    if batch_id is None or not Batch.objects.filter(project=project, pk=batch_id).exists():
         errors["batch"] = f"No batch {value!r} in this project."
         return None
-    return int(value)
+    return batch_id
 
 
 def _parse_bool(value: str, name: str, errors: dict[str, str]) -> bool | None:

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.workers.authentication import TokenAuthentication
 from hitlcrowd.api import ApiError
 
 
@@ -69,7 +70,7 @@ class TokenLoginView(KnoxLoginView):
     )
 )
 class TokenLogoutView(KnoxLogoutView):
-    pass
+    authentication_classes = [TokenAuthentication]
 
 
 @extend_schema_view(
@@ -78,7 +79,7 @@ class TokenLogoutView(KnoxLogoutView):
     )
 )
 class TokenLogoutAllView(KnoxLogoutAllView):
-    pass
+    authentication_classes = [TokenAuthentication]
 
 
 class MeView(APIView):

@@ -38,6 +38,7 @@ from apps.tasks.services.assignments import assignment_claim, assignment_skip, a
 from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_acknowledge
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import ApiError
+from hitlcrowd.params import ascii_int
 
 HOTKEYS = "123456789"
 DIGIT_KEYS = "0123456789"
@@ -104,7 +105,9 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
 def acknowledge(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
     try:
-        number = int(request.POST.get("version", ""))
+        number = ascii_int(request.POST.get("version", "").strip())
+        if number is None:
+            raise ValueError("not a version number")
         guideline_acknowledge(worker=request.user, project=project, number=number)
     except (ValueError, ApiError):
         messages.error(request, "That version of the guideline could not be acknowledged.")
