@@ -26,12 +26,15 @@ class ApiError(exceptions.APIException):
         status_code: int = status.HTTP_400_BAD_REQUEST,
         errors: Any = None,
         extra: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.code = code
         self.errors = errors
         self.extra = extra or {}
+        # DRF's exception handler turns `wait` into a Retry-After header.
+        self.wait = retry_after
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

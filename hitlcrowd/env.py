@@ -8,6 +8,7 @@ holding the value (for secrets mounted by an orchestrator).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -69,4 +70,21 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str 
     if scheme not in schemes:
         allowed = ", ".join(f"{s}://" for s in schemes)
         raise ImproperlyConfigured(f"{name} must start with one of {allowed}, got {value!r}")
+    return value
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str | None) -> str | None:
+    """A DRF throttle rate such as ``100/min`` (per second, minute, hour or day); ``off`` turns
+    the throttle off (None)."""
+    value = env_str(name, default)
+    if value is None or value.lower() == "off":
+        return None
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as '100/min' (per s, min, hour or day) or 'off', "
+            f"got {value!r}"
+        )
     return value

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from hitlcrowd.env import env_bool, env_int, env_list, env_str, env_url
+from hitlcrowd.env import env_bool, env_int, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HITLCROWD_DATA_DIR", str(BASE_DIR / "var")))
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_q",
+    "axes",
     "apps.workers",
     "apps.tasks",
     "apps.models",
@@ -55,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a login refused by its backend into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hitlcrowd.urls"
@@ -106,6 +109,12 @@ DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "workers.User"
+# The lockout check first: a locked-out attempt never reaches the password hasher
+# (hitlcrowd/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "hitlcrowd.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,6 +146,25 @@ FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR")
 # Multipart parts above this are spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Clients behind proxies ---------------------------------------------------------------
+# How many proxies in front append to X-Forwarded-For; 0: the header is ignored and the client
+# is the socket's address (hitlcrowd/clientip.py).
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+
+# --- Login lockout (django-axes, hitlcrowd/lockout.py) -----------------------------------------
+# Failed logins per account and, separately, per client address within the cool-off; at the
+# limit both are refused until the cool-off has passed since the last attempt.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "hitlcrowd.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "hitlcrowd.lockout.lockout_response"
+# A success must not clear the address's count (an attacker would log in to their own account
+# between guesses); successful logins are not logged (a row per token login, never pruned).
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -152,6 +180,18 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hitlcrowd.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_CLASSES": ["hitlcrowd.throttling.RoleRateThrottle"],
+    # DRF's own reading of X-Forwarded-For, kept equal to hitlcrowd/clientip.py's.
+    "NUM_PROXIES": PROXY_COUNT,
+}
+# Requests per client and window, by role (hitlcrowd/throttling.py); "off" for none. Workers'
+# default is well above the measured hot path (~50 requests/s per worker account with 16
+# workers at ~380 round trips/s); anonymous covers the token login (with the lockout below).
+API_THROTTLE_RATES = {
+    "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+    "worker": env_rate("API_THROTTLE_WORKER", "6000/min"),
+    "requester": env_rate("API_THROTTLE_REQUESTER", "1200/min"),
+    "admin": env_rate("API_THROTTLE_ADMIN", "6000/min"),
 }
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_TTL_HOURS", 24 * 30, minimum=1)),
@@ -159,7 +199,8 @@ REST_KNOX = {
     # knox's default, spelled out: the refresh UPDATE runs at most once a minute per token,
     # not on every request of the worker loop.
     "MIN_REFRESH_INTERVAL": 60,
-    "TOKEN_LIMIT_PER_USER": None,
+    # Live tokens one account may hold; a login past it gets 403 token_limit_reached.
+    "TOKEN_LIMIT_PER_USER": env_int("API_TOKEN_LIMIT_PER_USER", 100, minimum=1),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HITLCrowd API",
@@ -180,6 +221,17 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background jobs (django-q2) -------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+# The API throttles' counters: shared by every web process on Redis, per process otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hitlcrowd",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 Q_CLUSTER = {
     "name": "hitlcrowd",
     "workers": env_int("Q_WORKERS", 2, minimum=1),

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -19,6 +21,15 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def _fast_password_hashing(settings) -> None:
     """The real hasher costs about a second per user; the tests check roles, not hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts() -> None:
+    """API throttle counters live in the cache: in memory in tests, cleared so that one test's
+    requests do not count against the next. (A Redis cache is never cleared: it is shared.)"""
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()
 
 
 @pytest.fixture

@@ -32,6 +32,10 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "UPLOAD_MAX_BYTES": "lots"}, "UPLOAD_MAX_BYTES must be a whole number"),
         ({"DEBUG": "true", "REDIS_URL": "localhost:6379"}, "REDIS_URL must start with"),
         ({"DEBUG": "true", "Q_WORKERS": "0"}, "Q_WORKERS must be at least 1"),
+        ({"DEBUG": "true", "API_THROTTLE_WORKER": "lots"}, "API_THROTTLE_WORKER must be a rate"),
+        ({"DEBUG": "true", "API_THROTTLE_ANON": "10/fortnight"}, "API_THROTTLE_ANON must be"),
+        ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ({"DEBUG": "true", "PROXY_COUNT": "-1"}, "PROXY_COUNT must be at least 0"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

@@ -1,7 +1,16 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from knox.models import AuthToken
+from knox.settings import knox_settings
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutAllView as KnoxLogoutAllView
 from knox.views import LogoutView as KnoxLogoutView
@@ -13,10 +22,12 @@ from rest_framework.views import APIView
 
 from apps.workers.authentication import TokenAuthentication
 from hitlcrowd.api import ApiError
+from hitlcrowd.lockout import cooloff_seconds, is_locked_out
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    # The user model's own limit: longer names cannot exist, and the lockout records the name.
+    username = serializers.CharField(max_length=150)
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
@@ -46,6 +57,11 @@ class TokenLoginView(KnoxLoginView):
             ),
             400: None,
             401: None,
+            403: OpenApiResponse(description="`token_limit_reached`: revoke a token first."),
+            429: OpenApiResponse(
+                description="`login_locked_out` (too many failed logins for this account or"
+                " from this address) or `throttled`; Retry-After gives the seconds to wait."
+            ),
         },
         tags=["auth"],
     )
@@ -53,15 +69,44 @@ class TokenLoginView(KnoxLoginView):
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         user = authenticate(request, **credentials.validated_data)
+        if is_locked_out(request):
+            raise ApiError(
+                "Too many failed logins for this account or from this address; try again later.",
+                code="login_locked_out",
+                status_code=429,
+                retry_after=cooloff_seconds(),
+            )
         if user is None:
             raise ApiError(
                 "Unknown username or wrong password.", code="invalid_credentials", status_code=401
             )
         request.user = user
+        _refuse_past_the_token_limit(user, knox_settings.TOKEN_LIMIT_PER_USER)
         return super().post(request, format=format)
 
     def get_user_serializer_class(self):
         return UserSerializer
+
+    def get_token_limit_per_user(self) -> None:
+        # Checked in post(), answering in the API's error shape: knox's own check (a second
+        # count, another shape) has nothing left to do.
+        return None
+
+
+def _refuse_past_the_token_limit(user, limit: int | None) -> None:
+    if limit is None:
+        return
+    live = AuthToken.objects.filter(user=user).filter(
+        Q(expiry__gt=timezone.now()) | Q(expiry__isnull=True)
+    )
+    if live.count() >= limit:
+        raise ApiError(
+            f"You already hold {limit} live API tokens, the most one account may hold. Revoke"
+            " unused ones (POST auth/logout/ with a token, or auth/logout-all/), or wait until"
+            " they expire.",
+            code="token_limit_reached",
+            status_code=403,
+        )
 
 
 @extend_schema_view(

@@ -1,0 +1,85 @@
+"""API throttles by role: anonymous (by client address), worker, requester, admin (by account).
+
+Rates come from the environment (`API_THROTTLE_*`, DRF's `N/period`). Counts are kept in
+Django's default cache: Redis when `REDIS_URL` is set, so every web process shares them;
+otherwise each process's memory, so with N processes a client gets up to N times the rate.
+
+A fixed window (one counter per client and window) rather than DRF's `SimpleRateThrottle`:
+that one stores the timestamp of every request in the window and reads and rewrites the whole
+list on each request, which at a worker's rate (thousands a minute) is a large pickle per
+request on the hot path. Here a request is one counter increment: one round trip to Redis
+(SET NX + INCR pipelined), a dictionary update in memory. The cost of the fixed window is a
+burst of up to twice the rate across a window boundary.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from hitlcrowd.clientip import client_ip
+
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`100/min` -> (100, 60): DRF's rate format (hitlcrowd.env.env_rate checks it)."""
+    count, period = rate.split("/")
+    return int(count), _SECONDS[period[0]]
+
+
+def throttle_scope(request: Request) -> tuple[str, str]:
+    """(role, who): `anon` by client address, otherwise the account's role and id."""
+    user = request.user
+    if not user or not user.is_authenticated:
+        return "anon", client_ip(request)
+    if user.is_staff:
+        return "admin", str(user.pk)
+    return user.role, str(user.pk)
+
+
+class RoleRateThrottle(BaseThrottle):
+    """429 (Retry-After: the seconds left in the window) past the role's rate."""
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        role, who = throttle_scope(request)
+        rate = settings.API_THROTTLE_RATES.get(role)
+        if rate is None:
+            return True
+        limit, window = parse_rate(rate)
+        now = time.time()
+        window_number = int(now // window)
+        count = _count_hit(f"throttle:{role}:{who}:{window}:{window_number}", window)
+        if count <= limit:
+            return True
+        self._wait = (window_number + 1) * window - now
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def _count_hit(key: str, window: int) -> int:
+    """Add one to the window's counter and return it; the counter expires with its window."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=window + 1, nx=True)
+        pipe.incr(full_key)
+        return pipe.execute()[1]
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window + 1)
+        return 1
