@@ -165,6 +165,12 @@ AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no banner on every manage.py command
 
+# --- Quality control ------------------------------------------------------------------------
+# Automatic blocks are decided when a worker's answers on a project (after its qualification
+# test) reach a multiple of this, on exactly those answers: a block then never tells the
+# worker which answer tipped it (apps/workers/reliability.py).
+BLOCK_CHECK_EVERY = env_int("BLOCK_CHECK_EVERY", 10, minimum=1)
+
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

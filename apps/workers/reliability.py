@@ -2,6 +2,17 @@
 
 Services collect per worker their gold answers and the consensus model's skill, and store what
 these functions return.
+
+What a worker may learn from it (issue 12): these figures move with every gold answer (a Beta
+interval's two parameters give the gold answers and the correct ones exactly), so they are
+for requesters and admins only; a worker's own view shows nothing that depends on whether an
+answer was right (apps/workers/api/reliability.py). The one verdict a worker does see, an
+automatic block, is decided only at checkpoints: when the worker's answers on the project,
+after its qualification test, reach a multiple of BLOCK_CHECK_EVERY (`checkpoint_size`), and
+on exactly those first answers (`first_answers`), so the block is the same whichever run of
+the coalesced aggregation sees it first, and it tells which window of answers tipped it,
+never which answer. The price: a worker the rules would catch gives up to
+BLOCK_CHECK_EVERY - 1 more answers first (they leave the consensus with the block).
 """
 
 from __future__ import annotations
@@ -79,6 +90,31 @@ def block_reason(
             f"answers, below the project's bar of {rules.below_skill:.2f}."
         )
     return None
+
+
+def checkpoint_size(answers: int, *, every: int, skip: int) -> int:
+    """How many of a worker's first answers their latest block check covers: the `skip`
+    qualification-test answers and whole windows of `every` after them; 0 before the first
+    window is complete (no check during the test)."""
+    if every < 1:
+        raise ValueError(f"every must be at least 1, got {every}")
+    windows = max(answers - skip, 0) // every
+    return skip + windows * every if windows else 0
+
+
+def first_answers(worker: np.ndarray, order: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mask of the answers that are among their worker's first `sizes[worker]` by `order`.
+
+    `worker` holds each answer's worker index (0..len(sizes)-1), `order` any key that sorts a
+    worker's answers oldest first (answer ids)."""
+    if not len(worker):
+        return np.zeros(0, dtype=bool)
+    by_worker = np.lexsort((order, worker))
+    grouped = worker[by_worker]
+    rank_sorted = np.arange(len(grouped)) - np.searchsorted(grouped, grouped, side="left")
+    rank = np.empty(len(grouped), dtype=np.int64)
+    rank[by_worker] = rank_sorted
+    return rank < np.asarray(sizes)[worker]
 
 
 def skill_intervals(

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -64,16 +65,29 @@ def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
 
 
 def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
-    """The worker's own stats on each project, annotated like the list for a project."""
+    """The worker's own stats on each project, each annotated with `blocked_automatic` (None
+    when not blocked): the worker is told `block_notice`, never the block's reason."""
     active = Block.objects.filter(
         project=OuterRef("project"), worker=OuterRef("worker"), lifted_at__isnull=True
     )
     return (
         WorkerStats.objects.filter(worker=worker)
         .select_related("project")
-        .annotate(blocked_reason=Subquery(active.values("reason")[:1]))
+        .annotate(blocked_automatic=Subquery(active.values("automatic")[:1]))
         .order_by("project_id")
     )
+
+
+def block_notice(*, automatic: bool) -> str:
+    """What a blocked worker is told. Never the block's reason: an automatic one names gold
+    answers and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would
+    say whether gold did."""
+    if automatic:
+        return (
+            "You are blocked on this project: your answers did not meet its quality rules "
+            f"(checked every {settings.BLOCK_CHECK_EVERY} answers)."
+        )
+    return "You are blocked on this project by an administrator."
 
 
 # --- Ledger ----------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.workers.models import Block, Qualification, User, WorkerStats
-from apps.workers.reliability import BlockRules, block_reason, skill_intervals
+from apps.workers.reliability import BlockRules, block_reason, checkpoint_size, skill_intervals
 from apps.workers.selectors import worker_stats_values
 
 if TYPE_CHECKING:
@@ -78,8 +79,9 @@ STATS_FLOATS = ["skill", "skill_low", "skill_high", "agreement", "median_seconds
 @transaction.atomic
 def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list[Block]:
     """Upsert the stats of each worker whose stats changed (one statement per batch), then
-    block the workers the project's rules catch. Returns the new blocks. Called by the
-    consensus run."""
+    block the workers the project's rules catch among those who reached a checkpoint in this
+    run (each row's `checked` counts cover their answers up to it; see reliability.py).
+    Returns the new blocks. Called by the consensus run."""
     now = timezone.now()
     _, low, high = skill_intervals(
         np.array([row["gold_correct"] for row in stats], dtype=float),
@@ -92,6 +94,7 @@ def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list
         for row, lo, hi in zip(stats, low, high, strict=True)
     ]
     stored = worker_stats_values(project=project)
+    due = [row for row in stats if _reached_checkpoint(project, row, stored.get(row["worker_id"]))]
     changed = [row for row in rows if not _same_stats(stored.get(row.worker_id), row)]
     for row in changed:
         if row.confusion is not None:
@@ -103,7 +106,16 @@ def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list
         unique_fields=["worker", "project"],
         update_fields=STATS_FIELDS,
     )
-    return _block_by_rules(project, rows)
+    return _block_by_rules(project, due)
+
+
+def _reached_checkpoint(project: Project, row: dict[str, Any], stored: dict | None) -> bool:
+    """Whether this run is the first to see the worker's answers reach their checkpoint."""
+    before = 0
+    if stored is not None:
+        every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
+        before = checkpoint_size(stored["answers"], every=every, skip=skip)
+    return row["checked"]["answers"] > before
 
 
 def _same_stats(stored: dict[str, Any] | None, row: WorkerStats) -> bool:
@@ -145,9 +157,11 @@ def _stats_row(project: Project, row: dict[str, Any], low: float, high: float, n
     )
 
 
-def _block_by_rules(project: Project, rows: list[WorkerStats]) -> list[Block]:
+def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]:
+    """Blocks for the rows the rules catch, judged on each row's `checked` answers only (the
+    model's skill is the current one)."""
     rules = _rules(project)
-    if rules.below_skill <= 0 and rules.gold_accuracy <= 0:
+    if not rows or (rules.below_skill <= 0 and rules.gold_accuracy <= 0):
         return []
     # An admin who lifted a block has the last word: no automatic block again on this project.
     spared = set(
@@ -155,19 +169,26 @@ def _block_by_rules(project: Project, rows: list[WorkerStats]) -> list[Block]:
         .filter(Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False))
         .values_list("worker_id", flat=True)
     )
+    checked = [row["checked"] for row in rows]
+    _, _, high = skill_intervals(
+        np.array([done["gold_correct"] for done in checked], dtype=float),
+        np.array([done["gold_answers"] for done in checked], dtype=float),
+        np.array([np.nan if row["skill"] is None else row["skill"] for row in rows], dtype=float),
+        np.array([done["answers"] - done["gold_answers"] for done in checked], dtype=float),
+    )
     blocks = []
-    for row in rows:
-        if row.worker_id in spared:
+    for row, done, skill_high in zip(rows, checked, high.tolist(), strict=True):
+        if row["worker_id"] in spared:
             continue
         reason = block_reason(
             rules=rules,
-            answers=row.answers,
-            skill_high=row.skill_high,
-            gold_answers=row.gold_answers,
-            gold_correct=row.gold_correct,
+            answers=done["answers"],
+            skill_high=skill_high,
+            gold_answers=done["gold_answers"],
+            gold_correct=done["gold_correct"],
         )
         if reason is not None:
-            blocks.append(Block(worker_id=row.worker_id, project=project, reason=reason))
+            blocks.append(Block(worker_id=row["worker_id"], project=project, reason=reason))
     created = Block.objects.bulk_create(blocks)
     for block in created:  # a handful per run at most: rules block each worker once
         _audit(block, None, "worker_block", {"worker": block.worker_id, "reason": block.reason})

@@ -97,6 +97,7 @@ def test_a_block_by_the_projects_rules_is_recorded_as_the_system(project, worker
     project.save()
     row = {"worker_id": worker.pk, "answers": 30, "gold_answers": 10, "gold_correct": 1}
     row |= {"skill": 0.2, "agreement": 0.1, "median_seconds": 2.0, "confusion": None}
+    row["checked"] = {"answers": 30, "gold_answers": 10, "gold_correct": 1}
     blocks = worker_stats_store(project=project, stats=[row])
 
     assert len(blocks) == 1

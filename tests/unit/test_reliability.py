@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from apps.workers.reliability import BlockRules, beta_interval, block_reason, skill_interval
+from apps.workers.reliability import (
+    BlockRules,
+    beta_interval,
+    block_reason,
+    checkpoint_size,
+    first_answers,
+    skill_interval,
+)
 
 
 def test_no_evidence_gives_the_whole_unit_interval_around_a_half():
@@ -79,3 +87,17 @@ def test_the_vector_form_matches_one_worker_at_a_time():
     none = skill_interval(gold_correct=0, gold_answers=0, model_skill=None, other_answers=5)
     assert (mean[0], low[0], high[0]) == pytest.approx((one.mean, one.low, one.high))
     assert (mean[1], low[1], high[1]) == pytest.approx((none.mean, none.low, none.high))
+
+
+def test_a_block_check_covers_the_test_and_whole_windows_after_it():
+    sizes = [checkpoint_size(n, every=10, skip=5) for n in (0, 5, 14, 15, 24, 25, 37)]
+    assert sizes == [0, 0, 0, 15, 15, 25, 35]
+    assert [checkpoint_size(n, every=10, skip=0) for n in (9, 10, 19, 20)] == [0, 10, 10, 20]
+
+
+def test_first_answers_picks_each_workers_oldest_answers_whatever_the_row_order():
+    worker = np.array([1, 0, 1, 0, 1, 0])
+    answer_id = np.array([60, 50, 10, 20, 30, 5])
+    mask = first_answers(worker, answer_id, np.array([2, 1]))
+    assert mask.tolist() == [False, False, True, True, False, True]  # 2 of worker 0, 1 of 1
+    assert first_answers(np.array([], dtype=int), np.array([]), np.array([])).tolist() == []

@@ -90,18 +90,58 @@ def test_unblocking_brings_the_answers_back_and_is_not_undone_automatically(
     assert not Block.objects.filter(project=strict, lifted_at__isnull=True).exists()
 
 
-def test_failing_gold_blocks_a_worker(requester, sync_q, django_capture_on_commit_callbacks):
+def gold_project(requester, golds: int, *, qualification_size: int = 0):
     project = factories.ProjectFactory(
-        owner=requester, labels=LABELS, gold_share=1.0, block_gold_accuracy=0.7, block_min_gold=3
+        owner=requester,
+        labels=LABELS,
+        gold_share=1.0,
+        block_gold_accuracy=0.7,
+        block_min_gold=3,
+        qualification_size=qualification_size,
     )
-    for i in range(4):
+    for i in range(golds):
         gold = factories.ItemFactory(project=project, is_gold=True, gold_label="dog")
         factories.HITFactory(item=gold, answers_wanted=1)
         factories.HITFactory(item=factories.ItemFactory(project=project, external_id=f"r{i}"))
+    return project
+
+
+def test_failing_gold_blocks_a_worker(
+    requester, sync_q, django_capture_on_commit_callbacks, settings
+):
+    settings.BLOCK_CHECK_EVERY = 3
+    project = gold_project(requester, 4)
     cheat = factories.WorkerFactory()
-    with pytest.raises(NotQualified, match="Failed gold: 0 of 3"):
+    with pytest.raises(NotQualified, match="did not meet its quality rules"):
         work(cheat, project, lambda item: "cat", django_capture_on_commit_callbacks)
     assert Answer.objects.filter(worker=cheat).count() == 3
+    assert "Failed gold: 0 of 3" in Block.objects.get(worker=cheat).reason  # for the requester
+
+
+def test_a_block_lands_at_the_checkpoint_not_at_the_answer_that_tipped_it(
+    requester, sync_q, django_capture_on_commit_callbacks, settings
+):
+    settings.BLOCK_CHECK_EVERY = 10
+    project = gold_project(requester, 12)
+    cheat = factories.WorkerFactory()
+    with pytest.raises(NotQualified):
+        work(cheat, project, lambda item: "cat", django_capture_on_commit_callbacks)
+    # The rule held from the third gold answer on; the check came with the tenth answer,
+    # and judged exactly those ten.
+    assert Answer.objects.filter(worker=cheat).count() == 10
+    assert "Failed gold: 0 of 10" in Block.objects.get(worker=cheat).reason
+
+
+def test_no_block_is_decided_during_the_qualification_test(
+    requester, sync_q, django_capture_on_commit_callbacks, settings
+):
+    settings.BLOCK_CHECK_EVERY = 2
+    project = gold_project(requester, 12, qualification_size=5)
+    careless = factories.WorkerFactory()
+    with pytest.raises(NotQualified, match="did not pass"):
+        work(careless, project, lambda item: "cat", django_capture_on_commit_callbacks)
+    assert Answer.objects.filter(worker=careless).count() == 5
+    assert not Block.objects.filter(worker=careless).exists()
 
 
 def test_blocking_by_hand_twice_keeps_one_block(strict, worker, admin_user):

@@ -25,6 +25,7 @@ from apps.tasks.models import (
     Project,
 )
 from apps.workers.models import Block, Qualification, User
+from apps.workers.selectors import block_notice
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
@@ -49,11 +50,11 @@ def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
 def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | None:
     """The open project `project_id` for one next-task request, or None.
 
-    In the same query: `active_block_reason` (the worker's active block's reason, else None),
-    which assignment_claim reads instead of asking block_active; `pre_annotation_flag`, which
-    pre_annotation_on reads instead of querying; and the current guideline gate
-    (`current_guideline_number`, `current_guideline_acknowledged`),
-    which guideline_gate reads instead of querying.
+    In the same query: `active_block_notice` (what the worker is told of their active block,
+    else None), which assignment_claim reads instead of asking block_active;
+    `pre_annotation_flag`, which pre_annotation_on reads instead of querying; and the current
+    guideline gate (`current_guideline_number`, `current_guideline_acknowledged`), which
+    guideline_gate reads instead of querying.
     """
     # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
     # subqueries) on every next-task request. Indexes: block_one_active, the learning
@@ -73,8 +74,10 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
         row = cursor.fetchone()
     if row is None:
         return None
-    (project,), (block_reason, pre_annotation, number, acknowledged) = read_row(row, reader)
-    project.active_block_reason = block_reason
+    (project,), (block_automatic, pre_annotation, number, acknowledged) = read_row(row, reader)
+    project.active_block_notice = (
+        None if block_automatic is None else block_notice(automatic=bool(block_automatic))
+    )
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     project.current_guideline_number = number
     project.current_guideline_acknowledged = bool(acknowledged)
@@ -83,9 +86,9 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
 
 _PROJECT_FOR_CLAIM_SQL = """
 SELECT {columns},
-    (SELECT b.reason FROM {block} b
+    (SELECT b.automatic FROM {block} b
      WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
-     LIMIT 1) AS active_block_reason,
+     LIMIT 1) AS active_block_automatic,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
         AS {flag},
     g.number AS current_guideline_number,

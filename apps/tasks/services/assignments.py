@@ -35,7 +35,7 @@ from apps.tasks.services.answers import answer_committed
 from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_gate
 from apps.workers.ledger import BudgetSpent, budget_check, budget_locked, ledger_credit_answer
 from apps.workers.models import Qualification, User
-from apps.workers.selectors import block_active, qualification_get
+from apps.workers.selectors import block_active, block_notice, qualification_get
 from apps.workers.services import qualification_record, qualification_start
 from hitlcrowd.api import ApiError
 from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
@@ -182,9 +182,9 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
 def _claim_in_project(worker: User, project: Project) -> Assignment | None:
     if not project.is_open:
         raise ProjectClosed()
-    reason = _block_reason(worker, project)
-    if reason is not None:
-        raise NotQualified(f"You are blocked on this project: {reason}")
+    notice = _block_notice(worker, project)
+    if notice is not None:
+        raise NotQualified(notice)
     try:
         guideline_gate(worker=worker, project=project)
     except GuidelineNotAcknowledged:
@@ -256,7 +256,7 @@ def _gold_plan(worker: User, project: Project) -> list[bool]:
         if qualification is None:
             qualification = qualification_start(worker=worker, project=project)
         if qualification.state == Qualification.State.FAILED:
-            raise NotQualified(_failed_reason(project, qualification))
+            raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
             return [True]
     if project.gold_share > 0 and random.random() < project.gold_share:
@@ -264,11 +264,13 @@ def _gold_plan(worker: User, project: Project) -> list[bool]:
     return [False]
 
 
-def _failed_reason(project: Project, qualification: Qualification) -> str:
+def _failed_reason(project: Project) -> str:
+    # Pass or fail only, never the score: the test is the same gold items in the same order
+    # for every worker, so scores from a few accounts answering differently give the labels.
     return (
-        f"You scored {qualification.correct} of {qualification.answered} on this project's "
-        f"qualification test; {project.qualification_pass_rate:.0%} is needed, so this "
-        "project has no tasks for you."
+        "You did not pass this project's qualification test "
+        f"({project.qualification_pass_rate:.0%} of its {project.qualification_size} test "
+        "tasks right is needed), so this project has no tasks for you."
     )
 
 
@@ -354,12 +356,13 @@ def _live_lease(worker: User, project: Project | None) -> Assignment | None:
     return _load(lease, project) if lease is not None else None
 
 
-def _block_reason(worker: User, project: Project) -> str | None:
-    # project_get_open_for_claim loads the project with the block's reason, saving a query.
-    if hasattr(project, "active_block_reason"):
-        return project.active_block_reason
+def _block_notice(worker: User, project: Project) -> str | None:
+    """What the worker is told when blocked here (block_notice), else None."""
+    # project_get_open_for_claim loads the project with the notice, saving a query.
+    if hasattr(project, "active_block_notice"):
+        return project.active_block_notice
     block = block_active(worker=worker, project=project)
-    return block.reason if block is not None else None
+    return block_notice(automatic=block.automatic) if block is not None else None
 
 
 def _load(assignment_id: int, project: Project | None = None) -> Assignment:

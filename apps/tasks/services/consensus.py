@@ -30,6 +30,7 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
@@ -67,6 +68,7 @@ from apps.tasks.models import (
 )
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
+from apps.workers.reliability import checkpoint_size, first_answers
 from apps.workers.selectors import blocked_worker_ids
 from apps.workers.services import worker_stats_store
 from hitlcrowd.api import ApiError
@@ -219,8 +221,10 @@ def consensus_settle_due(*, now: datetime | None = None) -> list[int]:
 @dataclass(frozen=True, eq=False)
 class ProjectAnswers:
     """A project's answers as arrays, blocked workers' answers left out. `code` is the label's
-    position in the project's labels (-1 outside them)."""
+    position in the project's labels (-1 outside them); `id` the answer's id (a worker's
+    answers in id order are in the order they came)."""
 
+    id: np.ndarray
     item: np.ndarray
     worker: np.ndarray
     label: np.ndarray
@@ -234,8 +238,8 @@ class ProjectAnswers:
 
 
 def project_answers(*, project: Project) -> ProjectAnswers:
-    """ONE query, no model instances, no Python object per answer: (item, worker, label code,
-    seconds) of unblocked workers. Answers superseded by a guideline re-queue
+    """ONE query, no model instances, no Python object per answer: (id, item, worker, label
+    code, seconds) of unblocked workers. Answers superseded by a guideline re-queue
     (services/guidelines.py) are left out."""
     labels = tuple(project.labels)
     answers = (
@@ -244,19 +248,21 @@ def project_answers(*, project: Project) -> ProjectAnswers:
         .order_by()
     )
     coded = answers.annotate(code=_label_code("label", labels))
-    table = _fetch_floats(coded.values_list("item_id", "worker_id", "code", "seconds_spent"), 4)
-    code = table[:, 2].astype(np.int64)
+    columns = coded.values_list("pk", "item_id", "worker_id", "code", "seconds_spent")
+    table = _fetch_floats(columns, 5)
+    code = table[:, 3].astype(np.int64)
     if (code < 0).any():
         # A label outside the project's set (the set was edited): `aggregate` names it.
         label = np.asarray(list(answers.values_list("label", flat=True)), dtype=object)
     else:
         label = np.asarray(labels, dtype=object)[code]
     return ProjectAnswers(
-        item=table[:, 0].astype(np.int64),
-        worker=table[:, 1].astype(np.int64),
+        id=table[:, 0].astype(np.int64),
+        item=table[:, 1].astype(np.int64),
+        worker=table[:, 2].astype(np.int64),
         label=label,
         code=code,
-        seconds=table[:, 3],
+        seconds=table[:, 4],
     )
 
 
@@ -401,7 +407,8 @@ def _store(
     now = timezone.now()
     changed = _write_items(project, run, result, now)
     _write_overlap(project, result, now, answers)
-    blocked = worker_stats_store(project=project, stats=_worker_stats(answers, true_labels, result))
+    stats = _worker_stats(project, answers, true_labels, result)
+    blocked = worker_stats_store(project=project, stats=stats)
     AggregationRun.objects.filter(project=project, confusions__isnull=False).exclude(
         pk=run.pk
     ).update(confusions=None)
@@ -651,10 +658,14 @@ def _decide_many(
 
 
 def _worker_stats(
-    answers: ProjectAnswers, true_labels: dict[int, str], result: AggregationResult
+    project: Project,
+    answers: ProjectAnswers,
+    true_labels: dict[int, str],
+    result: AggregationResult,
 ) -> list[dict]:
     """Per worker: answers, gold answers and correct, agreement with consensus, median seconds,
-    the model's skill and confusion matrix."""
+    the model's skill and confusion matrix; and `checked`, the same counts over the answers
+    their latest block check covers (apps/workers/reliability.py `checkpoint_size`)."""
     if not len(answers.item):
         return []
     workers, worker = np.unique(answers.worker, return_inverse=True)
@@ -669,7 +680,12 @@ def _worker_stats(
         return np.bincount(worker, weights=flags, minlength=size).astype(np.int64).tolist()
 
     counts = np.bincount(worker, minlength=size).tolist()
-    gold, correct = per_worker(is_gold), per_worker(is_gold & (answers.code == known))
+    right = is_gold & (answers.code == known)
+    gold, correct = per_worker(is_gold), per_worker(right)
+    every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
+    sizes = np.array([checkpoint_size(n, every=every, skip=skip) for n in counts], dtype=np.int64)
+    checked = first_answers(worker, answers.id, sizes)
+    checked_gold, checked_correct = per_worker(is_gold & checked), per_worker(right & checked)
     others, agreeing = per_worker(other), per_worker(agree)
     medians = pd.Series(answers.seconds).groupby(worker).median().to_numpy().tolist()
     rows = dict(zip(result.worker_ids.tolist(), range(len(result.worker_ids)), strict=True))
@@ -687,6 +703,11 @@ def _worker_stats(
                 "median_seconds": medians[index],
                 "skill": None if row is None else skills[row],
                 "confusion": None if row is None else result.confusions[row],
+                "checked": {
+                    "answers": int(sizes[index]),
+                    "gold_answers": checked_gold[index],
+                    "gold_correct": checked_correct[index],
+                },
             }
         )
     return out

@@ -1,7 +1,19 @@
 """Worker reliability: a project's workers for its owner, and a worker's own figures.
 
-A worker's own view leaves out everything that would tell gold items apart (gold answer
-counts, gold accuracy, the confusion matrix): those figures move right after a gold answer.
+A project's owner sees everything: skill with its interval, gold answers and accuracy,
+agreement, the confusion matrix, the block and its reason.
+
+A worker's own view shows only what follows from their own actions: how many answers they
+gave, their median seconds per answer, and whether they are blocked, with a fixed sentence
+for why (apps/workers/selectors.py `block_notice`). Every figure that depends on whether an
+answer was right, against gold or against the other workers, is left out, however coarse or
+delayed it could be made (issue 12): skill and its Beta interval gave a worker's gold answers
+and correct ones exactly after each answer, agreement's denominator counted the answers that
+were not gold, and any correctness figure lets a worker probe a suspected item's label by
+answering it both ways over time. `updated_at` is left out too: a row rewritten without an
+answer of theirs would say that their figures moved with other workers' answers. The block
+itself is decided at checkpoints (apps/workers/reliability.py). tests/workers/test_gold_leakage.py
+plays the attacker against all of this.
 """
 
 from __future__ import annotations
@@ -15,7 +27,11 @@ from rest_framework.response import Response
 from apps.tasks.selectors.projects import project_get_for_requester
 from apps.workers.models import WorkerStats
 from apps.workers.permissions import IsRequester, IsWorker
-from apps.workers.selectors import worker_stats_list_for_project, worker_stats_list_for_worker
+from apps.workers.selectors import (
+    block_notice,
+    worker_stats_list_for_project,
+    worker_stats_list_for_worker,
+)
 
 UNAUTHORIZED = {401: OpenApiResponse(description="No or expired token.")}
 
@@ -43,18 +59,20 @@ class ProjectWorkerSerializer(serializers.Serializer):
 class MyStatsSerializer(serializers.Serializer):
     project_id = serializers.IntegerField()
     project_name = serializers.CharField(source="project.name")
-    answers = serializers.IntegerField()
-    skill = serializers.FloatField(allow_null=True)
-    skill_low = serializers.FloatField(allow_null=True)
-    skill_high = serializers.FloatField(allow_null=True)
-    agreement = serializers.FloatField(allow_null=True)
+    answers = serializers.IntegerField(help_text="My answers counted on the project.")
     median_seconds = serializers.FloatField(allow_null=True)
     blocked = serializers.SerializerMethodField()
-    blocked_reason = serializers.CharField(allow_null=True)
-    updated_at = serializers.DateTimeField()
+    blocked_reason = serializers.SerializerMethodField(
+        help_text="Why, in general terms (the same sentence for every automatic block)."
+    )
 
     def get_blocked(self, stats) -> bool:
-        return stats.blocked_reason is not None
+        return stats.blocked_automatic is not None
+
+    def get_blocked_reason(self, stats) -> str | None:
+        if stats.blocked_automatic is None:
+            return None
+        return block_notice(automatic=bool(stats.blocked_automatic))
 
 
 class ProjectWorkersView(generics.ListAPIView):
@@ -88,7 +106,8 @@ class MyStatsView(generics.ListAPIView):
     serializer_class = MyStatsSerializer
 
     @extend_schema(
-        summary="My skill and figures per project",
+        summary="My answers, median seconds and block per project",
+        description="Nothing here depends on whether an answer was right; see the README.",
         responses={
             200: MyStatsSerializer(many=True),
             **UNAUTHORIZED,
