@@ -101,6 +101,19 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     _database["CONN_HEALTH_CHECKS"] = True
+# No statement and no open transaction holds a PostgreSQL connection forever (see hitlcrowd/db.py
+# for the work that runs longer: jobs, migrations, the upload's COPY). 0 turns a limit off.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 60_000, minimum=0)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=0)
+# The COPY of an upload lasts as long as its body takes to arrive (512 MB at 300 kB/s: 30 min).
+DB_UPLOAD_STATEMENT_TIMEOUT_MS = env_int("DB_UPLOAD_STATEMENT_TIMEOUT_MS", 1_800_000, minimum=0)
+if _database["ENGINE"] != "django.db.backends.sqlite3":
+    _timeouts = (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
+        f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    )
+    _options = _database.setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} {_timeouts}".strip()
 DATABASES = {"default": _database}
 # The worker hot path (next task, submit, token check) prepares its fixed statements on
 # PostgreSQL (hitlcrowd/rawrows.py). Turn off behind a pooler that cannot keep them, such as
@@ -142,6 +155,9 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 2_000_000, minimum=1)
 # Rows validated and inserted per database round trip while importing a batch.
 UPLOAD_CHUNK_ROWS = env_int("UPLOAD_CHUNK_ROWS", 5_000, minimum=1)
+# One row (a CSV row, a JSON line, a JSON array element) is never read whole past this.
+UPLOAD_MAX_LINE_BYTES = env_int("UPLOAD_MAX_LINE_BYTES", 4 * 1024 * 1024, minimum=1)
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 1_000, minimum=1)
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR")
 # Multipart parts above this are spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -36,6 +36,8 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "API_THROTTLE_ANON": "10/fortnight"}, "API_THROTTLE_ANON must be"),
         ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
         ({"DEBUG": "true", "PROXY_COUNT": "-1"}, "PROXY_COUNT must be at least 0"),
+        ({"DEBUG": "true", "DB_STATEMENT_TIMEOUT_MS": "-1"}, "DB_STATEMENT_TIMEOUT_MS must be"),
+        ({"DEBUG": "true", "UPLOAD_MAX_LINE_BYTES": "4MB"}, "UPLOAD_MAX_LINE_BYTES must be"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

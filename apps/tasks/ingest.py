@@ -18,6 +18,14 @@ Row rules (the same for every format):
   in [0, 1] and only next to a prediction. A row with ``gold_label`` is a gold item.
 - Routing: a non-gold row whose confidence is at or above the threshold is auto-labeled;
   every other row waits for people.
+- Text the database cannot hold is a row error, never a database error: NUL characters and
+  lone surrogates (a JSON ``"\\ud800"`` escape decodes to one; UTF-8 cannot encode it, so the
+  COPY into the staging table would fail), in any key or value; and numbers a double cannot
+  hold (``1e400`` parses as infinity; JSON has no infinity).
+- Limits (`Limits`, set from the settings by the service): a JSON value nested deeper than
+  ``MAX_JSON_DEPTH``, a line (a CSV row, a JSON array element) longer than
+  ``max_line_bytes``, a CSV header wider than ``max_columns``: each a row error, found
+  without reading more than the limit into memory.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
@@ -62,12 +71,53 @@ CONTENT_TYPES = {
 }
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 READ_CHUNK = 1 << 20
-# A JSON array element larger than this is treated as malformed rather than read on and on.
-MAX_JSON_ELEMENT = 16 << 20
+# The csv module's own cap on one field, a backstop: `Limits.max_line_bytes` (lower by default)
+# ends a row before it gets there.
+MAX_CSV_FIELD = 16 << 20
+# Row objects are level 1. Python's parser would go ~900 levels deep before a RecursionError,
+# and every later reader of the payload (jsonb, the ORM, templates) recurses too.
+MAX_JSON_DEPTH = 64
 AUTO_LABELED = "auto_labeled"
 WAITING = "waiting"
 
-csv.field_size_limit(MAX_JSON_ELEMENT)
+csv.field_size_limit(MAX_CSV_FIELD)
+# What PostgreSQL text cannot hold besides NUL: UTF-16 surrogates, which UTF-8 cannot encode.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# An escaped NUL in JSON text: "\u0000" after an even number of backslashes (an odd number
+# means the backslash itself is escaped and the text is a literal backslash-u-0-0-0-0).
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_MAX_DOUBLE = 1.7976931348623157e308
+
+
+class Limits(NamedTuple):
+    """Per-upload parsing limits; the service fills them from the settings."""
+
+    max_line_bytes: int = 4 << 20  # UPLOAD_MAX_LINE_BYTES
+    max_columns: int = 1_000  # UPLOAD_MAX_COLUMNS
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def storable(text: str) -> bool:
+    """True when PostgreSQL text (and UTF-8) can hold `text`: no NUL, no lone surrogate."""
+    return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
+
+
+def printable(text: str) -> str:
+    """`text` with NULs and lone surrogates spelled as escapes, to echo in an error safely."""
+    if storable(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def check_model_version(value: str) -> str | None:
+    """The error message for a batch-level model version, or None when it is fine."""
+    try:
+        _model_version(value)
+    except _FieldError as exc:
+        return exc.message
+    return None
 
 
 class FormatUnknown(ValueError):
@@ -76,6 +126,10 @@ class FormatUnknown(ValueError):
 
 class BodyTooLarge(Exception):
     """The body passed the byte limit while being read."""
+
+
+class BodyUnreadable(Exception):
+    """The body could not be read to its end: the client went away or framed it wrongly."""
 
 
 # NamedTuples, not dataclasses: a million of them are built per upload, and CleanRow is
@@ -87,7 +141,9 @@ class RowError(NamedTuple):
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "line": self.line, "field": self.field, "message": self.message}
+        """The error as stored and returned; a field named by the upload is echoed safely."""
+        field = self.field if self.field is None else printable(self.field)
+        return {"row": self.row, "line": self.line, "field": field, "message": self.message}
 
 
 class Record(NamedTuple):
@@ -137,11 +193,19 @@ def detect_format(*, fmt: str | None, content_type: str = "", file_name: str = "
 
 
 class LimitedReader(io.RawIOBase):
-    """Reads a stream once, hashing it and raising BodyTooLarge past `max_bytes`."""
+    """Reads a stream once, hashing it and raising BodyTooLarge past `max_bytes`.
 
-    def __init__(self, stream: BinaryIO, *, max_bytes: int) -> None:
+    BodyUnreadable when the stream fails (a reset connection, bad chunk framing) or ends before
+    the `declared_bytes` its Content-Length promised: a server may hand on a cut body as if it
+    were whole, and a cut file must not be imported as a shorter one.
+    """
+
+    def __init__(
+        self, stream: BinaryIO, *, max_bytes: int, declared_bytes: int | None = None
+    ) -> None:
         self._stream = stream
         self._max_bytes = max_bytes
+        self._declared_bytes = declared_bytes
         self._sha = hashlib.sha256()
         self.bytes_read = 0
 
@@ -149,8 +213,16 @@ class LimitedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except Exception as exc:  # whatever the server's stream raises for a broken body
+            raise BodyUnreadable(f"The body could not be read: {exc}") from exc
         if not data:
+            if self._declared_bytes is not None and self.bytes_read < self._declared_bytes:
+                raise BodyUnreadable(
+                    f"The body ended after {self.bytes_read} of its "
+                    f"{self._declared_bytes} bytes (Content-Length)."
+                )
             return 0
         self.bytes_read += len(data)
         if self.bytes_read > self._max_bytes:
@@ -169,79 +241,136 @@ class LimitedReader(io.RawIOBase):
         return self.hexdigest()
 
 
-def open_body(stream: BinaryIO, *, max_bytes: int) -> tuple[LimitedReader, io.BufferedReader]:
-    raw = LimitedReader(stream, max_bytes=max_bytes)
+def open_body(
+    stream: BinaryIO, *, max_bytes: int, declared_bytes: int | None = None
+) -> tuple[LimitedReader, io.BufferedReader]:
+    raw = LimitedReader(stream, max_bytes=max_bytes, declared_bytes=declared_bytes)
     return raw, io.BufferedReader(raw, buffer_size=READ_CHUNK)
 
 
-def iter_records(stream: BinaryIO, fmt: str, *, item_kind: str) -> Iterator[Record]:
+def iter_records(
+    stream: BinaryIO, fmt: str, *, item_kind: str, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Record]:
     """Parsed rows, numbered from 1; a file-level problem comes as a Record with row 0."""
     if fmt == "csv":
-        return _csv_records(stream, item_kind)
+        return _csv_records(stream, item_kind, limits)
     if fmt == "jsonl":
-        return _jsonl_records(stream)
-    return _json_array_records(stream)
+        return _jsonl_records(stream, limits)
+    return _json_array_records(stream, limits)
 
 
-def iter_checked(stream: BinaryIO, fmt: str, validator: RowValidator) -> Iterator[Checked]:
+def iter_checked(
+    stream: BinaryIO, fmt: str, validator: RowValidator, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Checked]:
     """`validator.check` of every row of `iter_records`, the same results, faster.
 
     CSV rows of text items and JSON lines skip the Record (and, for CSV, the dict) on the way:
     a row the fast path is not sure about goes through `validator.check` as it is.
     """
     if fmt == "csv":
-        return _csv_checked(stream, validator)
+        return _csv_checked(stream, validator, limits)
     if fmt == "jsonl":
-        return _jsonl_checked(stream, validator)
-    return map(validator.check, _json_array_records(stream))
+        return _jsonl_checked(stream, validator, limits)
+    return map(validator.check, _json_array_records(stream, limits))
+
+
+def _bounded_lines(stream: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """The stream's lines; None for a line over `max_bytes`, whose rest is read and dropped
+    (never held whole)."""
+    readline = stream.readline
+    while True:
+        raw = readline(max_bytes + 1)
+        if not raw:
+            return
+        if len(raw) <= max_bytes:
+            yield raw
+            continue
+        while not raw.endswith(b"\n"):
+            raw = readline(READ_CHUNK)
+            if not raw:
+                break
+        yield None
+
+
+def _too_long(max_bytes: int) -> str:
+    return f"The row is longer than {max_bytes} bytes (UPLOAD_MAX_LINE_BYTES)."
 
 
 # --- CSV ----------------------------------------------------------------------------------
 
 
-def _decoded_lines(stream: Iterable[bytes], bad_lines: list[int]) -> Iterator[str]:
-    """Decode line by line so invalid UTF-8 is pinned to its line; the parser keeps going."""
-    for number, raw in enumerate(stream, start=1):
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            bad_lines.append(number)
-            yield raw.decode("utf-8", "replace")
+class _RowTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
-def _csv_records(stream: BinaryIO, item_kind: str) -> Iterator[Record]:
-    bad_lines: list[int] = []
-    reader = csv.reader(_decoded_lines(stream, bad_lines), strict=True)
-    header = yield from _csv_header(reader, item_kind, bad_lines, lambda error: error)
+class _CsvLines:
+    """A CSV body as decoded lines for csv.reader, with what the row loop needs to know.
+
+    Invalid UTF-8 is pinned to its line in `bad_lines` and parsing goes on. `row_bytes` counts
+    the bytes of the row being read (one line, or several inside quotes); the row loop resets
+    it after each row, and a row past `max_bytes` raises _RowTooLong (through csv.reader)
+    before more of it is read: the file ends there.
+    """
+
+    def __init__(self, stream: BinaryIO, max_bytes: int) -> None:
+        self.stream = stream
+        self.max_bytes = max_bytes
+        self.bad_lines: list[int] = []
+        self.row_bytes = 0
+
+    def __iter__(self) -> Iterator[str]:
+        max_bytes = self.max_bytes
+        for number, raw in enumerate(_bounded_lines(self.stream, max_bytes), start=1):
+            if raw is None:
+                raise _RowTooLong(number)
+            self.row_bytes += len(raw)
+            if self.row_bytes > max_bytes:
+                raise _RowTooLong(number)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.bad_lines.append(number)
+                yield raw.decode("utf-8", "replace")
+
+
+def _csv_records(stream: BinaryIO, item_kind: str, limits: Limits) -> Iterator[Record]:
+    lines = _CsvLines(stream, limits.max_line_bytes)
+    reader = csv.reader(lines, strict=True)
+    header = yield from _csv_header(reader, lines, item_kind, limits, lambda error: error)
     if header is not None:
-        yield from _csv_rows(reader, header, bad_lines)
+        yield from _csv_rows(reader, lines, header)
 
 
-def _csv_checked(stream: BinaryIO, validator: RowValidator) -> Iterator[Checked]:
-    bad_lines: list[int] = []
-    reader = csv.reader(_decoded_lines(stream, bad_lines), strict=True)
-    header = yield from _csv_header(reader, validator.item_kind, bad_lines, lambda e: e.error)
+def _csv_checked(stream: BinaryIO, validator: RowValidator, limits: Limits) -> Iterator[Checked]:
+    lines = _CsvLines(stream, limits.max_line_bytes)
+    reader = csv.reader(lines, strict=True)
+    header = yield from _csv_header(reader, lines, validator.item_kind, limits, lambda e: e.error)
     if header is None:
         return
-    fast = validator.csv_row_checker(header, bad_lines)
+    fast = validator.csv_row_checker(header, lines.bad_lines)
     if fast is None:
-        yield from map(validator.check, _csv_rows(reader, header, bad_lines))
+        yield from map(validator.check, _csv_rows(reader, lines, header))
     else:
-        yield from _csv_rows(reader, header, bad_lines, fast, lambda record: record.error)
+        yield from _csv_rows(reader, lines, header, fast, lambda record: record.error)
 
 
 def _csv_header(
-    reader: Any, item_kind: str, bad_lines: list[int], out: Callable[[Record], Any]
+    reader: Any, lines: _CsvLines, item_kind: str, limits: Limits, out: Callable[[Record], Any]
 ) -> Generator[Any, None, list[str] | None]:
     """Yields the header's error (through `out`), if any; returns the usable header or None."""
     try:
         header = next(reader, None)
-    except csv.Error as exc:
-        yield out(Record(0, reader.line_num, None, RowError(0, reader.line_num, None, str(exc))))
+    except (csv.Error, _RowTooLong) as exc:
+        line = exc.line if isinstance(exc, _RowTooLong) else reader.line_num
+        message = _too_long(limits.max_line_bytes) if isinstance(exc, _RowTooLong) else str(exc)
+        yield out(Record(0, line, None, RowError(0, line, None, message)))
         return None
     if header is None:
         return None
-    header_error = _check_header(header, item_kind, bad_lines)
+    lines.row_bytes = 0
+    header_error = _check_header(header, item_kind, lines.bad_lines, limits.max_columns)
     if header_error:
         yield out(Record(0, 1, None, header_error))
         return None
@@ -250,15 +379,16 @@ def _csv_header(
 
 def _csv_rows(
     reader: Any,
+    lines: _CsvLines,
     header: list[str],
-    bad_lines: list[int],
     build: Callable[..., Any] | None = None,
     failed: Callable[[Record], Any] = lambda record: record,
 ) -> Iterator[Any]:
     """`build(row, line, cells)` for each row (a Record by default), `failed(Record)` on a
-    CSV syntax error, which ends the file."""
+    CSV syntax error or a row over the byte limit, which ends the file."""
     width = len(header)
     json_cells = [(i, name) for i, name in enumerate(header) if name in JSON_CELLS]
+    bad_lines = lines.bad_lines
     if build is None:
 
         def build(row: int, line: int, cells: list[str]) -> Record:
@@ -269,13 +399,17 @@ def _csv_rows(
     while True:
         try:
             cells = next(reader, None)
-        except csv.Error as exc:
+        except (csv.Error, _RowTooLong) as exc:
             row += 1
-            error = RowError(row, reader.line_num, None, str(exc))
-            yield failed(Record(row, reader.line_num, None, error))
+            if isinstance(exc, _RowTooLong):
+                error = RowError(row, last_line + 1, None, _too_long(lines.max_bytes))
+            else:
+                error = RowError(row, reader.line_num, None, str(exc))
+            yield failed(Record(row, error.line, None, error))
             return
         if cells is None:
             return
+        lines.row_bytes = 0
         first_line, last_line = last_line + 1, reader.line_num
         if not cells:
             continue
@@ -304,26 +438,37 @@ def _csv_record(
             continue
         try:
             data[name] = _loads(cells[index])
+        except _TooDeep as exc:
+            return Record(row, line, None, RowError(row, line, name, f"JSON {exc}."))
         except ValueError:
             return Record(row, line, None, RowError(row, line, name, "Not a JSON list."))
     return Record(row, line, data)
 
 
-def _check_header(header: list[str], item_kind: str, bad_lines: list[int]) -> RowError | None:
+def _check_header(
+    header: list[str], item_kind: str, bad_lines: list[int], max_columns: int
+) -> RowError | None:
+    """Linear in the header's width (a 50k-column header once took 18 s here)."""
     if bad_lines:
         return RowError(0, 1, None, "Invalid UTF-8 in the header.")
+    if len(header) > max_columns:
+        message = (
+            f"The header has {len(header)} columns: at most {max_columns} (UPLOAD_MAX_COLUMNS)."
+        )
+        return RowError(0, 1, None, message)
     names = [header[0].lstrip("\ufeff"), *header[1:]]
     if any(not name.strip() for name in names):
         return RowError(0, 1, None, "The header has an empty column name.")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         return RowError(0, 1, duplicates[0], f"Column {duplicates[0]!r} appears twice.")
-    if "payload" in names:
+    present = set(names)
+    if "payload" in present:
         return RowError(0, 1, "payload", "A CSV has no 'payload' column: one column per field.")
-    if "external_id" not in names:
+    if "external_id" not in present:
         return RowError(0, 1, "external_id", "Missing column 'external_id'.")
     needed = KIND_FIELDS.get(item_kind, ())
-    if needed and not any(name in names for name in needed):
+    if needed and present.isdisjoint(needed):
         wanted = " or ".join(repr(n) for n in needed)
         return RowError(0, 1, needed[0], f"Missing column {wanted} for {item_kind} items.")
     return None
@@ -337,16 +482,22 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# allow_nan=False: 1e400 parses as inf, which JSON (and jsonb) cannot hold: a ValueError here.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _encode_str = json.encoder.encode_basestring  # what _ENCODER uses for keys and strings
 # _ENCODER.encode builds this C encoder anew on every call; built once, it is the same
 # function (no circular-reference markers: parsed JSON and CSV cells have no cycles).
 _c_encoder = json.encoder.c_make_encoder
 _encode_payload = (
-    _c_encoder(None, _ENCODER.default, _encode_str, None, ":", ",", False, False, True)
+    _c_encoder(None, _ENCODER.default, _encode_str, None, ":", ",", False, False, False)
     if _c_encoder is not None
     else None
 )
+
+
+class _TooDeep(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -356,7 +507,46 @@ def _dumps(value: dict[str, Any]) -> str:
 
 
 def _loads(text: str) -> Any:
-    return _DECODER.decode(text)
+    """json.loads, refusing NaN/Infinity literals and values nested deeper than MAX_JSON_DEPTH."""
+    try:
+        value = _DECODER.decode(text)
+    except RecursionError:
+        raise _TooDeep() from None
+    _check_depth(value, text, 0, len(text))
+    return value
+
+
+def _raw_decode(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value at `start` and where it ends, with `_loads`'s refusals."""
+    try:
+        value, end = _DECODER.raw_decode(text, start)
+    except RecursionError:
+        raise _TooDeep() from None
+    _check_depth(value, text, start, end)
+    return value, end
+
+
+def _check_depth(value: Any, text: str, start: int, end: int) -> None:
+    """Free for ordinary rows: a value whose text holds at most MAX_JSON_DEPTH brackets cannot
+    nest deeper, and only one with more is walked."""
+    brackets = text.count("[", start, end) + text.count("{", start, end)
+    if brackets > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise _TooDeep()
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in `value` (a scalar is 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if type(node) is dict:
+            node = node.values()
+        elif type(node) is not list:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _as_record(row: int, line: int, value: Any) -> Record:
@@ -365,43 +555,50 @@ def _as_record(row: int, line: int, value: Any) -> Record:
     return Record(row, line, value)
 
 
-def _jsonl_checked(stream: BinaryIO, validator: RowValidator) -> Iterator[Checked]:
+def _jsonl_value(row: int, line: int, raw: bytes | None, max_bytes: int) -> Any:
+    """The line's JSON value, or its RowError."""
+    if raw is None:
+        return RowError(row, line, None, _too_long(max_bytes))
+    if line == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return _loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return RowError(row, line, None, "Invalid UTF-8.")
+    except ValueError as exc:
+        return RowError(row, line, None, f"Malformed JSON: {exc}")
+
+
+def _jsonl_checked(stream: BinaryIO, validator: RowValidator, limits: Limits) -> Iterator[Checked]:
     """`_jsonl_records` then `validator.check`, without a Record per valid row."""
     clean = validator.clean_or_error
+    max_bytes = limits.max_line_bytes
     row = 0
-    for line, raw in enumerate(stream, start=1):
-        if not raw.strip():
+    for line, raw in enumerate(_bounded_lines(stream, max_bytes), start=1):
+        if raw is not None and not raw.strip():
             continue
         row += 1
-        try:
-            value = _loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield RowError(row, line, None, "Invalid UTF-8.")
-            continue
-        except ValueError as exc:
-            yield RowError(row, line, None, f"Malformed JSON: {exc}")
-            continue
+        value = _jsonl_value(row, line, raw, max_bytes)
         if type(value) is dict:
             yield clean(row, line, value)
+        elif type(value) is RowError:
+            yield value
         else:
             yield validator.check(_as_record(row, line, value))
 
 
-def _jsonl_records(stream: BinaryIO) -> Iterator[Record]:
+def _jsonl_records(stream: BinaryIO, limits: Limits) -> Iterator[Record]:
+    max_bytes = limits.max_line_bytes
     row = 0
-    for line, raw in enumerate(stream, start=1):
-        if not raw.strip():
+    for line, raw in enumerate(_bounded_lines(stream, max_bytes), start=1):
+        if raw is not None and not raw.strip():
             continue
         row += 1
-        try:
-            value = _loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield Record(row, line, None, RowError(row, line, None, "Invalid UTF-8."))
-            continue
-        except ValueError as exc:
-            yield Record(row, line, None, RowError(row, line, None, f"Malformed JSON: {exc}"))
-            continue
-        yield _as_record(row, line, value)
+        value = _jsonl_value(row, line, raw, max_bytes)
+        if type(value) is RowError:
+            yield Record(row, line, None, value)
+        else:
+            yield _as_record(row, line, value)
 
 
 class _Malformed(Exception):
@@ -418,7 +615,8 @@ class _TextWindow:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        # utf-8-sig: a byte order mark at the start is not text (as in a CSV).
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.text = ""
         self.pos = 0
         self.line = 1
@@ -460,25 +658,33 @@ class _TextWindow:
         self.advance(self.pos + 1)
         return char
 
-    def value(self) -> Any:
+    def value(self, max_bytes: int) -> Any:
+        """The next JSON value; one that stays unfinished past `max_bytes` is malformed."""
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
+                value, end = _raw_decode(self.text, self.pos)
+            except _TooDeep as exc:
+                raise _Malformed(self.line, f"Malformed JSON: {exc}.") from None
             except ValueError as exc:
                 pending = len(self.text) - self.pos
-                if pending < MAX_JSON_ELEMENT and self.more():
+                if pending <= max_bytes and self.more():
                     continue
                 line = self.line + self.text.count("\n", self.pos, getattr(exc, "pos", self.pos))
-                raise _Malformed(line, f"Malformed JSON: {getattr(exc, 'msg', exc)}.") from exc
+                message = f"Malformed JSON: {getattr(exc, 'msg', exc)}."
+                if pending > max_bytes:
+                    message += " Or: " + _too_long(max_bytes)
+                raise _Malformed(line, message) from exc
             if end == len(self.text) and not self.eof and not isinstance(value, dict | list):
                 # A number or literal cut by the chunk boundary: read on and parse again.
                 self.more()
                 continue
+            if end - self.pos > max_bytes:
+                raise _Malformed(self.line, _too_long(max_bytes))
             self.advance(end)
             return value
 
 
-def _json_array_records(stream: BinaryIO) -> Iterator[Record]:
+def _json_array_records(stream: BinaryIO, limits: Limits) -> Iterator[Record]:
     window = _TextWindow(stream)
     row = 0
     try:
@@ -492,7 +698,7 @@ def _json_array_records(stream: BinaryIO) -> Iterator[Record]:
                 row += 1
                 window.peek()
                 line = window.line
-                yield _as_record(row, line, window.value())
+                yield _as_record(row, line, window.value(limits.max_line_bytes))
                 if window.expect(",]", "',' or ']'") == "]":
                     break
         if window.peek() != "":
@@ -548,16 +754,14 @@ class RowValidator:
             type(external_id) is not str
             or len(external_id) > MAX_EXTERNAL_ID
             or not external_id.strip()
-            or "\x00" in external_id
+            or not storable(external_id)
         ):
             external_id = _external_id(external_id)
         if not self.ignored.isdisjoint(data):
             data = {k: v for k, v in data.items() if k not in self.ignored}
         payload = _payload(data)
         self._check_kind(payload)
-        payload_json = _dumps(payload)
-        if "\\u0000" in payload_json:
-            raise _FieldError("payload", "NUL characters are not allowed.")
+        payload_json = _payload_json(payload)
         prediction = self._label(data.get("prediction"), "prediction")
         gold_label = self._label(data.get("gold_label"), "gold_label")
         confidence = data.get("confidence")
@@ -637,12 +841,12 @@ class _CsvTextRows:
         validator = self.validator
         external_id = cells[self.external_id]
         if len(external_id) > MAX_EXTERNAL_ID or not external_id.strip() or "\x00" in external_id:
-            return None
+            return None  # (CSV cells are strict UTF-8: they hold no lone surrogate)
         if not cells[self.text]:
             return None
         payload_json = "{" + ",".join([key + _encode_str(cells[i]) for i, key in self.payload])
         payload_json += "}"
-        if "\\u0000" in payload_json:
+        if "\\u0000" in payload_json and _ESCAPED_NUL.search(payload_json):
             return None
         labels = validator.labels
         prediction = "" if self.prediction is None else cells[self.prediction]
@@ -662,7 +866,7 @@ class _CsvTextRows:
         model_version = None if self.model_version is None else cells[self.model_version]
         if not model_version:
             model_version = validator.model_version
-        elif len(model_version) > MAX_MODEL_VERSION:
+        elif len(model_version) > MAX_MODEL_VERSION or "\x00" in model_version:
             return None
         if not gold_label and confidence is not None and confidence >= validator.threshold:
             state = AUTO_LABELED
@@ -704,15 +908,43 @@ class _FieldError(Exception):
         self.message = message
 
 
+_NOT_TEXT = "NUL characters and lone surrogates (\\ud800-\\udfff) are not text."
+
+
 def _external_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _FieldError("external_id", "Required: a non-empty string.")
     value = str(value)
     if not value.strip():
         raise _FieldError("external_id", "Required: a non-empty string.")
-    if len(value) > MAX_EXTERNAL_ID or "\x00" in value:
-        raise _FieldError("external_id", f"At most {MAX_EXTERNAL_ID} characters, no NUL.")
+    if len(value) > MAX_EXTERNAL_ID:
+        raise _FieldError("external_id", f"At most {MAX_EXTERNAL_ID} characters.")
+    if not storable(value):
+        raise _FieldError("external_id", _NOT_TEXT)
     return value
+
+
+def _payload_json(payload: dict[str, Any]) -> str:
+    """The payload as JSON text the database can hold, or a _FieldError naming its key."""
+    try:
+        text = _dumps(payload)
+    except ValueError:  # inf or nan: 1e400 parses as inf
+        raise _FieldError(_bad_key(payload), _NOT_FINITE) from None
+    if ("\\u0000" in text and _ESCAPED_NUL.search(text)) or not storable(text):
+        raise _FieldError(_bad_key(payload), _NOT_TEXT)
+    return text
+
+
+def _bad_key(payload: dict[str, Any]) -> str:
+    """The first key whose key or value `_payload_json` refuses (on the error path only)."""
+    for key, value in payload.items():
+        try:
+            text = _dumps({key: value})
+        except ValueError:
+            return key
+        if ("\\u0000" in text and _ESCAPED_NUL.search(text)) or not storable(text):
+            return key
+    return "payload"
 
 
 def _payload(data: dict[str, Any]) -> dict[str, Any]:
@@ -746,15 +978,27 @@ def _model_version(value: Any) -> str:
         return ""
     if not isinstance(value, str) or len(value) > MAX_MODEL_VERSION:
         raise _FieldError("model_version", f"A string of at most {MAX_MODEL_VERSION} chars.")
+    if not storable(value):
+        raise _FieldError("model_version", _NOT_TEXT)
     return value
 
 
+_NOT_FINITE = f"Numbers must be finite and within ±{_MAX_DOUBLE:.4g} (a double)."
+
+
 def _numbers(value: Any, field: str) -> None:
-    ok = isinstance(value, list) and value
-    if ok:
-        ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-    if not ok:
+    if not isinstance(value, list) or not value:
         raise _FieldError(field, f"'{field}' must be a non-empty list of numbers.")
+    for number in value:
+        kind = type(number)
+        if kind is float:
+            if not -_MAX_DOUBLE <= number <= _MAX_DOUBLE:  # inf, -inf and nan fail
+                raise _FieldError(field, _NOT_FINITE)
+        elif kind is int:
+            if not -_MAX_DOUBLE <= number <= _MAX_DOUBLE:  # the model reads them as doubles
+                raise _FieldError(field, _NOT_FINITE)
+        else:
+            raise _FieldError(field, f"'{field}' must be a non-empty list of numbers.")
 
 
 def _is_url(value: Any) -> bool:

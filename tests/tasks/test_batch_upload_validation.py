@@ -104,7 +104,7 @@ def only_error(response) -> dict:
             "Unexpected",
         ),
         (b'{"external_id": "x", "payload": "text"}\n', JSONL, 1, 1, "payload", "object"),
-        (b'{"external_id": "x", "text": "nul \\u0000"}\n', JSONL, 1, 1, "payload", "NUL"),
+        (b'{"external_id": "x", "text": "nul \\u0000"}\n', JSONL, 1, 1, "text", "NUL"),
     ],
 )
 def test_a_bad_row_rejects_the_batch_naming_row_line_and_field(

@@ -150,6 +150,7 @@ class ProjectBatchesView(APIView):
             fmt=options["format"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             model_version=options["model_version"],
+            declared_bytes=options["declared_bytes"],
         )
         body = BatchStatusSerializer(batch_status(batch=result.batch)).data
         return Response(body, status=200 if result.replayed else 201)
@@ -168,12 +169,15 @@ class BatchDetailView(APIView):
 
 
 def _refuse_declared_oversize(request: Request) -> None:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.UPLOAD_MAX_BYTES:
+    if _declared_bytes(request) > settings.UPLOAD_MAX_BYTES:
         raise upload_too_large()
+
+
+def _declared_bytes(request: Request) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _upload_source(request: Request) -> tuple[BinaryIO, str, dict[str, Any]]:
@@ -181,6 +185,7 @@ def _upload_source(request: Request) -> tuple[BinaryIO, str, dict[str, Any]]:
     options = {
         "format": request.query_params.get("format") or None,
         "model_version": request.query_params.get("model_version", ""),
+        "declared_bytes": None,
     }
     if request.content_type.startswith("multipart/form-data"):
         form = BatchUploadSerializer(data=request.data)
@@ -195,6 +200,8 @@ def _upload_source(request: Request) -> tuple[BinaryIO, str, dict[str, Any]]:
         return upload, upload.name or "", options
     if not options["format"]:
         options["format"] = _format_or_none(request.content_type, "")
+    if request.META.get("CONTENT_LENGTH"):
+        options["declared_bytes"] = _declared_bytes(request)
     return _raw_body(request), "", options
 
 

@@ -5,11 +5,19 @@ valid ones go into a temporary staging table (COPY on PostgreSQL, executemany on
 Duplicate and conflicting external ids are then found with SQL against that table, and items and
 HITs are created with set-based INSERT ... SELECT, so memory does not grow with the file.
 Everything happens in one transaction: a batch is imported whole or not at all.
+
+The COPY is one statement that lasts as long as the body takes to arrive, so it runs under
+DB_UPLOAD_STATEMENT_TIMEOUT_MS rather than the request's DB_STATEMENT_TIMEOUT_MS, and the whole
+body (to its end, for the digest) is read inside it: the transaction is never idle while a slow
+client sends. Any exception inside the COPY block ends the COPY (psycopg sends CopyFail) before
+the rollback; a COPY left open makes the rollback wait forever, holding the connection.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -92,6 +100,10 @@ class _Replay(Exception):
         self.batch = batch
 
 
+def body_unreadable(exc: Exception) -> ApiError:
+    return ApiError(str(exc), code="unreadable_body")
+
+
 def batch_import(
     *,
     project: Project,
@@ -101,23 +113,22 @@ def batch_import(
     fmt: str | None = None,
     idempotency_key: str | None = None,
     model_version: str = "",
+    declared_bytes: int | None = None,
 ) -> BatchImportResult:
-    """Import one upload whole, or raise BatchRejected (400) / ApiError (409, 413).
+    """Import one upload whole, or raise BatchRejected (400) / ApiError (400, 409, 413).
 
     Replays return the first batch with `replayed=True`: the same Idempotency-Key with the same
     body, or (without a key) a body identical to an earlier imported batch of the project.
+    `declared_bytes` (the Content-Length of a raw body): a body that ends short is refused.
     Not wrapped in one @transaction.atomic on purpose: the import runs in its own transaction,
     and a rejection is recorded in a second one after the first was rolled back.
     """
-    try:
-        fmt = ingest.detect_format(fmt=fmt, file_name=file_name)
-    except ingest.FormatUnknown as exc:
-        raise ApiError(str(exc), code="invalid", errors={"format": [str(exc)]}) from exc
+    fmt = _checked_options(fmt, file_name, idempotency_key, model_version)
     idempotency_key = idempotency_key or None
-    if idempotency_key and len(idempotency_key) > 255:
-        message = "At most 255 characters."
-        raise ApiError(message, code="invalid", errors={"Idempotency-Key": [message]})
-    reader, body = ingest.open_body(stream, max_bytes=settings.UPLOAD_MAX_BYTES)
+    file_name = ingest.printable(file_name)
+    reader, body = ingest.open_body(
+        stream, max_bytes=settings.UPLOAD_MAX_BYTES, declared_bytes=declared_bytes
+    )
     try:
         if idempotency_key:
             prior = Batch.objects.filter(project=project, idempotency_key=idempotency_key).first()
@@ -129,6 +140,8 @@ def batch_import(
         return BatchImportResult(batch, replayed=False)
     except ingest.BodyTooLarge as exc:
         raise upload_too_large() from exc
+    except ingest.BodyUnreadable as exc:
+        raise body_unreadable(exc) from exc
     except _Replay as replay:
         return BatchImportResult(replay.batch, replayed=True)
     except _Rejected as rejected:
@@ -140,6 +153,28 @@ def batch_import(
         if prior is None:
             raise
         return BatchImportResult(_same_body_or_409(prior, reader), replayed=True)
+
+
+def _checked_options(
+    fmt: str | None, file_name: str, idempotency_key: str | None, model_version: str
+) -> str:
+    """The upload's format; a 400 naming the option that is not acceptable."""
+
+    def invalid(field: str, message: str) -> ApiError:
+        return ApiError(message, code="invalid", errors={field: [message]})
+
+    try:
+        fmt = ingest.detect_format(fmt=fmt, file_name=file_name)
+    except ingest.FormatUnknown as exc:
+        raise invalid("format", str(exc)) from exc
+    if idempotency_key and len(idempotency_key) > 255:
+        raise invalid("Idempotency-Key", "At most 255 characters.")
+    if idempotency_key and not ingest.storable(idempotency_key):
+        raise invalid("Idempotency-Key", "No NUL characters.")
+    message = ingest.check_model_version(model_version)
+    if message:
+        raise invalid("model_version", message)
+    return fmt
 
 
 @dataclass(frozen=True)
@@ -168,8 +203,8 @@ def _import(request: _Request, reader: ingest.LimitedReader, body: BinaryIO) -> 
     )
     with connection.cursor() as cursor:
         _create_staging(cursor)
-        rows, errors, error_count = _stage_rows(cursor, body, request.fmt, validator, project)
-        digest = reader.drain()
+        staged = _stage_rows(cursor, reader, body, request.fmt, validator)
+        rows, errors, error_count, digest = staged
         if connection.vendor == "postgresql" and not error_count:
             # A temp table has no statistics until analyzed: without them the planner picks
             # nested loops for the checks and the insert below.
@@ -234,15 +269,26 @@ def _create_staging(cursor: Any) -> None:
 
 
 def _stage_rows(
-    cursor: Any, body: BinaryIO, fmt: str, validator: ingest.RowValidator, project: Project
-) -> tuple[int, list[ingest.RowError], int]:
-    """Validate every row; stage the valid ones while no row has failed yet."""
+    cursor: Any,
+    reader: ingest.LimitedReader,
+    body: BinaryIO,
+    fmt: str,
+    validator: ingest.RowValidator,
+) -> tuple[int, list[ingest.RowError], int, str]:
+    """Validate every row; stage the valid ones while no row has failed yet.
+
+    Returns the rows, the first errors, their count and the body's digest: the body is read to
+    its end inside the COPY (see the module docstring).
+    """
     errors: list[ingest.RowError] = []
     error_count = 0
     rows = 0
     max_rows = settings.UPLOAD_MAX_ROWS
-    with _StagingWriter(cursor) as write:
-        for result in ingest.iter_checked(body, fmt, validator):
+    limits = ingest.Limits(
+        max_line_bytes=settings.UPLOAD_MAX_LINE_BYTES, max_columns=settings.UPLOAD_MAX_COLUMNS
+    )
+    with _staging_writer(cursor) as write:
+        for result in ingest.iter_checked(body, fmt, validator, limits):
             if result.row > rows:
                 rows = result.row
                 if rows > max_rows:
@@ -253,60 +299,54 @@ def _stage_rows(
                     errors.append(result)
             elif not error_count:
                 write(result)  # a CleanRow is a tuple in STAGING_COLUMNS order
-    return rows, errors, error_count
+        write.flush()
+        digest = reader.drain()
+    return rows, errors, error_count, digest
 
 
-class _StagingWriter:
+class _Writer:
+    """Appends rows and writes them a block at a time (`flush` writes the rest)."""
+
+    def __init__(self, block_rows: int, write_block: Callable[[list[Any]], None]) -> None:
+        self.block_rows = block_rows
+        self.write_block = write_block
+        self.pending: list[Any] = []
+
+    def __call__(self, row: Any) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.block_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write_block(self.pending)
+            self.pending = []
+
+
+@contextmanager
+def _staging_writer(cursor: Any) -> Iterator[_Writer]:
     """COPY into the staging table on PostgreSQL; executemany in chunks elsewhere.
 
     The COPY gets text rendered by `ingest.copy_line` in blocks of COPY_BLOCK_ROWS rows: one
-    `copy.write` per block costs a fraction of one `write_row` per row.
+    `copy.write` per block costs a fraction of one `write_row` per row. Every write, the last
+    flush included, happens inside psycopg's `copy()` block, whose exit ends the COPY on any
+    exception (a CopyFail), so the connection is left usable.
     """
+    if connection.vendor != "postgresql":
+        marks = ", ".join(["%s"] * len(STAGING_COLUMNS))
+        sql = f"INSERT INTO {STAGING} ({', '.join(STAGING_COLUMNS)}) VALUES ({marks})"
+        yield _Writer(settings.UPLOAD_CHUNK_ROWS, lambda rows: cursor.executemany(sql, rows))
+        return
+    # The COPY lasts as long as the body takes to arrive: its own, longer, limit.
+    timeout = int(settings.DB_UPLOAD_STATEMENT_TIMEOUT_MS)
+    cursor.execute(f"SET LOCAL statement_timeout = {timeout}")
+    columns = ", ".join(STAGING_COLUMNS)
+    with cursor.cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN") as copy:
 
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.copy: Any = None
-        self.copy_cm: Any = None
-        self.pending: list[Any] = []
+        def write_block(rows: list[ingest.CleanRow]) -> None:
+            copy.write("".join(map(ingest.copy_line, rows)))
 
-    def __enter__(self):
-        if connection.vendor == "postgresql":
-            columns = ", ".join(STAGING_COLUMNS)
-            self.copy_cm = self.cursor.cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN")
-            self.copy = self.copy_cm.__enter__()
-            return self._append_line
-        return self._append
-
-    def _append_line(self, row: ingest.CleanRow) -> None:
-        self.pending.append(ingest.copy_line(row))
-        if len(self.pending) >= COPY_BLOCK_ROWS:
-            self._write_lines()
-
-    def _write_lines(self) -> None:
-        if self.pending:
-            self.copy.write("".join(self.pending))
-            self.pending = []
-
-    def _append(self, row: tuple[Any, ...]) -> None:
-        self.pending.append(row)
-        if len(self.pending) >= settings.UPLOAD_CHUNK_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.pending:
-            marks = ", ".join(["%s"] * len(STAGING_COLUMNS))
-            sql = f"INSERT INTO {STAGING} ({', '.join(STAGING_COLUMNS)}) VALUES ({marks})"
-            self.cursor.executemany(sql, self.pending)
-            self.pending = []
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if self.copy_cm is not None:
-            if exc_type is None:
-                self._write_lines()
-            return bool(self.copy_cm.__exit__(exc_type, exc, tb))
-        if exc_type is None:
-            self._flush()
-        return False
+        yield _Writer(COPY_BLOCK_ROWS, write_block)
 
 
 # --- Checks across rows -------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.models.models import ModelVersion
 from apps.models.services.scoring import rescore_run
+from hitlcrowd.db import use_job_limits
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("project_id", type=int)
 
     def handle(self, *args, project_id: int, **options):
+        use_job_limits()
         version = ModelVersion.objects.filter(project_id=project_id, is_active=True).first()
         if version is None:
             raise CommandError(f"Project {project_id} has no active model version.")

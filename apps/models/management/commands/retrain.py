@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.models.services.training import model_retrain
 from apps.tasks.models import Project
+from hitlcrowd.db import use_job_limits
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("project_id", type=int)
 
     def handle(self, *args, project_id: int, **options):
+        use_job_limits()
         if not Project.objects.filter(pk=project_id).exists():
             raise CommandError(f"No project {project_id}.")
         run = model_retrain(project_id=project_id, trigger="manual")

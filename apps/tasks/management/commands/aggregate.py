@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.tasks.models import AggregationRun, Project
 from apps.tasks.services.consensus import aggregation_request, consensus_drain
+from hitlcrowd.db import use_job_limits
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--project", type=int, help="Only this project id.")
 
     def handle(self, *args, **options) -> None:
+        use_job_limits()
         projects = Project.objects.order_by("pk")
         if options["project"] is not None:
             projects = projects.filter(pk=options["project"])

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from apps.tasks.models import GuidelineVersion, Project
 from apps.tasks.services.batches import batch_import
 from apps.tasks.services.projects import project_create
+from hitlcrowd.db import use_job_limits
 
 PASSWORD = "demo-pass-123"
 PROJECT_NAME = "Handwritten digits"
@@ -51,6 +52,7 @@ class Command(BaseCommand):
     help = "Load the handwritten-digits demo (users, project, guideline, seed model, items)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        use_job_limits()
         made = []
         users = {name: self._user(name, fields, made) for name, fields in USERS}
         project = self._project(users["requester"], made)
