@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from hitlcrowd.env import env_bool, env_int, env_list, env_rate, env_str, env_url
+from hitlcrowd.outbound import allow_list_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HITLCROWD_DATA_DIR", str(BASE_DIR / "var")))
@@ -269,6 +270,17 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Webhooks (callback URLs; hitlcrowd/outbound.py, apps/models/services/webhooks.py) --------
+# Connect + send + the receiver's status line, in all; the response body is never read.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+# Hostnames or CIDR networks that callbacks may reach although they are not public (on-premise
+# receivers). Empty: public addresses only.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+allow_list_parse(WEBHOOK_ALLOWED_HOSTS, variable="WEBHOOK_ALLOWED_HOSTS")
+# Deliveries in flight at once, over all qclusters: each holds a django-q2 worker for up to
+# the timeout, so keep this below Q_WORKERS or slow receivers starve aggregation and training.
+WEBHOOK_MAX_CONCURRENT = env_int("WEBHOOK_MAX_CONCURRENT", 1, minimum=1)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

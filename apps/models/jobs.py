@@ -27,3 +27,9 @@ def webhook_deliver_job(delivery_id: int) -> str:
 
     delivery = webhook_deliver(delivery_id=delivery_id)
     return f"{delivery.status} after {delivery.attempts} attempt(s)"
+
+
+def webhooks_sweep_job() -> str:
+    from apps.models.services.webhooks import webhooks_sweep
+
+    return f"{webhooks_sweep()} attempt(s)"

@@ -265,15 +265,38 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Claimed by a sender until then (a conditional UPDATE), so two senders never post it twice.
+    sending_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The sender's drain: WHERE status = 'pending' AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status="pending"),
+                name="webhookdelivery_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"webhook {self.pk} for {self.item_id}: {self.status}"
+
+
+class WebhookSlot(models.Model):
+    """One of WEBHOOK_MAX_CONCURRENT sending slots (rows 1..N). A delivery job sends only while
+    it holds one (claimed by a conditional UPDATE, released after, expiring if its holder
+    dies), so slow receivers occupy at most that many django-q2 workers."""
+
+    number = models.PositiveSmallIntegerField(primary_key=True)
+    holder = models.CharField(max_length=32, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"webhook slot {self.number}"
 
 
 class Feedback(models.Model):

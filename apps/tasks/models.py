@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.tasks.audit import APPEND_ONLY, AppendOnlyQuerySet
+from hitlcrowd.outbound import callback_url_validate
 
 MAX_LABELS = 50
 MAX_LABEL_LENGTH = 100
@@ -88,7 +89,7 @@ class Project(models.Model):
     budget = models.DecimalField(
         max_digits=14, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
     )
-    callback_url = models.URLField(blank=True)
+    callback_url = models.URLField(blank=True, validators=[callback_url_validate])
     callback_secret = models.CharField(max_length=64, default=new_callback_secret, editable=False)
     lease_seconds = models.PositiveIntegerField(
         default=600, validators=[MinValueValidator(30), MaxValueValidator(24 * 3600)]

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -96,11 +97,11 @@ def test_the_same_external_id_with_another_payload_is_a_conflict(pets, requester
 
 class Receiver(BaseHTTPRequestHandler):
     statuses: list[int] = []
-    received: list[tuple[dict, bytes]] = []
+    received: list[tuple[Message, bytes]] = []
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
+        self.received.append((self.headers, body))  # case-insensitive
         self.send_response(self.statuses.pop(0) if self.statuses else 200)
         self.end_headers()
 
@@ -109,7 +110,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # an on-premise receiver, allowed
     Receiver.statuses, Receiver.received = [500], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

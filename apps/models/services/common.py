@@ -17,6 +17,7 @@ from apps.tasks.models import Project
 RETRAIN_JOB = "apps.models.jobs.retrain_job"
 RESCORE_JOB = "apps.models.jobs.rescore_job"
 WEBHOOK_JOB = "apps.models.jobs.webhook_deliver_job"
+WEBHOOK_SWEEP_JOB = "apps.models.jobs.webhooks_sweep_job"
 # Loaded models kept per process (a predict call must not unzip and rebuild every time).
 MODEL_CACHE_SIZE = 8
 _cache: OrderedDict[tuple[int, str], learning.TrainedModel] = OrderedDict()

@@ -3,8 +3,17 @@
 Body: JSON {"event", "project_id", "item_id", "external_id", "label", "label_source",
 "confidence", "created_at"}. Headers: `X-HITLCrowd-Signature: sha256=<hex>`, the HMAC-SHA256 of
 the raw body with the project's callback_secret, and `X-HITLCrowd-Timestamp` (unix seconds of
-this attempt). A non-2xx answer or a network error is retried with a growing delay through a
-django-q2 ONCE schedule; attempts and the last status are kept on the WebhookDelivery row.
+this attempt). A non-2xx answer (a redirect included: none is followed) or a network error is
+retried with a growing delay through a django-q2 ONCE schedule; attempts and the last status
+are kept on the WebhookDelivery row. A URL that is not public (hitlcrowd/outbound.py) fails the
+delivery at once, checked against the address actually connected to.
+
+At most WEBHOOK_MAX_CONCURRENT deliveries are in flight, over all qclusters: a job sends only
+while it holds a WebhookSlot, and then keeps sending whatever else is due for up to
+DRAIN_SECONDS. A job that finds every slot taken leaves its delivery to the holder and returns
+at once, so a slow receiver (each attempt ends within WEBHOOK_TIMEOUT_SECONDS) holds at most
+that many workers, and aggregation and retraining keep the others. A holder that dies loses
+its slot after `_lease()`; the sweep job (every minute) then picks up what is due.
 """
 
 from __future__ import annotations
@@ -13,21 +22,26 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.models.models import Prediction, WebhookDelivery
-from apps.models.services.common import WEBHOOK_JOB
+from apps.models.models import Prediction, WebhookDelivery, WebhookSlot
+from apps.models.services.common import WEBHOOK_JOB, WEBHOOK_SWEEP_JOB
 from apps.tasks.models import Item
+from hitlcrowd import outbound
 
 MAX_ATTEMPTS = 8
 FIRST_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
-TIMEOUT_SECONDS = 10
+# One job sends for at most this long, then leaves the rest to the next job in the queue
+# (keep Q_TIMEOUT above it plus WEBHOOK_TIMEOUT_SECONDS).
+DRAIN_SECONDS = 60
 FINAL_STATES = (Item.State.CONSENSUS, Item.State.RESOLVED)
 
 
@@ -87,20 +101,80 @@ def _enqueue(delivery_id: int) -> None:
 
 
 def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
-    """One attempt. On failure, schedules the next one (or gives up after MAX_ATTEMPTS)."""
-    delivery = WebhookDelivery.objects.select_related("project").get(pk=delivery_id)
-    if delivery.status != WebhookDelivery.Status.PENDING:
-        return delivery  # delivered already: a duplicate run sends nothing
-    code, error = _post(delivery)
-    delivery.attempts += 1
-    delivery.last_status_code = code
-    delivery.last_error = error
+    """The job of one delivery: send it if a slot is free (then whatever else is due), else
+    leave it to the slot's holder. A delivered or failed one is not sent again."""
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if delivery.status == WebhookDelivery.Status.PENDING:
+        with _slot() as held:
+            if held:
+                _attempt(delivery_id)
+                _drain(deadline=time.monotonic() + DRAIN_SECONDS)
+        _sweep_again_if_due()
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhooks_sweep() -> int:
+    """The periodic job: sends what is due (a delivery left behind by a holder that died).
+    Returns how many attempts were made."""
+    with _slot() as held:
+        sent = _drain(deadline=time.monotonic() + DRAIN_SECONDS) if held else 0
+    _sweep_again_if_due()
+    return sent
+
+
+def _drain(*, deadline: float) -> int:
+    sent = 0
+    while time.monotonic() < deadline:
+        due = _due().values_list("pk", flat=True).first()
+        if due is None:
+            break
+        _attempt(due)
+        sent += 1
+    return sent
+
+
+def _due():
     now = timezone.now()
-    if error == "":
+    return (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+        .order_by(F("next_attempt_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _sweep_again_if_due() -> None:
+    """A job that found the slots taken left its delivery to the holder; the holder checks
+    after releasing, so a delivery committed before that job ran is never stranded."""
+    if _due().exists() and not _slots_all_held():
+        from django_q.tasks import async_task
+
+        async_task(WEBHOOK_SWEEP_JOB, q_options={"group": "webhooks"})
+
+
+def _attempt(delivery_id: int) -> None:
+    """One attempt, if this sender can claim the delivery."""
+    now = timezone.now()
+    claimed = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+        .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+        .update(sending_until=now + _lease())
+    )
+    if not claimed:
+        return
+    delivery = WebhookDelivery.objects.select_related("project").get(pk=delivery_id)
+    outcome = _post(delivery)
+    delivery.attempts += 1
+    delivery.last_status_code = outcome.status
+    delivery.last_error = outcome.error
+    delivery.sending_until = None
+    now = timezone.now()
+    if outcome.error == "":
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif delivery.attempts >= MAX_ATTEMPTS:
+    elif outcome.final or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
@@ -108,32 +182,85 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
     delivery.save()
     if delivery.next_attempt_at is not None:
         _schedule_retry(delivery)
-    return delivery
 
 
-def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
-    if not delivery.url.startswith(("http://", "https://")):
-        return None, "Only http(s) callback URLs are called."
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    error: str  # "" when delivered
+    final: bool = False  # no retry: the URL itself is refused
+
+
+def _post(delivery: WebhookDelivery) -> Outcome:
     body = delivery.body.encode()
-    request = urllib.request.Request(
-        delivery.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "HITLCrowd-Webhook/1",
-            "X-HITLCrowd-Signature": signature(delivery.project.callback_secret, body),
-            "X-HITLCrowd-Timestamp": str(int(time.time())),
-            "X-HITLCrowd-Delivery": str(delivery.pk),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "HITLCrowd-Webhook/1",
+        "X-HITLCrowd-Signature": signature(delivery.project.callback_secret, body),
+        "X-HITLCrowd-Timestamp": str(int(time.time())),
+        "X-HITLCrowd-Delivery": str(delivery.pk),
+    }
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:2000]
+        reply = outbound.post_pinned(delivery.url, body, headers, timeout=timeout)
+    except outbound.UnsafeUrl as exc:
+        return Outcome(None, f"Refused: {exc}", final=True)
+    except TimeoutError:
+        return Outcome(None, f"No answer within {timeout} s.")
+    except (OSError, UnicodeError) as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:2000])
+    if 200 <= reply.status < 300:
+        return Outcome(reply.status, "")
+    if 300 <= reply.status < 400:
+        where = reply.location[:500] or "no Location"
+        return Outcome(reply.status, f"HTTP {reply.status}: redirects are not followed ({where}).")
+    return Outcome(reply.status, f"HTTP {reply.status}")
+
+
+# --- Sending slots ----------------------------------------------------------------------------
+
+
+def _lease() -> timedelta:
+    """A slot or a claimed delivery whose holder died is free again after this: longer than
+    a drain and its last attempt."""
+    return timedelta(seconds=DRAIN_SECONDS + 2 * settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+
+
+class _slot:
+    """Holds one of the WEBHOOK_MAX_CONCURRENT slots for the block, if one is free."""
+
+    def __enter__(self) -> bool:
+        self.holder = uuid.uuid4().hex
+        self.number = _slot_claim(self.holder)
+        return self.number is not None
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.number is not None:
+            WebhookSlot.objects.filter(number=self.number, holder=self.holder).update(
+                holder="", held_until=None
+            )
+
+
+def _slot_claim(holder: str) -> int | None:
+    numbers = range(1, settings.WEBHOOK_MAX_CONCURRENT + 1)
+    WebhookSlot.objects.bulk_create([WebhookSlot(number=n) for n in numbers], ignore_conflicts=True)
+    now = timezone.now()
+    for number in numbers:
+        free = Q(held_until__isnull=True) | Q(held_until__lt=now)
+        taken = WebhookSlot.objects.filter(free, number=number).update(
+            holder=holder, held_until=now + _lease()
+        )
+        if taken:
+            return number
+    return None
+
+
+def _slots_all_held() -> bool:
+    now = timezone.now()
+    held = WebhookSlot.objects.filter(
+        number__lte=settings.WEBHOOK_MAX_CONCURRENT, held_until__gte=now
+    ).count()
+    return held >= settings.WEBHOOK_MAX_CONCURRENT
 
 
 def _schedule_retry(delivery: WebhookDelivery) -> None:
