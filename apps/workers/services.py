@@ -77,11 +77,17 @@ STATS_FLOATS = ["skill", "skill_low", "skill_high", "agreement", "median_seconds
 
 
 @transaction.atomic
-def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list[Block]:
+def worker_stats_store(
+    *,
+    project: Project,
+    stats: list[dict[str, Any]],
+    stored: dict[int, dict[str, Any]] | None = None,
+) -> list[Block]:
     """Upsert the stats of each worker whose stats changed (one statement per batch), then
-    block the workers the project's rules catch among those who reached a checkpoint in this
-    run (each row's `checked` counts cover their answers up to it; see reliability.py).
-    Returns the new blocks. Called by the consensus run."""
+    block the workers the project's rules catch among the rows with `checked` counts (the
+    workers who reached a block check in this run, `block_check_sizes`): judged on those.
+    `stored` is `worker_stats_values` when the caller read it already. Returns the new
+    blocks. Called by the consensus run."""
     now = timezone.now()
     _, low, high = skill_intervals(
         np.array([row["gold_correct"] for row in stats], dtype=float),
@@ -93,8 +99,8 @@ def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list
         _stats_row(project, row, float(lo), float(hi), now)
         for row, lo, hi in zip(stats, low, high, strict=True)
     ]
-    stored = worker_stats_values(project=project)
-    due = [row for row in stats if _reached_checkpoint(project, row, stored.get(row["worker_id"]))]
+    if stored is None:
+        stored = worker_stats_values(project=project)
     changed = [row for row in rows if not _same_stats(stored.get(row.worker_id), row)]
     for row in changed:
         if row.confusion is not None:
@@ -106,16 +112,22 @@ def worker_stats_store(*, project: Project, stats: list[dict[str, Any]]) -> list
         unique_fields=["worker", "project"],
         update_fields=STATS_FIELDS,
     )
-    return _block_by_rules(project, due)
+    return _block_by_rules(project, [row for row in stats if row.get("checked")])
 
 
-def _reached_checkpoint(project: Project, row: dict[str, Any], stored: dict | None) -> bool:
-    """Whether this run is the first to see the worker's answers reach their checkpoint."""
-    before = 0
-    if stored is not None:
-        every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
-        before = checkpoint_size(stored["answers"], every=every, skip=skip)
-    return row["checked"]["answers"] > before
+def block_check_sizes(
+    *, project: Project, worker_ids: list[int], counts: list[int], stored: dict[int, dict]
+) -> np.ndarray:
+    """Per worker, the answers a block check now covers (reliability.checkpoint_size) when
+    this run is the first to see them reach it, else 0. `stored`: worker_stats_values."""
+    every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
+    sizes = []
+    for worker_id, count in zip(worker_ids, counts, strict=True):
+        size = checkpoint_size(count, every=every, skip=skip)
+        before = stored.get(worker_id)
+        seen = 0 if before is None else checkpoint_size(before["answers"], every=every, skip=skip)
+        sizes.append(size if size > seen else 0)
+    return np.asarray(sizes, dtype=np.int64)
 
 
 def _same_stats(stored: dict[str, Any] | None, row: WorkerStats) -> bool:

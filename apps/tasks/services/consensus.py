@@ -30,7 +30,6 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
@@ -68,9 +67,9 @@ from apps.tasks.models import (
 )
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
-from apps.workers.reliability import checkpoint_size, first_answers
-from apps.workers.selectors import blocked_worker_ids
-from apps.workers.services import worker_stats_store
+from apps.workers.reliability import first_answers
+from apps.workers.selectors import blocked_worker_ids, worker_stats_values
+from apps.workers.services import block_check_sizes, worker_stats_store
 from hitlcrowd.api import ApiError
 from hitlcrowd.rawrows import hot_cursor
 
@@ -407,8 +406,9 @@ def _store(
     now = timezone.now()
     changed = _write_items(project, run, result, now)
     _write_overlap(project, result, now, answers)
-    stats = _worker_stats(project, answers, true_labels, result)
-    blocked = worker_stats_store(project=project, stats=stats)
+    stored = worker_stats_values(project=project)
+    stats = _worker_stats(project, answers, true_labels, result, stored)
+    blocked = worker_stats_store(project=project, stats=stats, stored=stored)
     AggregationRun.objects.filter(project=project, confusions__isnull=False).exclude(
         pk=run.pk
     ).update(confusions=None)
@@ -662,10 +662,12 @@ def _worker_stats(
     answers: ProjectAnswers,
     true_labels: dict[int, str],
     result: AggregationResult,
+    stored: dict[int, dict],
 ) -> list[dict]:
     """Per worker: answers, gold answers and correct, agreement with consensus, median seconds,
-    the model's skill and confusion matrix; and `checked`, the same counts over the answers
-    their latest block check covers (apps/workers/reliability.py `checkpoint_size`)."""
+    the model's skill and confusion matrix; and for a worker whose answers reached a block
+    check in this run (`block_check_sizes`), `checked`: the same counts over the answers the
+    check covers (None for the others, whose answers need no sorting)."""
     if not len(answers.item):
         return []
     workers, worker = np.unique(answers.worker, return_inverse=True)
@@ -682,9 +684,12 @@ def _worker_stats(
     counts = np.bincount(worker, minlength=size).tolist()
     right = is_gold & (answers.code == known)
     gold, correct = per_worker(is_gold), per_worker(right)
-    every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
-    sizes = np.array([checkpoint_size(n, every=every, skip=skip) for n in counts], dtype=np.int64)
-    checked = first_answers(worker, answers.id, sizes)
+    sizes = block_check_sizes(
+        project=project, worker_ids=workers.tolist(), counts=counts, stored=stored
+    )
+    checked = np.zeros(len(worker), dtype=bool)
+    of_due = np.flatnonzero((sizes > 0)[worker])
+    checked[of_due] = first_answers(worker[of_due], answers.id[of_due], sizes)
     checked_gold, checked_correct = per_worker(is_gold & checked), per_worker(right & checked)
     others, agreeing = per_worker(other), per_worker(agree)
     medians = pd.Series(answers.seconds).groupby(worker).median().to_numpy().tolist()
@@ -707,7 +712,9 @@ def _worker_stats(
                     "answers": int(sizes[index]),
                     "gold_answers": checked_gold[index],
                     "gold_correct": checked_correct[index],
-                },
+                }
+                if sizes[index]
+                else None,
             }
         )
     return out
