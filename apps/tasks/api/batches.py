@@ -10,7 +10,6 @@ import io
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
-from django.conf import settings
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -30,9 +29,10 @@ from apps.tasks.selectors.batches import (
     batch_status_many,
 )
 from apps.tasks.selectors.projects import project_get_for_requester
-from apps.tasks.services.batches import batch_import, upload_too_large
+from apps.tasks.services.batches import batch_import
 from apps.workers.permissions import IsRequester
 from hitlcrowd.api import ApiError
+from hitlcrowd.middleware import declared_length
 
 ERRORS = {
     401: OpenApiResponse(description="No or expired token."),
@@ -140,7 +140,6 @@ class ProjectBatchesView(APIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = project_get_for_requester(user=request.user, project_id=project_id)
-        _refuse_declared_oversize(request)
         stream, file_name, options = _upload_source(request)
         result = batch_import(
             project=project,
@@ -168,18 +167,6 @@ class BatchDetailView(APIView):
         return Response(BatchStatusSerializer(batch_status(batch=batch)).data)
 
 
-def _refuse_declared_oversize(request: Request) -> None:
-    if _declared_bytes(request) > settings.UPLOAD_MAX_BYTES:
-        raise upload_too_large()
-
-
-def _declared_bytes(request: Request) -> int:
-    try:
-        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
-    except ValueError:
-        return 0
-
-
 def _upload_source(request: Request) -> tuple[BinaryIO, str, dict[str, Any]]:
     """The body stream, its file name and the batch options from the query or the form."""
     options = {
@@ -201,7 +188,7 @@ def _upload_source(request: Request) -> tuple[BinaryIO, str, dict[str, Any]]:
     if not options["format"]:
         options["format"] = _format_or_none(request.content_type, "")
     if request.META.get("CONTENT_LENGTH"):
-        options["declared_bytes"] = _declared_bytes(request)
+        options["declared_bytes"] = declared_length(request)
     return _raw_body(request), "", options
 
 
