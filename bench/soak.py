@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _server import free_port, start_gunicorn, start_qcluster, stop
+from _server import free_port, kill, start_gunicorn, start_qcluster, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -365,7 +365,7 @@ def process_env(config: SoakConfig, dsn: str, data_dir: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
-        "SECRET_KEY": "soak-secret",
+        "SECRET_KEY": secret_key(),
         "DEBUG": "false",
         "SECURE_COOKIES": "false",
         "LOG_LEVEL": "ERROR",
@@ -379,6 +379,13 @@ def process_env(config: SoakConfig, dsn: str, data_dir: str) -> dict[str, str]:
     return env
 
 
+def secret_key() -> str:
+    """This process's key: jobs it queues are signed with it and the cluster must verify them."""
+    from django.conf import settings
+
+    return settings.SECRET_KEY
+
+
 @contextmanager
 def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
     """gunicorn(s) and qcluster(s) on `dsn`; yields the web ports. --scale-out: two of each,
@@ -386,7 +393,7 @@ def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
     copies = 2 if config.scale_out else 1
     if config.scale_out:
         redis_queue_clear(config.redis_url)
-    processes = []
+    processes, clusters = [], []
     with tempfile.TemporaryDirectory(prefix="hitlcrowd-soak-") as data_dir:
         env = process_env(config, dsn, data_dir)
         try:
@@ -402,11 +409,13 @@ def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
                     )
                 )
                 ports.append(port)
-            processes += [start_qcluster(env, quiet=False) for _ in range(copies)]
+            clusters = [start_qcluster(env, quiet=False) for _ in range(copies)]
             yield ports
         finally:
             for process in processes:
                 stop(process)
+            for cluster in clusters:  # checked before this point: no need to wait for it
+                kill(cluster)
 
 
 def redis_queue_clear(url: str) -> None:

@@ -256,12 +256,21 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+Q_TIMEOUT = env_int("Q_TIMEOUT", 600, minimum=1)
+# The ORM broker delivers a job again once it has gone this long unacknowledged (its worker
+# was killed). It must exceed the timeout, or a slow job is started a second time while still
+# running.
+Q_RETRY = env_int("Q_RETRY", Q_TIMEOUT + 120, minimum=1)
+if Q_RETRY <= Q_TIMEOUT:
+    raise ImproperlyConfigured(f"Q_RETRY ({Q_RETRY}) must be larger than Q_TIMEOUT ({Q_TIMEOUT})")
+# A job (consensus run, retrain) claimed longer ago than this is dead: the queue kills a job
+# at the timeout, and the redelivery after Q_RETRY must find the claim free.
+Q_JOB_DEAD_AFTER = timedelta(seconds=Q_TIMEOUT + min(30, (Q_RETRY - Q_TIMEOUT) // 2))
 Q_CLUSTER = {
     "name": "hitlcrowd",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
-    "timeout": env_int("Q_TIMEOUT", 600, minimum=1),
-    # retry must exceed timeout, or a slow job is started a second time while still running.
-    "retry": env_int("Q_TIMEOUT", 600, minimum=1) + 120,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,

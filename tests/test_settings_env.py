@@ -38,6 +38,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "PROXY_COUNT": "-1"}, "PROXY_COUNT must be at least 0"),
         ({"DEBUG": "true", "DB_STATEMENT_TIMEOUT_MS": "-1"}, "DB_STATEMENT_TIMEOUT_MS must be"),
         ({"DEBUG": "true", "UPLOAD_MAX_LINE_BYTES": "4MB"}, "UPLOAD_MAX_LINE_BYTES must be"),
+        ({"DEBUG": "true", "Q_TIMEOUT": "60", "Q_RETRY": "60"}, "Q_RETRY (60) must be larger"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

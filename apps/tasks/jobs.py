@@ -34,7 +34,8 @@ SETTLE_CONSENSUS_JOB = "apps.tasks.jobs.settle_consensus_job"
 
 def settle_consensus_job() -> int:
     """Every 5 minutes (schedule created by migration tasks 0009): a cold run for projects whose
-    consensus rests on a warm start and that went quiet. Returns the projects requested."""
-    from apps.tasks.services.consensus import consensus_settle_due
+    consensus rests on a warm start and that went quiet, and a new job for projects whose job
+    was lost or died. Returns the projects requested."""
+    from apps.tasks.services.consensus import consensus_recover_due, consensus_settle_due
 
-    return len(consensus_settle_due())
+    return len(consensus_settle_due()) + len(consensus_recover_due())

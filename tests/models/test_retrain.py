@@ -181,3 +181,30 @@ def test_labels_backed_only_by_blocked_workers_do_not_make_a_retrain_due(
     labeled(pets, 10, other_worker, start=100)
     worker_block(worker=other_worker, project=pets, reason="spam", by=admin_user)
     assert not retrain_due(project=pets)
+
+
+def test_a_run_left_running_by_a_dead_job_does_not_block_the_next_retrain(
+    pets, worker, requester, api_client_for, settings
+):
+    """On the Redis broker a killed job is never delivered again: its RUNNING row must not
+    hold the project for good (retrain_due and the retrain endpoint saw it as running)."""
+    labeled(pets, 20, worker)
+    dead = TrainingRun.objects.create(project=pets, trigger="labels")
+    TrainingRun.objects.filter(pk=dead.pk).update(
+        started_at=timezone.now() - settings.Q_JOB_DEAD_AFTER - timedelta(seconds=1)
+    )
+
+    assert retrain_due(project=pets)
+    dead.refresh_from_db()
+    assert dead.status == TrainingRun.Status.FAILED
+    response = api_client_for(requester).post(f"/api/v1/projects/{pets.pk}/models/retrain")
+    assert response.status_code == 202, response.content
+
+
+def test_a_live_run_still_holds_the_project(pets, worker, requester, api_client_for):
+    labeled(pets, 20, worker)
+    TrainingRun.objects.create(project=pets, trigger="labels")
+
+    assert not retrain_due(project=pets)
+    response = api_client_for(requester).post(f"/api/v1/projects/{pets.pk}/models/retrain")
+    assert response.status_code == 409

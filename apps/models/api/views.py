@@ -22,7 +22,6 @@ from apps.models.api.serializers import (
     RescoreSerializer,
     TrainingRunSerializer,
 )
-from apps.models.models import TrainingRun
 from apps.models.selectors import (
     learning_settings_of,
     model_version_active,
@@ -33,7 +32,7 @@ from apps.models.selectors import (
 from apps.models.services.feedback import item_feedback
 from apps.models.services.learning_settings import learning_settings_update
 from apps.models.services.scoring import item_predict
-from apps.models.services.training import retrain_enqueue
+from apps.models.services.training import retrain_enqueue, training_running
 from apps.tasks.selectors.projects import project_get_for_requester
 from apps.workers.permissions import IsRequester
 from hitlcrowd.api import ApiError
@@ -111,7 +110,7 @@ class RetrainView(_ProjectView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = self.project(project_id)
-        if TrainingRun.objects.filter(project=project, status=TrainingRun.Status.RUNNING).exists():
+        if training_running(project_id=project.pk):
             raise ApiError(
                 "A training run is going on for this project.",
                 code="retrain_running",

@@ -3,8 +3,9 @@ same holdout, record a ModelVersion, promote only if better, flag suspected labe
 
 One run at a time per project: the claim is the INSERT of a RUNNING TrainingRun, which the
 partial unique constraint `trainingrun_one_running` allows once. A run left RUNNING by a
-killed job is marked failed once it is older than the queue's timeout, so the retry that
-django-q2 delivers after `retry` seconds can claim the project again.
+killed job is marked failed once it is older than the queue's timeout (settings.Q_JOB_DEAD_AFTER),
+so the retry that django-q2 delivers after Q_RETRY seconds can claim the project again, and a
+job lost with its cluster (Redis broker) does not block the next retrain.
 """
 
 from __future__ import annotations
@@ -46,7 +47,29 @@ SEED = 0
 
 def run_stale_after() -> timedelta:
     # Past the queue's timeout the job was killed; the retry comes at `retry` (> timeout).
-    return timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+    return settings.Q_JOB_DEAD_AFTER
+
+
+def training_runs_dead_fail(*, project_id: int) -> int:
+    """Mark failed the runs left RUNNING by a job that died (kill -9, timeout): past the
+    queue's timeout none is alive. Without this a lost job (the Redis broker does not deliver
+    it again) would block retraining for good. Returns the runs marked."""
+    stale = timezone.now() - run_stale_after()
+    return TrainingRun.objects.filter(
+        project_id=project_id, status=TrainingRun.Status.RUNNING, started_at__lt=stale
+    ).update(
+        status=TrainingRun.Status.FAILED,
+        finished_at=timezone.now(),
+        detail="The job was killed or timed out; the active version was left as it was.",
+    )
+
+
+def training_running(*, project_id: int) -> bool:
+    """Whether a live run holds the project (dead ones are marked failed first)."""
+    training_runs_dead_fail(project_id=project_id)
+    return TrainingRun.objects.filter(
+        project_id=project_id, status=TrainingRun.Status.RUNNING
+    ).exists()
 
 
 # --- The training set --------------------------------------------------------------------------
@@ -144,7 +167,7 @@ def retrain_due(*, project: Project) -> bool:
     row = learning_settings_of(project)
     if not row.model_enabled:
         return False
-    if TrainingRun.objects.filter(project=project, status=TrainingRun.Status.RUNNING).exists():
+    if training_running(project_id=project.pk):
         return False
     seen = (
         ModelVersion.objects.filter(project=project)
@@ -184,14 +207,7 @@ def retrain_enqueue(*, project_id: int, trigger: str = "labels") -> None:
 
 
 def _claim(project_id: int, trigger: str) -> TrainingRun | None:
-    stale = timezone.now() - run_stale_after()
-    TrainingRun.objects.filter(
-        project_id=project_id, status=TrainingRun.Status.RUNNING, started_at__lt=stale
-    ).update(
-        status=TrainingRun.Status.FAILED,
-        finished_at=timezone.now(),
-        detail="The job was killed or timed out; the active version was left as it was.",
-    )
+    training_runs_dead_fail(project_id=project_id)
     try:
         with transaction.atomic():
             return TrainingRun.objects.create(project_id=project_id, trigger=trigger)

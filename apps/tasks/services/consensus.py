@@ -6,7 +6,10 @@ only when the flag went from clear to set, so a burst of answers queues one job.
 `consensus_drain` claims the flag with a conditional UPDATE (healthchecks-style: it goes on only
 if exactly one row changed and no run holds the project), runs, and loops while the flag was set
 again meanwhile. Two jobs never run one project at once; a retried run changes nothing, since
-only rows whose values change are written.
+only rows whose values change are written. A run whose job died (kill -9, timeout) is taken
+over by the next claim once older than settings.Q_JOB_DEAD_AFTER (the ORM broker's redelivery
+comes after Q_RETRY, later than that), and the every-5-minutes sweep queues a job for it when
+none will come (the Redis broker does not deliver a killed job again).
 
 Warm starts and settling: an update on a large project starts from the previous run's confusion
 matrices and stops after a few iterations. A chain of such runs drifts to another optimum than
@@ -30,6 +33,7 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
@@ -76,8 +80,6 @@ from hitlcrowd.rawrows import hot_cursor
 log = logging.getLogger(__name__)
 
 AGGREGATE_JOB = "apps.tasks.jobs.aggregate_project_job"
-# A run claimed longer ago than this is taken to have died (django-q2's retry is timeout + 120 s).
-RUN_STALE = timedelta(minutes=15)
 # A pending flag this old is queued again: its job was lost.
 REQUEST_STALE = timedelta(minutes=10)
 MAX_RUNS_PER_DRAIN = 20
@@ -178,14 +180,43 @@ def consensus_drain(*, project_id: int, cold: bool = False) -> int:
 
 
 def _claim(project_id: int):
+    """Claim the project's run: wanted and nobody running it, or its run died (claimed longer
+    ago than a job may live: settings.Q_JOB_DEAD_AFTER). A dead run's request is taken over
+    even though its flag was cleared when that run claimed it: its answers were never stored."""
     now = timezone.now()
-    free = Q(running_since__isnull=True) | Q(running_since__lt=now - RUN_STALE)
+    dead = Q(running_since__lt=now - settings.Q_JOB_DEAD_AFTER)
+    wanted = Q(pending=True) & (Q(running_since__isnull=True) | dead)
     claimed = (
-        AggregationState.objects.filter(project_id=project_id, pending=True)
-        .filter(free)
+        AggregationState.objects.filter(project_id=project_id)
+        .filter(wanted | dead)
         .update(pending=False, running_since=now)
     )
-    return now if claimed == 1 else None
+    if claimed != 1:
+        return None
+    # Holding the claim, any run still marked running was cut off (kill -9, timeout).
+    cut_off = AggregationRun.objects.filter(
+        project_id=project_id, status=AggregationRun.Status.RUNNING
+    )
+    cut_off.update(
+        status=AggregationRun.Status.FAILED,
+        finished_at=now,
+        error="killed: its job died before the run finished; the next run took over",
+    )
+    return now
+
+
+def consensus_recover_due(*, now: datetime | None = None) -> list[int]:
+    """Queue a job for each project whose run died or whose request waited too long: their
+    jobs were lost (a killed cluster on the Redis broker, which does not deliver a job again).
+    Returns the projects queued. Called by the every-5-minutes settle job."""
+    now = now or timezone.now()
+    dead = Q(running_since__lt=now - settings.Q_JOB_DEAD_AFTER)
+    lost = Q(pending=True, running_since__isnull=True, requested_at__lt=now - REQUEST_STALE)
+    states = AggregationState.objects.filter(dead | lost)
+    projects = list(states.values_list("project_id", flat=True))
+    for project_id in projects:
+        _queue_job(project_id)
+    return projects
 
 
 def consensus_settle_due(*, now: datetime | None = None) -> list[int]:
