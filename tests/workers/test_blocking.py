@@ -8,7 +8,7 @@ import pytest
 
 from apps.tasks.aggregation import aggregate
 from apps.tasks.models import AggregationRun, Answer, Item
-from apps.tasks.services.assignments import NotQualified, assignment_claim
+from apps.tasks.services.assignments import NotQualified, assignment_claim, assignment_submit
 from apps.workers.models import Block
 from apps.workers.services import worker_block, worker_unblock
 from tests import factories
@@ -149,3 +149,25 @@ def test_blocking_by_hand_twice_keeps_one_block(strict, worker, admin_user):
     again = worker_block(worker=worker, project=strict, reason="Again", by=admin_user)
     assert first.pk == again.pk and not first.automatic
     assert Block.objects.filter(worker=worker, project=strict).count() == 1
+
+
+def test_a_late_run_judges_only_the_answers_up_to_the_checkpoint(requester, sync_q, settings):
+    settings.BLOCK_CHECK_EVERY = 10
+    project = gold_project(requester, 14)
+    project.block_gold_accuracy = 0.8
+    project.save()
+    cheat = factories.WorkerFactory()
+
+    def answer(count: int) -> None:  # the gold tasks come first: right on ten, then wrong
+        for _ in range(count):
+            lease = assignment_claim(worker=cheat, project=project)
+            golds = Answer.objects.filter(worker=cheat, item__is_gold=True).count()
+            label = "dog" if lease.hit.is_gold and golds < 10 else "cat"
+            assignment_submit(worker=cheat, assignment_id=lease.pk, label=label, seconds_spent=1)
+
+    answer(14)
+    assert aggregate_now(project)  # one run sees 14 answers: the check covers the first 10
+    assert not Block.objects.filter(worker=cheat).exists()  # 10 of 10, though 10 of 14 now
+    answer(6)
+    assert aggregate_now(project)
+    assert "Failed gold: 10 of 14" in Block.objects.get(worker=cheat).reason

@@ -54,8 +54,8 @@ def _seeded(sync_q) -> None:
 
 
 def project_with(requester, name: str, gold_labels: Iterable[str | None], **options) -> Any:
-    """A two-label project whose items come in this order, gold where a label is given (gold
-    rows mixed with the others, as a requester uploads them). Blocking rules are off."""
+    """A two-label project with a guideline whose items come in this order, gold where a label
+    is given (gold rows mixed with the others, as a requester uploads them)."""
     project = factories.ProjectFactory(
         owner=requester,
         name=name,
@@ -66,6 +66,7 @@ def project_with(requester, name: str, gold_labels: Iterable[str | None], **opti
         reward_per_answer=Decimal("0.05"),
         **options,
     )
+    factories.GuidelineVersionFactory(project=project, number=1, text="Name the *animal*.")
     for index, gold in enumerate(gold_labels):
         item = factories.ItemFactory(
             project=project,
@@ -82,7 +83,7 @@ class Worker:
     """A worker with an API token and a browser session, and what they saw after each answer."""
 
     def __init__(self, user, project, api_client_for) -> None:
-        self.user, self.project = user, project
+        self.user, self.project = acknowledged(user, project), project
         self.api = api_client_for(user)
         self.web = Client()
         self.web.force_login(user)
@@ -132,6 +133,13 @@ class Worker:
         return [mask(shot, self.user.username) for shot in self.snapshots]
 
 
+def acknowledged(user, project):
+    """The user, having read the project's guideline (else no task is served)."""
+    guideline = project.guidelines.get()
+    factories.GuidelineAcknowledgementFactory(guideline=guideline, worker=user)
+    return user
+
+
 def _body(response) -> Any:
     return response.json() if response.content else None
 
@@ -155,7 +163,7 @@ def mask(value: Any, username: str) -> Any:
 
 
 def _mask_field(key: str, value: Any, username: str) -> Any:
-    if key in IDENTITY_KEYS:
+    if key in IDENTITY_KEYS or (key == "project" and isinstance(value, int)):
         return "<id>"
     if key in TIME_KEYS:
         return "<time>"
@@ -228,7 +236,7 @@ def numeric_leaves(value: Any, path: str = "") -> dict[str, float]:
     if isinstance(value, dict):
         leaves = {}
         for key, item in value.items():
-            if key not in IDENTITY_KEYS:
+            if key not in IDENTITY_KEYS and key != "project":
                 leaves |= numeric_leaves(item, f"{path}/{key}")
         return leaves
     if isinstance(value, list | tuple):
@@ -315,7 +323,9 @@ def peers(requester):
         from tests.tasks.test_consensus import aggregate_now, work
 
         for index in range(2):
-            peer = factories.WorkerFactory(username=f"peer-{project.pk}-{index}")
+            peer = acknowledged(
+                factories.WorkerFactory(username=f"peer-{project.pk}-{index}"), project
+            )
             work(peer, project, lambda item: LABELS[int(item.payload["text"].split()[1]) % 2])
         aggregate_now(project)
 
@@ -387,3 +397,38 @@ def test_the_qualification_test_says_pass_or_fail_at_the_end_only(
     assert states == {"five": "passed", "four": "passed", "two": "failed"}
     refused = workers["two"].snapshots[-1]["next"]
     assert refused[0] == 403 and not re.search(r"\b2\b", refused[1]["detail"])  # no score
+
+
+def test_a_block_for_failing_gold_comes_at_a_checkpoint_and_says_nothing_more(
+    requester, api_client_for, peers, django_capture_on_commit_callbacks, settings
+):
+    settings.BLOCK_CHECK_EVERY = 10
+    rules = {"block_gold_accuracy": 0.9, "block_min_gold": 3}
+    rng = random.Random(21)
+    golds = set(rng.sample(range(60), 20))
+    gold_labels = [rng.choice(LABELS) if index in golds else None for index in range(60)]
+    attacked = project_with(requester, "Animals", gold_labels, **rules)
+    plain = project_with(requester, "Animals", [None] * 60, **rules)
+    for project in (attacked, plain):
+        peers(project)
+    attacker = Worker(factories.WorkerFactory(username="attacker"), attacked, api_client_for)
+    twin = Worker(factories.WorkerFactory(username="twin"), plain, api_client_for)
+
+    play(
+        [attacker, twin],
+        [rng.choice(LABELS) for _ in range(30)],
+        django_capture_on_commit_callbacks,
+    )
+
+    seen, control = attacker.masked(), twin.masked()
+    blocked_at = len(seen)  # the attacker stops when the next task is refused
+    assert blocked_at in (10, 20, 30) and attacker.task is None
+    for step in range(blocked_at - 1):
+        assert seen[step] == control[step], (
+            f"answer {step + 1}: {first_difference(seen[step], control[step])}"
+        )
+    last = attacker.snapshots[-1]
+    assert last["stats"][1]["results"][0]["blocked"]
+    status, body = last["next"]
+    assert status == 403 and "did not meet its quality rules" in body["detail"]
+    assert "gold" not in str(last).lower()
