@@ -24,3 +24,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# 503 with Retry-After when the database cannot be reached; the API's error shape on /api/.
+handler500 = "hitlcrowd.views.server_error"

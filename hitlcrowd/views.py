@@ -1,7 +1,28 @@
+"""Project-wide views: the home redirect, the health check, and the 500 handler.
+
+`server_error` (handler500) sees every exception no view or middleware handled. A database that
+cannot be reached (a PostgreSQL restart or failover, a connection cut mid-request, a statement
+cancelled by its timeout) is the client's cue to retry, not a bug: 503 with Retry-After, in the
+API's error shape on /api/. Connections are checked before reuse (CONN_HEALTH_CHECKS), so the
+requests after the outage reconnect without restarting gunicorn
+(tests/live/test_faults_database.py).
+"""
+
+from __future__ import annotations
+
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
+
+from hitlcrowd.middleware import API_PREFIX
+
+# Seconds a client is asked to wait after a 503: PostgreSQL restarts in a few.
+RETRY_AFTER_SECONDS = 5
 
 
 @login_required
@@ -16,3 +37,29 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: called while the exception is being handled, so sys.exc_info() holds it."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response = _unavailable(request)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if request.path.startswith(API_PREFIX):
+        body = {
+            "code": "server_error",
+            "detail": "Something went wrong on our side.",
+            "errors": None,
+        }
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    detail = (
+        f"The database cannot be reached right now; try again in {RETRY_AFTER_SECONDS} seconds."
+    )
+    if request.path.startswith(API_PREFIX):
+        body = {"code": "database_unavailable", "detail": detail, "errors": None}
+        return JsonResponse(body, status=503)
+    return HttpResponse(detail, status=503, content_type="text/plain")
