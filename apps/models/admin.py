@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -14,6 +15,7 @@ from apps.models.models import (
     WebhookDelivery,
 )
 from apps.models.services.training import retrain_enqueue
+from apps.tasks.admin import ReadOnlyAdmin
 
 
 @admin.register(LearningSettings)
@@ -74,15 +76,21 @@ class ItemFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Read-only: a delivery's body and URL are signed and sent as stored, so an edited or
+    added row would go out under the project's signature."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["pk", "item", "status", "attempts", "last_status_code", "next_attempt_at"]
     list_filter = ["status"]
     list_select_related = ["item"]
-    raw_id_fields = ["item", "project"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
+    """Read-only like answers: a user's correction is evidence; a new one goes through the
+    feedback endpoint, which also updates the item and its callback."""
+
     list_display = ["item", "label", "accepted", "model_label", "user", "created_at"]
     list_select_related = ["item", "user"]
     raw_id_fields = ["item", "project", "user"]

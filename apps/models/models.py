@@ -235,6 +235,8 @@ class Prediction(models.Model):
     project = models.ForeignKey("tasks.Project", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     webhook_queued_at = models.DateTimeField(null=True, blank=True)
+    # The label the last delivery carried: a final label that differs is owed again.
+    webhook_label = models.CharField(max_length=100, blank=True)
 
     class Meta:
         indexes = [
@@ -255,6 +257,7 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Gave up"
+        SUPERSEDED = "superseded", "Superseded by a newer label"
 
     project = models.ForeignKey("tasks.Project", on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey("tasks.Item", on_delete=models.CASCADE, related_name="+")

@@ -48,7 +48,7 @@ def item_feedback(
         accepted=accepted,
         model_label=item.prediction,
     )
-    labels_changed(project_id=project.pk)
+    labels_changed(project_id=project.pk, item_ids=[item.pk])
     return feedback
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -13,19 +14,21 @@ from apps.tasks.models import Item, Project
 log = logging.getLogger(__name__)
 
 
-def labels_changed(*, project_id: int) -> None:
-    """Called by the consensus service after it stores labels (inside its transaction is
-    fine): after commit, webhooks owed for items that now have a final label are queued, and a
-    retrain is queued if the project has N new training labels since its latest version."""
-    transaction.on_commit(lambda: _after_labels(project_id))
+def labels_changed(*, project_id: int, item_ids: Iterable[int] = ()) -> None:
+    """Called by the services that store final labels (inside their transaction is fine),
+    with the items whose label may have changed: after commit, webhooks owed for items that
+    now have a final label, or a label other than the one last sent, are queued, and a retrain
+    is queued if the project has N new training labels since its latest version."""
+    changed = tuple(item_ids)
+    transaction.on_commit(lambda: _after_labels(project_id, changed))
 
 
-def _after_labels(project_id: int) -> None:
+def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
     from apps.models.services.training import retrain_due, retrain_enqueue
     from apps.models.services.webhooks import webhooks_queue_due
 
     try:
-        webhooks_queue_due(project_id=project_id)
+        webhooks_queue_due(project_id=project_id, changed_item_ids=item_ids)
         project = Project.objects.get(pk=project_id)
         if retrain_due(project=project):
             retrain_enqueue(project_id=project_id, trigger="labels")

@@ -451,7 +451,7 @@ def _store(
         workers=len(result.worker_ids),
         iterations=result.iterations,
         log_likelihood=result.log_likelihood,
-        items_changed=changed,
+        items_changed=len(changed),
         confusions=_pack_confusions(result),
     )
     state = {"last_run": run}
@@ -459,7 +459,7 @@ def _store(
         state |= {"pending": True, "requested_at": now}
     AggregationState.objects.filter(project=project).update(**state)
     # Retrain trigger and webhooks owed for items now labeled (after commit).
-    labels_changed(project_id=project.pk)
+    labels_changed(project_id=project.pk, item_ids=changed)
 
 
 # --- Items ----------------------------------------------------------------------------------
@@ -474,7 +474,10 @@ def _crowd_items(project: Project):
     )
 
 
-def _write_items(project: Project, run: AggregationRun, result: AggregationResult, now) -> int:
+def _write_items(
+    project: Project, run: AggregationRun, result: AggregationResult, now
+) -> list[int]:
+    """Writes the items whose label or posterior changed; returns their ids."""
     labels = result.labels
     pks, positions = _stale_items(project, result)
     new = np.round(result.posteriors[positions], POSTERIOR_DIGITS)
@@ -495,7 +498,7 @@ def _write_items(project: Project, run: AggregationRun, result: AggregationResul
     fields = ["final_label", "posterior", "final_confidence", "label_source"]
     fields += ["consensus_method", "aggregation_run", "updated_at"]
     _bulk_update(Item, stale, fields)
-    return len(stale)
+    return pks.tolist()
 
 
 def _stale_items(project: Project, result: AggregationResult) -> tuple[np.ndarray, np.ndarray]:
@@ -801,5 +804,6 @@ def item_resolve(*, item_id: int, label: str, by: User) -> Item:
         changes={"state": [before[0], item.state], "final_label": [before[1], label]},
     )
     project_id = item.project_id
+    labels_changed(project_id=project_id, item_ids=[item.pk])  # its callback, if predicted
     transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))
     return item
