@@ -8,6 +8,14 @@ payload key (lists and objects as JSON text, so `pixels`/`features` survive; oth
 come back from a CSV as strings, as CSV has no types).
 
 Rows are read in keyset chunks (see `item_iter_values`): memory holds one chunk, never the table.
+
+`spreadsheet-csv` is the same CSV for opening in a spreadsheet (Excel, LibreOffice, Google
+Sheets), which runs a cell starting with `=`, `+`, `-`, `@`, tab or CR as a formula
+(`=HYPERLINK(...)` in a payload would be live on the requester's machine). As OWASP advises,
+such a cell (header cells too: payload keys are user data) gets a leading `'`, which makes
+it text. A cell that is a plain number (`-0.5`, `-3e-4`) is left alone: a spreadsheet reads
+it as that number, never as a formula. The file is for spreadsheets only: uploaded, its
+prefixed cells would stay prefixed; the upload file is the plain `csv` (or `jsonl`).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,8 +36,18 @@ from apps.tasks.ingest import EXPORT_ONLY_COLUMNS, POSTERIOR_PREFIX
 from apps.tasks.models import Item, Project
 from apps.tasks.selectors.items import item_iter_values, item_payload_keys
 
-FORMATS = ("csv", "jsonl")
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+FORMATS = ("csv", "jsonl", "spreadsheet-csv")
+FORMAT_TITLES = {"csv": "CSV", "jsonl": "JSONL", "spreadsheet-csv": "CSV for spreadsheets"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "spreadsheet-csv": "text/csv; charset=utf-8",
+}
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "spreadsheet-csv": "spreadsheet.csv"}
+# First characters a spreadsheet reads as a formula (OWASP CSV injection) and their
+# full-width forms (read as formulas by some locales' spreadsheets).
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+PLAIN_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 UPLOAD_COLUMNS = ("external_id", "prediction", "confidence", "model_version", "gold_label")
 FIELDS = (
     "external_id",
@@ -48,8 +67,11 @@ FIELDS = (
 
 
 def export_response(*, project: Project, items: QuerySet[Item], fmt: str) -> StreamingHttpResponse:
-    """A streamed download of `items` (already scoped and filtered) in `fmt` (csv or jsonl)."""
-    chunks = export_csv(project=project, items=items) if fmt == "csv" else export_jsonl(items)
+    """A streamed download of `items` (already scoped and filtered) in `fmt` (see FORMATS)."""
+    if fmt == "jsonl":
+        chunks = export_jsonl(items)
+    else:
+        chunks = export_csv(project=project, items=items, for_spreadsheet=fmt != "csv")
     response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{export_file_name(project, fmt)}"'
     response["Cache-Control"] = "no-store"
@@ -58,7 +80,7 @@ def export_response(*, project: Project, items: QuerySet[Item], fmt: str) -> Str
 
 def export_file_name(project: Project, fmt: str) -> str:
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return f"{slugify(project.name) or 'project'}-{project.pk}-items-{stamp}.{fmt}"
+    return f"{slugify(project.name) or 'project'}-{project.pk}-items-{stamp}.{EXTENSIONS[fmt]}"
 
 
 def export_jsonl(items: QuerySet[Item]) -> Iterator[bytes]:
@@ -67,7 +89,9 @@ def export_jsonl(items: QuerySet[Item]) -> Iterator[bytes]:
         yield ("\n".join(lines) + "\n").encode()
 
 
-def export_csv(*, project: Project, items: QuerySet[Item]) -> Iterator[bytes]:
+def export_csv(
+    *, project: Project, items: QuerySet[Item], for_spreadsheet: bool = False
+) -> Iterator[bytes]:
     labels = list(project.labels)
     reserved = {*UPLOAD_COLUMNS, *EXPORT_ONLY_COLUMNS, *(POSTERIOR_PREFIX + x for x in labels)}
     # A payload key named like a reserved column could not have come in through a CSV either.
@@ -87,12 +111,16 @@ def export_csv(*, project: Project, items: QuerySet[Item]) -> Iterator[bytes]:
         "gold_label",
         *payload_keys,
     ]
+    defuse = _defused if for_spreadsheet else None
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    # Rows end in CRLF (RFC 4180): the writer quotes a cell holding a character of the line
+    # terminator, so with "\n" alone a bare CR in a value went out unquoted and split the row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(map(defuse, header) if defuse else header)
     for chunk in item_iter_values(items, FIELDS):
         for row in chunk:
-            writer.writerow(_csv_cells(_record(row), labels, payload_keys))
+            cells = _csv_cells(_record(row), labels, payload_keys)
+            writer.writerow(map(defuse, cells) if defuse else cells)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -147,3 +175,10 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, dict, bool)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _defused(cell: str) -> str:
+    """The cell as a spreadsheet shows it but never runs it (see the module docstring)."""
+    if cell and cell[0] in FORMULA_STARTS and not PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell

@@ -171,13 +171,15 @@ class ItemExportView(APIView):
     content_negotiation_class = IgnoreFormatOverride
 
     @extend_schema(
-        summary="Download a project's items (streamed CSV or JSON lines)",
+        summary="Download a project's items (streamed CSV, JSON lines or spreadsheet CSV)",
         description=(
             "Each row: external_id, state, final_label, label_source, final_confidence, "
             "posterior (CSV: one `p_<label>` column per label), prediction, confidence, "
             "model_version, batch, is_gold, gold_label and the payload (JSONL: a `payload` "
-            "object; CSV: one column per payload key). The file is a valid upload for a new "
-            "project."
+            "object; CSV: one column per payload key). A csv or jsonl file is a valid upload "
+            "for a new project. `spreadsheet-csv` is the CSV for opening in a spreadsheet: a "
+            "cell starting with =, +, -, @, tab or CR (a plain number aside) gets a leading ' "
+            "so it is never run as a formula; it is not meant for upload."
         ),
         parameters=[
             OpenApiParameter("project_id", int, OpenApiParameter.PATH),

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.tasks.exports import FORMATS
+from apps.tasks.exports import FORMAT_TITLES
 from apps.tasks.models import Item, Project
 from apps.tasks.selectors.batches import (
     batch_get_for_requester,
@@ -141,7 +141,7 @@ def _render_project(
         "counts": _labeled(project_item_counts(project=project)),
         "batches": [(b, _with_percent(statuses[b.pk])) for b in batches],
         "upload_form": upload_form,
-        "export_formats": FORMATS,
+        "export_formats": list(FORMAT_TITLES.items()),
         "budget": budget_status(project=project),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
