@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from apps.tasks.models import Answer, Assignment
+from apps.tasks.selectors.assignments import item_ref
 from tests.factories import PASSWORD, GuidelineVersionFactory, HITFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,10 +73,12 @@ def test_a_worker_answers_with_a_hotkey_skips_with_s_and_finds_the_answer_in_his
     expect(page.locator("td.answer-label")).to_have_text(["dog"])
 
     answer = Answer.objects.get(worker=worker)
-    assert (str(answer.item_id), answer.label) == (first, "dog")
+    shown = item_ref(worker_id=answer.worker_id, item_id=answer.item_id)
+    assert (shown, answer.label) == (first, "dog")
     assert 0.3 <= answer.seconds_spent < 60
     skipped = Assignment.objects.get(worker=worker, state=Assignment.State.SKIPPED)
-    assert (str(skipped.hit.item_id), skipped.skip_reason) == (second, "2 cats, so unsure")
+    shown = item_ref(worker_id=skipped.worker_id, item_id=skipped.hit.item_id)
+    assert (shown, skipped.skip_reason) == (second, "2 cats, so unsure")
 
 
 def test_the_countdown_tells_the_worker_when_the_lease_expired(page, worker, project):

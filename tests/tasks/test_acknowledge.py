@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.tasks.models import Assignment, GuidelineAcknowledgement
+from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim
 from apps.tasks.services.guidelines import (
     GuidelineNotAcknowledged,
@@ -76,7 +77,7 @@ def test_next_task_without_a_project_serves_another_project_first(
     hit = factories.HITFactory(item__project=other)
     response = api_client_for(worker).post(NEXT, {})
     assert response.status_code == 200
-    assert response.json()["item"]["id"] == hit.item_id
+    assert response.json()["item"]["ref"] == item_ref(worker_id=worker.pk, item_id=hit.item_id)
 
 
 def test_the_worker_reads_acknowledges_and_then_gets_a_task(

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from apps.tasks.models import HIT, Item
+from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim, assignment_submit, item_mark_gold
 from tests.factories import HITFactory, ItemFactory, WorkerFactory
 
@@ -117,7 +118,7 @@ def test_no_worker_facing_response_ever_shows_a_gold_label(api_client_for, worke
         )
     real_task = responses[-3].json()
     gold_task = responses[1].json()
-    assert real_task["item"]["id"] == real.item_id
+    assert real_task["item"]["ref"] == item_ref(worker_id=worker.pk, item_id=real.item_id)
     assert sorted(real_task) == sorted(gold_task), "gold and real tasks have the same shape"
     responses += [
         client.get("/api/v1/work/projects/"),

@@ -7,6 +7,7 @@ from django_q.models import Schedule
 
 from apps.tasks.jobs import expire_leases_job
 from apps.tasks.models import HIT, Assignment
+from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim, assignment_expire_due
 from tests.factories import HITFactory, WorkerFactory
 
@@ -50,7 +51,9 @@ def test_next_task_expires_leases_lazily(api_client_for, real_project, worker, o
     _expire(assignment_claim(worker=worker, project=real_project))
     response = api_client_for(other_worker).post("/api/v1/work/next/", {"project": real_project.id})
     assert response.status_code == 200
-    assert response.json()["item"]["id"] == hit.item_id
+    assert response.json()["item"]["ref"] == item_ref(
+        worker_id=other_worker.pk, item_id=hit.item_id
+    )
 
 
 def test_live_leases_are_left_alone(real_project, worker):

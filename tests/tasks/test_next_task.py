@@ -1,6 +1,7 @@
 import pytest
 
 from apps.tasks.models import HIT, Assignment
+from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
 from tests.factories import (
     GuidelineAcknowledgementFactory,
@@ -33,7 +34,8 @@ def test_a_worker_gets_the_payload_labels_guideline_and_lease(api_client_for, wo
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["item"] == {"id": hit.item_id, "payload": {"text": "a cat"}}
+    ref = item_ref(worker_id=worker.pk, item_id=hit.item_id)
+    assert body["item"] == {"ref": ref, "payload": {"text": "a cat"}}
     assert body["labels"] == ["cat", "dog", "bird"]
     assert body["guideline"] == {"number": 2, "text": "current"}
     assert body["project"] == {"id": real_project.id, "name": "Animals"}
@@ -97,7 +99,7 @@ def test_without_a_project_it_finds_work_in_any_open_project(api_client_for, wor
     response = api_client_for(worker).post(NEXT, {}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["item"]["id"] == hit.item_id
+    assert response.json()["item"]["ref"] == item_ref(worker_id=worker.pk, item_id=hit.item_id)
 
 
 @pytest.mark.parametrize("value", ["abc", 0, -3])

@@ -41,11 +41,19 @@ GOLD_SHARE = 0.4
 SECONDS = 4.0
 # An attacker at chance has an AUC of 0.5; with ~24 gold of 60 answers its standard deviation
 # is ~0.08 for membership and ~0.12 for right/wrong among the gold answers (Hanley-McNeil), so
-# 0.85 is about 3 standard deviations for the weaker of the two. The old stats scored 1.0.
+# 0.85 is about 3 standard deviations for the weaker of the two (4 for membership, where the
+# random order of item refs is the one score that is not constant). On main the Beta
+# inversion scored 1.0 for both, and the order of item ids 1.0 for membership.
 AUC_BOUND = 0.85
 IDENTITY_KEYS = {"id", "assignment_id", "item_id", "project_id"}
 TIME_KEYS = {"created_at", "lease_expires_at", "updated_at", "expiry"}
-MASKED_KEYS = {"payload": "<payload>", "label": "<label>", "username": "<user>"}
+MASKED_KEYS = {
+    "payload": "<payload>",
+    "label": "<label>",
+    "username": "<user>",
+    "ref": "<ref>",  # an item as this worker sees it: a keyed hash, per worker
+    "item_ref": "<ref>",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +183,7 @@ def _mask_field(key: str, value: Any, username: str) -> Any:
 def _mask_text(text: str, username: str) -> str:
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "<csrf>", text)
     text = text.replace(username, "<user>")
+    text = re.sub(r"\b[0-9a-f]{16}\b", "<ref>", text)
     text = re.sub(r"\b(" + "|".join(LABELS) + r")\b", "<label>", text)
     return re.sub(r"\d+", "#", text)  # ids, dates, the lease countdown, page numbers
 
@@ -198,11 +207,22 @@ def infer(snapshots: list[dict[str, Any]]) -> dict[str, list[list[float]]]:
             delta = numbers.get(path, value) - value
             _add(gold, path, step, delta)
             _add(right, path, step, delta)
+    # The order of the items served: the gold queue and the other one each serve in their own
+    # order, so where an item's identity ranks among all served, against when it came, says
+    # which queue it came from if identities are ordered (item ids were).
+    served = [_item_identity(shot) for shot in snapshots]
+    rank = np.argsort(np.argsort(np.asarray(served, dtype=object)))
+    gold["item order"] = [float(rank[answer] - answer) for answer in range(1, len(served))]
     steps = len(snapshots) - 1
     return {
         "gold": [scores + [0.0] * (steps - len(scores)) for scores in gold.values()],
         "right": [scores + [0.0] * (steps - len(scores)) for scores in right.values()],
     }
+
+
+def _item_identity(snapshot: dict[str, Any]) -> Any:
+    item = snapshot["assignment"][1]["item"]
+    return item.get("id", item.get("ref"))
 
 
 def _add(scores: dict[str, list[float]], name: str, step: int, value: float) -> None:

@@ -257,7 +257,7 @@ def test_a_gold_item_looks_like_any_other_item(worker, requester):
     response = client_for(worker).get(task_url(project))
     assert response.status_code == 200
     assert "Which animal?" in response.content.decode()
-    assert set(response.context["task"]["item"]) == {"id", "payload"}
+    assert set(response.context["task"]["item"]) == {"ref", "payload"}
     assert "gold" not in response.content.decode().lower()
 
 

@@ -76,7 +76,9 @@ class WorkGuidelineSerializer(serializers.Serializer):
 
 
 class WorkItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    ref = serializers.CharField(
+        help_text="The item for me: stable across my tasks, not its id (a worker never sees ids)."
+    )
     payload = serializers.JSONField()
 
 
@@ -94,7 +96,7 @@ class WorkAnswerSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     assignment_id = serializers.IntegerField()
     project = WorkRefSerializer()
-    item_id = serializers.IntegerField()
+    item_ref = serializers.CharField(help_text="As `item.ref` in the task.")
     label = serializers.CharField()
     seconds_spent = serializers.FloatField()
     guideline_number = serializers.IntegerField(allow_null=True)

@@ -3,6 +3,12 @@
 Every function takes the worker and returns only that worker's rows. A worker never sees a
 gold label, whether an item is gold, nor another worker's answers: `task_for_worker` is the
 one place that shapes a task, and it is the same for gold and real items.
+
+Nor an item's id: gold tasks are served from their own queue in id order and the others by
+priority, so the ids of the tasks a worker got fall into two rising runs, and the step at
+which each id came told which run, gold or not, exactly (issue 12). A worker sees `item_ref`
+instead, a keyed hash of (worker, item): the same item always has the same ref for that
+worker, refs have no order, and two accounts' refs cannot be matched.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from apps.models.models import LearningSettings
 from apps.models.services import pre_annotation_on, suggestion_for
@@ -148,7 +155,10 @@ def task_for_worker(*, assignment: Assignment) -> dict[str, Any]:
         "assignment_id": assignment.pk,
         "state": assignment.state,
         "project": {"id": assignment.project.pk, "name": assignment.project.name},
-        "item": {"id": item.pk, "payload": item.payload},
+        "item": {
+            "ref": item_ref(worker_id=assignment.worker_id, item_id=item.pk),
+            "payload": item.payload,
+        },
         "labels": list(assignment.project.labels),
         "guideline": {"number": guideline.number, "text": guideline.text} if guideline else None,
         "lease_expires_at": assignment.lease_expires_at,
@@ -159,6 +169,12 @@ def task_for_worker(*, assignment: Assignment) -> dict[str, Any]:
     if pre_annotation_on(project=assignment.project):
         task["suggestion"] = suggestion_for(project=assignment.project, item=item)
     return task
+
+
+def item_ref(*, worker_id: int, item_id: int) -> str:
+    """What a worker sees for an item's identity (see the module docstring)."""
+    digest = salted_hmac("hitlcrowd.item-ref", f"{worker_id}:{item_id}", algorithm="sha256")
+    return digest.hexdigest()[:16]
 
 
 def answer_list_for_worker(*, worker: User) -> QuerySet[Answer]:
@@ -177,7 +193,7 @@ def answer_for_worker(*, answer: Answer) -> dict[str, Any]:
         "id": answer.pk,
         "assignment_id": answer.assignment_id,
         "project": {"id": answer.project_id, "name": answer.project.name},
-        "item_id": answer.item_id,
+        "item_ref": item_ref(worker_id=answer.worker_id, item_id=answer.item_id),
         "label": answer.label,
         "seconds_spent": answer.seconds_spent,
         "guideline_number": guideline.number if guideline else None,

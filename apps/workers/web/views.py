@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.tasks.models import Assignment
 from apps.tasks.selectors.assignments import (
+    answer_for_worker,
     answer_list_for_worker,
     assignment_get_for_worker,
     assignment_live_for_worker,
@@ -152,7 +153,8 @@ def skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     answers = answer_list_for_worker(worker=request.user)
     page = Paginator(answers, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "workers/history.html", {"page": page})
+    rows = [answer_for_worker(answer=answer) for answer in page.object_list]
+    return render(request, "workers/history.html", {"page": page, "rows": rows})
 
 
 @require_GET
