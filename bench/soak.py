@@ -82,7 +82,7 @@ class Intent:
 
     worker: int
     assignment: int
-    item: int
+    item: int  # the n of "soak item n"
     action: str  # submit, retry, drop, conflict, skip, expire
     label: str
     statuses: list[int] = field(default_factory=list)
@@ -168,10 +168,10 @@ def choose_action(rng: random.Random, taken: int, expirer: bool) -> str:
     return "submit"
 
 
-def true_label(item_id: int) -> str:
+def true_label(item_number: int) -> str:
     """The item's hidden true label: not in its text, so no model can learn it (no re-score
     auto-labels the open items away mid-soak)."""
-    return LABELS[(item_id * 7919) % len(LABELS)]
+    return LABELS[(item_number * 7919) % len(LABELS)]
 
 
 def worker_loop(
@@ -193,7 +193,7 @@ def worker_loop(
             continue
         action = choose_action(rng, taken, index < config.expirers)
         taken += 1
-        item = task["item"]["id"]
+        item = int(task["item"]["payload"]["text"].split()[2])  # workers never see item ids
         label = true_label(item) if rng.random() < ACCURACY else rng.choice(LABELS)
         intent = Intent(index, task["assignment_id"], item, action, label)
         ledger.record(intent)
