@@ -261,6 +261,9 @@ def do_skip(client: Client, intent: Intent, config: SoakConfig, ledger: Ledger) 
 
 def do_expire(client: Client, intent: Intent, config: SoakConfig, ledger: Ledger) -> None:
     time.sleep(config.lease_seconds + 1.5)
+    # Idle past gunicorn's keep-alive (30 s): the server closed the connection; reconnect as
+    # any HTTP client does after a long pause.
+    client.conn.close()
     status, body = _submit(client, intent, "submit (late)")
     expect(ledger, "submit (late)", status, {410}, body)
 
@@ -368,6 +371,8 @@ def process_env(config: SoakConfig, dsn: str, data_dir: str) -> dict[str, str]:
         "SECRET_KEY": secret_key(),
         "DEBUG": "false",
         "SECURE_COOKIES": "false",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on 127.0.0.1, no proxy in front
+        "API_THROTTLE_WORKER": "off",  # the soak measures the service; throttles have tests
         "LOG_LEVEL": "ERROR",
         "HITLCROWD_DATA_DIR": data_dir,
         "Q_WORKERS": str(config.q_workers),
@@ -546,6 +551,8 @@ SQL = {
         AND (i.state = 'waiting') <> (h.state = 'open')""",
     "runs": """
         SELECT count(*) FROM tasks_aggregationrun WHERE project_id = %(p)s""",
+    "training runs": """
+        SELECT count(*) FROM mlmodels_trainingrun WHERE project_id = %(p)s""",
     "overlapping consensus runs": """
         SELECT count(*) FROM tasks_aggregationrun a JOIN tasks_aggregationrun b
         ON a.project_id = b.project_id AND a.id < b.id
@@ -553,7 +560,8 @@ SQL = {
         AND b.started_at < coalesce(a.finished_at, 'infinity')
         AND a.started_at < coalesce(b.finished_at, 'infinity')""",
 }
-MUST_BE_ZERO = [name for name in (*SQL, "lost", "doubled") if name != "runs"] + [
+COUNTED = {"runs", "training runs"}  # reported, not invariants
+MUST_BE_ZERO = [name for name in (*SQL, "lost", "doubled") if name not in COUNTED] + [
     "server errors",
     "unexpected statuses",
     "connection errors",
@@ -599,6 +607,7 @@ def report(config: SoakConfig, result: SoakResult) -> str:
         f" late 410s {ledger.late}",
         f"load average at the end of the load: {' '.join(f'{x:.1f}' for x in result.load_average)}"
         f"; queue drained and consensus caught up {result.settle_seconds:.1f} s later",
+        f"consensus runs {result.found['runs']:,}, training runs {result.found['training runs']}",
         "",
         "| endpoint | requests | p50 ms | p95 ms | p99 ms |",
         "|---|---|---|---|---|",
