@@ -64,6 +64,9 @@ class SoakConfig:
     seed: int = 1
     scale_out: bool = False  # two gunicorns and two qclusters on Redis
     redis_url: str = "redis://127.0.0.1:6379/7"
+    # The job queue's name and Redis key: this run's own, so that other runs sharing the Redis
+    # database (other soaks, test suites) neither take its jobs nor give it theirs.
+    queue: str = field(default_factory=lambda: f"hitlcrowd-soak-{os.getpid()}")
     gunicorn_workers: int = 4
     gunicorn_threads: int = 4
     q_workers: int = 2
@@ -381,6 +384,7 @@ def process_env(config: SoakConfig, dsn: str, data_dir: str) -> dict[str, str]:
     env.pop("REDIS_URL", None)
     if config.scale_out:
         env["REDIS_URL"] = config.redis_url
+        env["Q_CLUSTER_NAME"] = config.queue
     return env
 
 
@@ -397,7 +401,7 @@ def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
     the job queue on Redis (emptied first: only this soak's jobs may be in it)."""
     copies = 2 if config.scale_out else 1
     if config.scale_out:
-        redis_queue_clear(config.redis_url)
+        redis_queue_clear(config)
     processes, clusters = [], []
     with tempfile.TemporaryDirectory(prefix="hitlcrowd-soak-") as data_dir:
         env = process_env(config, dsn, data_dir)
@@ -423,16 +427,16 @@ def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
                 kill(cluster)
 
 
-def redis_queue_clear(url: str) -> None:
+def redis_queue_clear(config: SoakConfig) -> None:
     import redis
 
-    redis.Redis.from_url(url).delete("django_q:hitlcrowd:q")
+    redis.Redis.from_url(config.redis_url).delete(f"django_q:{config.queue}:q")
 
 
-def redis_queue_size(url: str) -> int:
+def redis_queue_size(config: SoakConfig) -> int:
     import redis
 
-    return redis.Redis.from_url(url).llen("django_q:hitlcrowd:q")
+    return redis.Redis.from_url(config.redis_url).llen(f"django_q:{config.queue}:q")
 
 
 # --- The check against the database ----------------------------------------------------------
@@ -453,7 +457,7 @@ def settle(config: SoakConfig, dsn: str, project: int) -> float:
 
 def _settled(conn, config: SoakConfig, project: int) -> bool:
     queued = (
-        redis_queue_size(config.redis_url)
+        redis_queue_size(config)
         if config.scale_out
         else conn.execute("SELECT count(*) FROM django_q_ormq").fetchone()[0]
     )

@@ -267,7 +267,9 @@ if Q_RETRY <= Q_TIMEOUT:
 # at the timeout, and the redelivery after Q_RETRY must find the claim free.
 Q_JOB_DEAD_AFTER = timedelta(seconds=Q_TIMEOUT + min(30, (Q_RETRY - Q_TIMEOUT) // 2))
 Q_CLUSTER = {
-    "name": "hitlcrowd",
+    # Also the job queue's Redis key (django_q:<name>:q): deployments (or test runs) sharing a
+    # Redis database need names of their own, or each takes the other's jobs.
+    "name": env_str("Q_CLUSTER_NAME", "hitlcrowd"),
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
