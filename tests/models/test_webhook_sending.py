@@ -187,3 +187,22 @@ def test_concurrent_jobs_keep_one_delivery_in_flight_and_the_holder_sends_the_re
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
     quick = sorted(took.values())[:3]
     assert max(quick) < 1.5, took  # never waited for a receiver
+
+
+def test_a_short_q_timeout_keeps_the_holder_to_its_own_delivery(pets, settings):
+    """Q_TIMEOUT 10 s and a 5 s attempt leave no time to drain: the job sends its own
+    delivery only and queues a sweep job (the ORM broker here, not run inline) for the rest."""
+    from django_q.models import OrmQ
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.Q_TIMEOUT, settings.WEBHOOK_TIMEOUT_SECONDS = 10, 5
+    with receiver() as (port, server):
+        mine, _other = (delivery_to(pets, f"http://127.0.0.1:{port}/h", n) for n in range(2))
+        from apps.models.services import webhooks
+
+        assert webhooks._drain_seconds() == 0
+        webhook_deliver_job(mine.pk)
+        assert len(server.received) == 1
+        assert OrmQ.objects.count() == 1  # the sweep, queued
+        assert webhooks_sweep_job() == "1 attempt(s)"
+        assert len(server.received) == 2

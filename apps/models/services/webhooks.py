@@ -51,8 +51,8 @@ from hitlcrowd import outbound
 MAX_ATTEMPTS = 8
 FIRST_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
-# One job sends for at most this long, then leaves the rest to the next job in the queue
-# (keep Q_TIMEOUT above it plus WEBHOOK_TIMEOUT_SECONDS).
+# One job sends for at most this long (less if Q_TIMEOUT is short: see `_drain_seconds`), then
+# leaves the rest to the next job in the queue.
 DRAIN_SECONDS = 60
 FINAL_STATES = (Item.State.CONSENSUS, Item.State.RESOLVED)
 RELABEL_BY_ID = 500
@@ -159,8 +159,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
     if delivery.status == WebhookDelivery.Status.PENDING:
         with _slot() as held:
             if held:
-                _attempt(delivery_id)
-                _drain(deadline=time.monotonic() + DRAIN_SECONDS)
+                _drain(deadline=time.monotonic() + _drain_seconds(), first=delivery_id)
         _sweep_again_if_due()
     delivery.refresh_from_db()
     return delivery
@@ -170,20 +169,29 @@ def webhooks_sweep() -> int:
     """The periodic job: sends what is due (a delivery left behind by a holder that died).
     Returns how many attempts were made."""
     with _slot() as held:
-        sent = _drain(deadline=time.monotonic() + DRAIN_SECONDS) if held else 0
+        sent = _drain(deadline=time.monotonic() + _drain_seconds()) if held else 0
     _sweep_again_if_due()
     return sent
 
 
-def _drain(*, deadline: float) -> int:
+def _drain_seconds() -> float:
+    """Stop starting attempts early enough that the last one ends well inside the job's
+    Q_TIMEOUT: a job killed mid-drain would hold its slot until the lease ran out."""
+    return max(0.0, min(DRAIN_SECONDS, settings.Q_TIMEOUT / 2 - settings.WEBHOOK_TIMEOUT_SECONDS))
+
+
+def _drain(*, deadline: float, first: int | None = None) -> int:
+    """Attempts `first`, then whatever is due, until the deadline passes; at least one
+    attempt when anything is due, so a sweep always makes progress. Returns the attempts."""
     sent = 0
-    while time.monotonic() < deadline:
-        due = _due().values_list("pk", flat=True).first()
-        if due is None:
-            break
-        _attempt(due)
-        sent += 1
-    return sent
+    while True:
+        delivery_id = first if first is not None else _due().values_list("pk", flat=True).first()
+        if delivery_id is None:
+            return sent
+        _attempt(delivery_id)
+        sent, first = sent + 1, None
+        if time.monotonic() >= deadline:
+            return sent
 
 
 def _due():
