@@ -286,6 +286,8 @@ def post_pinned(url: str, body: bytes, headers: dict[str, str], *, timeout: floa
             try:
                 conn.request("POST", target.path, body=body, headers=headers)
                 response = conn.getresponse()
+            except TimeoutError:  # the socket's own timeout: silent for `timeout` seconds
+                raise TimeoutError(f"no answer within {timeout:g} s") from None
             except (OSError, http.client.HTTPException) as exc:
                 if fired.is_set():
                     raise TimeoutError(f"no answer within {timeout:g} s") from None
