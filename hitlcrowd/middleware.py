@@ -1,9 +1,10 @@
 """Refusals made before any view (or middleware) reads the request.
 
-A NUL in the query string: PostgreSQL text cannot hold a NUL, so `?external_id=a%00b` reached
-the database as a 500; no parameter of ours has a use for one. One check here covers every
-filter, page and option of the API and the pages. (A query string cannot carry a lone
-surrogate: Django decodes it with replacement characters.)
+A NUL in the query string or a header: PostgreSQL text cannot hold a NUL, so
+`?external_id=a%00b` reached the database as a 500, and so did an `Idempotency-Key` holding
+one; no parameter or header of ours has a use for one. One check here covers every filter,
+page, option and header of the API and the pages. (Neither can carry a lone surrogate: Django
+decodes the query with replacement characters, and WSGI headers are Latin-1.)
 
 A body declared larger than UPLOAD_MAX_BYTES (uploads are the largest bodies we take): the
 requester upload page used to read and spool the whole body to disk before its 413, because
@@ -26,36 +27,46 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 API_PREFIX = "/api/"
 
 
-class RefuseNulInQueryString:
+NUL_MESSAGE = "A NUL character (%00) is not allowed."
+
+
+class RefuseNul:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
-            name = _parameter_with_nul(request)
-            if name is not None:
-                return _refusal(request, name)
+        name = _header_with_nul(request) or _parameter_with_nul(request)
+        if name is not None:
+            return _refusal(request, name)
         return self.get_response(request)
 
 
 def _parameter_with_nul(request: HttpRequest) -> str | None:
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" not in query and "\x00" not in query:
+        return None
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             return name.replace("\x00", "\\u0000")
     return None
 
 
+def _header_with_nul(request: HttpRequest) -> str | None:
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            return key.removeprefix("HTTP_").replace("_", "-").title()
+    return None
+
+
 def _refusal(request: HttpRequest, name: str) -> HttpResponse:
-    message = "A NUL character (%00) is not allowed."
     if request.path.startswith(API_PREFIX):
         body = {
             "code": "invalid",
             "detail": "The request is not valid.",
-            "errors": {name: [message]},
+            "errors": {name: [NUL_MESSAGE]},
         }
         return JsonResponse(body, status=400)
-    return HttpResponseBadRequest(f"{name}: {message}", content_type="text/plain")
+    return HttpResponseBadRequest(f"{name}: {NUL_MESSAGE}", content_type="text/plain")
 
 
 class RefuseOversizedBody:

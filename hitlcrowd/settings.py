@@ -50,7 +50,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "hitlcrowd.middleware.RefuseOversizedBody",
-    "hitlcrowd.middleware.RefuseNulInQueryString",
+    "hitlcrowd.middleware.RefuseNul",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -235,6 +235,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hitlcrowd.openapi.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ItemStateEnum": "apps.tasks.models.Item.State",
         "HITStateEnum": "apps.tasks.models.HIT.State",

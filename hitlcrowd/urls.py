@@ -27,3 +27,5 @@ urlpatterns = [
 
 # 503 with Retry-After when the database cannot be reached; the API's error shape on /api/.
 handler500 = "hitlcrowd.views.server_error"
+# A URL nothing matches under /api/ (projects/abc/): 404 in the API's error shape.
+handler404 = "hitlcrowd.views.not_found"

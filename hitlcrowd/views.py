@@ -1,4 +1,4 @@
-"""Project-wide views: the home redirect, the health check, and the 500 handler.
+"""Project-wide views: the home redirect, the health check, and the 404 and 500 handlers.
 
 `server_error` (handler500) sees every exception no view or middleware handled. A database that
 cannot be reached (a PostgreSQL restart or failover, a connection cut mid-request, a statement
@@ -37,6 +37,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404 for a URL nothing matches (`/api/v1/projects/abc/`): the API's error shape
+    under /api/, Django's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        body = {"code": "not_found", "detail": "Not found.", "errors": None}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -54,3 +54,32 @@ def test_the_main_resources_are_in_the_schema(schema):
         "/api/v1/projects/{project_id}/export",
     ):
         assert any(p.rstrip("/") == expected.rstrip("/") for p in paths), expected
+
+
+def test_every_error_response_documents_the_error_shape(schema):
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"code", "detail", "errors"}
+    shapeless = [
+        f"{method.upper()} {path} {code}"
+        for path, method, operation in operations(schema)
+        for code, response in operation["responses"].items()
+        if code.startswith("4")
+        and response.get("content", {}).get("application/json", {}).get("schema")
+        != {"$ref": "#/components/schemas/Error"}
+    ]
+    assert shapeless == []
+
+
+def test_a_bad_page_or_a_malformed_request_is_documented(schema):
+    for path, method, operation in operations(schema):
+        names = {p["name"] for p in operation.get("parameters", [])}
+        assert "400" in operation["responses"], (method, path)
+        if names & {"page", "cursor"}:
+            assert "404" in operation["responses"], (method, path)
+
+
+def test_blank_and_null_values_the_api_returns_are_in_the_schema(schema):
+    components = schema["components"]["schemas"]
+    for name in ("Item", "ItemDetail", "ConsensusItem"):
+        choices = components[name]["properties"]["label_source"]["oneOf"]
+        assert {"$ref": "#/components/schemas/BlankEnum"} in choices, name
+    assert components["LearningSettings"]["properties"]["updated_at"]["nullable"] is True

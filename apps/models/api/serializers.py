@@ -69,6 +69,9 @@ class RescoreSerializer(serializers.ModelSerializer):
 
 class LearningSettingsSerializer(serializers.ModelSerializer):
     strategy = serializers.ChoiceField(choices=STRATEGIES, required=False)
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="null: never changed (the defaults)."
+    )
 
     class Meta:
         model = LearningSettings

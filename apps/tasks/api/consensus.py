@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.tasks.api.items import LABEL_SOURCE
 from apps.tasks.models import Item
 from apps.tasks.selectors.consensus import (
     consensus_get_for_project,
@@ -26,6 +27,7 @@ ERRORS = {
 
 
 class ConsensusItemSerializer(serializers.ModelSerializer):
+    label_source = serializers.ChoiceField(**LABEL_SOURCE)
     n_answers = serializers.IntegerField(read_only=True)
     run = serializers.IntegerField(source="aggregation_run_id", read_only=True, allow_null=True)
     method = serializers.CharField(source="consensus_method", read_only=True)

@@ -45,8 +45,17 @@ FILTERS = [
 ]
 
 
+LABEL_SOURCE = {
+    "choices": Item.Source.choices,
+    "allow_blank": True,
+    "read_only": True,
+    "help_text": "Who gave the final label; blank while it has none.",
+}
+
+
 class ItemSerializer(serializers.ModelSerializer):
     batch = serializers.IntegerField(source="batch_id", read_only=True, allow_null=True)
+    label_source = serializers.ChoiceField(**LABEL_SOURCE)
 
     class Meta:
         model = Item
