@@ -583,6 +583,7 @@ def run_against(args: argparse.Namespace) -> None:
         "SECRET_KEY": "bench-only",
         "DEBUG": "false",
         "SECURE_COOKIES": "false",
+        "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }

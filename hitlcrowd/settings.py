@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from hitlcrowd.env import env_bool, env_int, env_list, env_rate, env_str, env_url
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_q",
     "axes",
     "apps.workers",
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "hitlcrowd.middleware.RefuseOversizedBody",
     "hitlcrowd.middleware.RefuseNul",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -226,6 +230,7 @@ REST_KNOX = {
     # Live tokens one account may hold; a login past it gets 403 token_limit_reached.
     "TOKEN_LIMIT_PER_USER": env_int("API_TOKEN_LIMIT_PER_USER", 100, minimum=1),
 }
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "HITLCrowd API",
     "DESCRIPTION": (
@@ -234,6 +239,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Signed-in users only unless API_DOCS_PUBLIC (hitlcrowd/docs.py); Swagger UI's files from
+    # the sidecar package, not a CDN.
+    "SERVE_PERMISSIONS": ["hitlcrowd.docs.DocsReaders"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -306,7 +316,39 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A proxy that terminates TLS says so in X-Forwarded-Proto. Trusted only when configured: with
+# gunicorn facing clients, anyone could send the header and pass a plain request as HTTPS.
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", False)
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and orchestrators probe the backend over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading asks browser vendors to hard-code HTTPS for the domain (hstspreload.org), hard to
+# undo: an opt-in, so its deploy check (W021) is silenced while it is off.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (django-csp): scripts only from our own files, so an injected
+# <script> or on* attribute does not run (tests/test_security_headers.py keeps the templates
+# free of inline scripts). Inline styles are allowed: matplotlib's inline SVG charts and the
+# progress bars' widths use them, and a style cannot run code. Images may come from anywhere
+# over http(s): image items are `image_url`s on the requester's servers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https:", "http:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

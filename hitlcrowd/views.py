@@ -1,4 +1,5 @@
-"""Project-wide views: the home redirect, the health check, and the 404 and 500 handlers.
+"""Project-wide views: the home redirect, the health check, the 404 and 500 handlers, the API
+docs page.
 
 `server_error` (handler500) sees every exception no view or middleware handled. A database that
 cannot be reached (a PostgreSQL restart or failover, a connection cut mid-request, a statement
@@ -12,17 +13,22 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views import defaults
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from hitlcrowd.middleware import API_PREFIX
 
 # Seconds a client is asked to wait after a 503: PostgreSQL restarts in a few.
 RETRY_AFTER_SECONDS = 5
+
+_swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 
 
 @login_required
@@ -72,3 +78,11 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
         body = {"code": "database_unavailable", "detail": detail, "errors": None}
         return JsonResponse(body, status=503)
     return HttpResponse(detail, status=503, content_type="text/plain")
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI (hitlcrowd/docs.py says who may read it): an anonymous visitor is sent to the
+    login page and back."""
+    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _swagger_ui(request)

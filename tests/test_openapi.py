@@ -39,7 +39,9 @@ def test_every_operation_documents_an_error_response(schema):
     assert undocumented == []
 
 
-def test_the_schema_and_the_docs_are_served(client):
+def test_the_schema_and_the_docs_are_served(client, worker):
+    # Signed-in users only by default: tests/test_security_headers.py.
+    client.force_login(worker)
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
 

@@ -118,7 +118,8 @@ def gunicorn_url(transactional_db) -> Iterator[str]:
     dsn = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     port = free_port()
     env = {**os.environ, "DATABASE_URL": dsn, "SECRET_KEY": "test", "DEBUG": "false"}
-    env.update(SECURE_COOKIES="false", UPLOAD_MAX_ROWS=str(MAX_ROWS))
+    # Plain HTTP on 127.0.0.1: no secure cookies, no redirect to HTTPS.
+    env.update(SECURE_COOKIES="false", SECURE_SSL_REDIRECT="false", UPLOAD_MAX_ROWS=str(MAX_ROWS))
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     # As deployed (README), with THREADS threads: requests that hang would use them all up.
     command = [gunicorn, "hitlcrowd.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
