@@ -181,6 +181,10 @@ class RescoreRun(models.Model):
     audited = models.PositiveIntegerField(default=0)
     reprioritized = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
+    # When a job last took the run: running and claimed longer ago than Q_JOB_DEAD_AFTER, its
+    # job died; the settle sweep marks it failed and queues another (attempts of max_attempts).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 

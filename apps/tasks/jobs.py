@@ -35,7 +35,10 @@ SETTLE_CONSENSUS_JOB = "apps.tasks.jobs.settle_consensus_job"
 def settle_consensus_job() -> int:
     """Every 5 minutes (schedule created by migration tasks 0009): a cold run for projects whose
     consensus rests on a warm start and that went quiet, and a new job for projects whose job
-    was lost or died. Returns the projects requested."""
+    was lost or died, and a new re-scoring job for runs whose job died. Returns the projects
+    and versions requested."""
+    from apps.models.services.scoring import rescore_recover_due
     from apps.tasks.services.consensus import consensus_recover_due, consensus_settle_due
 
-    return len(consensus_settle_due()) + len(consensus_recover_due())
+    settled = len(consensus_settle_due()) + len(consensus_recover_due())
+    return settled + len(rescore_recover_due())

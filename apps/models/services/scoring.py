@@ -14,11 +14,14 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -36,6 +39,7 @@ from apps.tasks import ingest
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.services.assignments import hit_slots_recount
 from hitlcrowd.api import ApiError
+from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 from hitlcrowd.rawrows import update_rows
 
 log = logging.getLogger(__name__)
@@ -67,7 +71,8 @@ def _scorable(project: Project, row: LearningSettings, version: ModelVersion | N
 
 def rescore_start(*, model_version_id: int) -> RescoreRun | None:
     """The rescore run of this version (created once); older running ones are superseded.
-    None when the version is no longer active."""
+    None when the version is no longer active. Whether this job may work on it is
+    `rescore_claim`'s answer."""
     version = ModelVersion.objects.filter(pk=model_version_id, is_active=True).first()
     if version is None:
         return None
@@ -90,6 +95,58 @@ def rescore_start(*, model_version_id: int) -> RescoreRun | None:
     return run
 
 
+def rescore_claim(run: RescoreRun) -> bool:
+    """Take the run for this job (conditional UPDATE, so two jobs never work one run): a new
+    run, one whose job died (running, claimed longer ago than Q_JOB_DEAD_AFTER: a redelivered
+    job resumes it) or one the sweep marked failed, while attempts are left. `run` is reloaded."""
+    now = timezone.now()
+    running = Q(status=RescoreRun.Status.RUNNING)
+    dead = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - settings.Q_JOB_DEAD_AFTER)
+    retry = Q(status=RescoreRun.Status.FAILED, attempts__lt=settings.Q_CLUSTER["max_attempts"])
+    claimed = (
+        RescoreRun.objects.filter(pk=run.pk)
+        .filter((running & dead) | retry)
+        .update(
+            status=RescoreRun.Status.RUNNING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            finished_at=None,
+        )
+    )
+    run.refresh_from_db()
+    return claimed == 1
+
+
+def rescore_recover_due(*, now: datetime | None = None) -> list[int]:
+    """Mark failed the runs whose job died (still running, claimed longer ago than
+    Q_JOB_DEAD_AFTER) and queue a job for those of an active version with attempts left: the
+    Redis broker does not deliver a killed or failed job again. Returns the versions queued.
+    Called by the every-5-minutes settle job."""
+    from apps.models.services.training import rescore_enqueue
+
+    now = now or timezone.now()
+    dead = Q(claimed_at__lt=now - settings.Q_JOB_DEAD_AFTER) | Q(
+        claimed_at__isnull=True, started_at__lt=now - settings.Q_JOB_DEAD_AFTER
+    )
+    stuck = RescoreRun.objects.filter(dead, status=RescoreRun.Status.RUNNING)
+    queued = []
+    for pk, version_id, attempts, version_active in stuck.values_list(
+        "pk", "model_version_id", "attempts", "model_version__is_active"
+    ):
+        failed = (
+            RescoreRun.objects.filter(dead, pk=pk, status=RescoreRun.Status.RUNNING).update(
+                status=RescoreRun.Status.FAILED,
+                finished_at=now,
+                error="killed: its job died before the run finished",
+            )
+            == 1
+        )
+        if failed and version_active and attempts < settings.Q_CLUSTER["max_attempts"]:
+            rescore_enqueue(model_version_id=version_id)
+            queued.append(version_id)
+    return queued
+
+
 def _open_items(project_id: int, after: int = 0):
     """Waiting items, gold ones too: they get a prediction (for pre-annotation, so a task
     with no suggestion never tells a worker it is gold) but are never routed."""
@@ -102,9 +159,9 @@ def _open_items(project_id: int, after: int = 0):
 
 def rescore_run(*, model_version_id: int) -> RescoreRun | None:
     """Score the open items in chunks, resuming after the last finished chunk. Stops when a
-    newer version got promoted meanwhile."""
+    newer version got promoted meanwhile. Does nothing while another job holds the run."""
     run = rescore_start(model_version_id=model_version_id)
-    if run is None or run.status != RescoreRun.Status.RUNNING:
+    if run is None or not rescore_claim(run):
         return run
     version = run.model_version
     project = Project.objects.get(pk=version.project_id)
@@ -165,21 +222,25 @@ def _score(project: Project, row, model, chunk: list[dict]) -> list[_Scored]:
 
 def _rescore_chunk(project, row, version, model, run: RescoreRun, chunk: list[dict]) -> None:
     scored = _score(project, row, model, chunk)
-    with transaction.atomic():
-        answered = set(
-            Answer.objects.filter(item_id__in=[s.item_id for s in scored])
-            .values_list("item_id", flat=True)
-            .distinct()
-        )
-        counts = _route(project, row, version, scored, answered)
-        RescoreRun.objects.filter(pk=run.pk).update(
-            done=run.done + len(chunk),
-            last_item_id=chunk[-1]["pk"],
-            auto_labeled=run.auto_labeled + counts["auto"],
-            audited=run.audited + counts["audit"],
-            reprioritized=run.reprioritized + counts["priority"],
-        )
+    # Its own transaction, run again if PostgreSQL broke a lock cycle by aborting it.
+    retry_on_lock_conflict(lambda: _write_chunk(project, row, version, run, chunk, scored))
     run.refresh_from_db()
+
+
+def _write_chunk(project, row, version, run: RescoreRun, chunk: list[dict], scored) -> None:
+    answered = set(
+        Answer.objects.filter(item_id__in=[s.item_id for s in scored])
+        .values_list("item_id", flat=True)
+        .distinct()
+    )
+    counts = _route(project, row, version, scored, answered)
+    RescoreRun.objects.filter(pk=run.pk).update(
+        done=run.done + len(chunk),
+        last_item_id=chunk[-1]["pk"],
+        auto_labeled=run.auto_labeled + counts["auto"],
+        audited=run.audited + counts["audit"],
+        reprioritized=run.reprioritized + counts["priority"],
+    )
 
 
 def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> dict[str, int]:
@@ -205,13 +266,16 @@ def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> 
     ]
     update_rows(items, "prediction", "confidence", "model_version", "updated_at")
     _auto_label(auto, version, now)
-    _cancel_hits([s.hit_id for s in auto if s.hit_id and s.item_id not in audit_ids], now)
-    _flag_audit(project, version, audit)
+    cancelled = [s.hit_id for s in auto if s.hit_id and s.item_id not in audit_ids]
     hits = [
         HIT(pk=s.hit_id, priority=s.priority, updated_at=now)
         for s in scored
         if s.hit_id and s.item_id not in auto_ids and not s.is_gold
     ]
+    audit_hits = [s.hit_id for s in audit if s.hit_id]
+    _lock_hits(cancelled, [*cancelled, *audit_hits, *(hit.pk for hit in hits)])
+    _cancel_hits(cancelled, now)
+    _flag_audit(project, version, audit)
     update_rows(hits, "priority", "updated_at")
     return {"auto": len(auto), "audit": len(audit), "priority": len(hits)}
 
@@ -239,12 +303,24 @@ def _auto_label(auto: list[_Scored], version: ModelVersion, now) -> None:
     )
 
 
+def _lock_hits(cancelled: list[int], touched: list[int]) -> None:
+    """Lock what the chunk writes after its items in the order every writer keeps
+    (hitlcrowd.locking): the live leases on the HITs it cancels, then every HIT it touches, each
+    in id order. A submit holds its assignment, then waits for its HIT; the chunk taking a HIT
+    first and that lease second was a deadlock."""
+    if cancelled:
+        leases = Assignment.objects.filter(hit_id__in=cancelled, state=Assignment.State.LEASED)
+        list(leases.select_for_update().order_by("pk").values_list("pk"))
+    if touched:
+        lock_in_id_order(HIT, touched)
+
+
 def _cancel_hits(hit_ids: list[int], now) -> None:
-    """Cancel the HITs of auto-labeled items; a live lease on one ends as expired (its
-    worker gets 410 on submit), and the slot count is recomputed from the rows."""
+    """Cancel the HITs of auto-labeled items (locked by _lock_hits); a live lease on one ends
+    as expired (its worker gets 410 on submit), and the slot count is recomputed from the
+    rows."""
     if not hit_ids:
         return
-    list(HIT.objects.select_for_update().filter(pk__in=hit_ids).order_by("pk").values_list("pk"))
     HIT.objects.filter(pk__in=hit_ids).update(state=HIT.State.CANCELLED, updated_at=now)
     Assignment.objects.filter(hit_id__in=hit_ids, state=Assignment.State.LEASED).update(
         state=Assignment.State.EXPIRED, finished_at=now

@@ -75,6 +75,7 @@ from apps.workers.reliability import first_answers
 from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
 from hitlcrowd.api import ApiError
+from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 from hitlcrowd.rawrows import hot_cursor
 
 log = logging.getLogger(__name__)
@@ -372,7 +373,8 @@ def _consensus_run(project_id: int, cold: bool) -> AggregationRun:
             true_labels=true_labels,
             initial_error=warm,
         )
-        _store(project, run, answers, true_labels, result)
+        # Run again if PostgreSQL broke a lock cycle by aborting it (hitlcrowd.locking).
+        retry_on_lock_conflict(lambda: _store(project, run, answers, true_labels, result))
     except Exception as exc:
         AggregationRun.objects.filter(pk=run.pk).update(
             status=AggregationRun.Status.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
@@ -435,8 +437,17 @@ def _store(
     # Serializes the writes of two runs even if a stale claim let a second one start.
     AggregationState.objects.select_for_update().filter(project=project).first()
     now = timezone.now()
-    changed = _write_items(project, run, result, now)
-    _write_overlap(project, result, now, answers)
+    stale = _stale_rows(project, run, result, now)
+    items, hits = _overlap_rows(project, result, now, answers)
+    # Every row written is locked first, in the order all writers keep (hitlcrowd.locking):
+    # items then HITs, each in id order. Written in the order the database joined them, a
+    # re-score chunk updating the same items in id order deadlocked with this.
+    lock_in_id_order(Item, [row.pk for row in chain(stale, items)])
+    lock_in_id_order(HIT, [hit.pk for hit in hits])
+    _bulk_update(Item, stale, CROWD_LABEL_FIELDS)
+    _bulk_update(Item, items, ["state", "updated_at"])
+    _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
+    changed = [row.pk for row in stale]
     stored = worker_stats_values(project=project)
     stats = _worker_stats(project, answers, true_labels, result, stored)
     blocked = worker_stats_store(project=project, stats=stats, stored=stored)
@@ -474,10 +485,19 @@ def _crowd_items(project: Project):
     )
 
 
-def _write_items(
-    project: Project, run: AggregationRun, result: AggregationResult, now
-) -> list[int]:
-    """Writes the items whose label or posterior changed; returns their ids."""
+CROWD_LABEL_FIELDS = [
+    "final_label",
+    "posterior",
+    "final_confidence",
+    "label_source",
+    "consensus_method",
+    "aggregation_run",
+    "updated_at",
+]
+
+
+def _stale_rows(project: Project, run: AggregationRun, result: AggregationResult, now) -> list:
+    """The items whose label or posterior changed, with their new values (unsaved)."""
     labels = result.labels
     pks, positions = _stale_items(project, result)
     new = np.round(result.posteriors[positions], POSTERIOR_DIGITS)
@@ -495,10 +515,7 @@ def _write_items(
         )
         for pk, code, posterior in zip(pks.tolist(), codes.tolist(), new.tolist(), strict=True)
     ]
-    fields = ["final_label", "posterior", "final_confidence", "label_source"]
-    fields += ["consensus_method", "aggregation_run", "updated_at"]
-    _bulk_update(Item, stale, fields)
-    return pks.tolist()
+    return stale
 
 
 def _stale_items(project: Project, result: AggregationResult) -> tuple[np.ndarray, np.ndarray]:
@@ -563,6 +580,7 @@ def _bulk_update(model, rows: list, fields: list[str]) -> None:
     CASE WHEN form took ~10 s for 2,000 items of 7 fields."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda row: row.pk)
     if connection.vendor != "postgresql":
         model.objects.bulk_update(rows, fields, batch_size=WRITE_BATCH)
         return
@@ -615,10 +633,11 @@ def _same_posterior(stored: dict | None, labels: tuple[str, ...], new: np.ndarra
 # --- Dynamic overlap --------------------------------------------------------------------------
 
 
-def _write_overlap(
+def _overlap_rows(
     project: Project, result: AggregationResult, now, answers: ProjectAnswers
-) -> None:
-    """Per undecided item on a people HIT: one more answer, done, or the disagreement queue."""
+) -> tuple[list, list]:
+    """Per undecided item on a people HIT: one more answer, done, or the disagreement queue.
+    Returns the items and HITs that change, with their new values (unsaved)."""
     open_states = [Item.State.WAITING, Item.State.CONSENSUS]
     current = _raw_rows(
         _crowd_items(project)
@@ -629,7 +648,7 @@ def _write_overlap(
         )
     )
     if not current:
-        return
+        return [], []
     pk, state, hit_id, wanted, hit_state, extra = zip(*current, strict=True)
     positions = _positions(result.item_ids, pk)
     # Items without answers: n = 0, top = 0 (a trailing 0 row that position -1 picks).
@@ -649,8 +668,7 @@ def _write_overlap(
         for row, want, old, more, new in changes
         if (more, new) != (want, old)
     ]
-    _bulk_update(Item, items, ["state", "updated_at"])
-    _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
+    return items, hits
 
 
 def _vote_leads(project: Project, result: AggregationResult, answers: ProjectAnswers) -> np.ndarray:

@@ -30,6 +30,7 @@ from apps.tasks.models import (
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
 from hitlcrowd.api import ApiError
+from hitlcrowd.locking import lock_in_id_order
 
 
 class Requeue:
@@ -171,7 +172,10 @@ def _requeue(project: Project, version: GuidelineVersion, items: QuerySet[Item])
         superseded_by__isnull=True,
         state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
     )
-    # Lock order as in services/assignments.py: assignments, then HITs.
+    # Lock order of every writer (hitlcrowd.locking): items, assignments, then HITs, each in
+    # id order. The items were updated last, in scan order, after the HITs: a consensus run
+    # (items, then HITs) could deadlock with that.
+    lock_in_id_order(Item, item_ids)
     list(counting.select_for_update().order_by("pk").values_list("pk"))
     hits = HIT.objects.filter(item_id__in=item_ids, is_gold=False)
     hit_ids = list(hits.select_for_update().order_by("pk").values_list("pk", flat=True))

@@ -1,0 +1,68 @@
+"""Row-lock order for the writers of many items and HITs, and a retry for the rare cycle left.
+
+Two transactions that lock overlapping rows in different orders can deadlock: PostgreSQL
+aborts one with `deadlock detected`. The scale-out soak (docs/benchmarks-soak.md) lost a
+re-score job that way: its chunk updated items in id order while a consensus run updated the
+same items in heap order. The order every writer keeps:
+
+    tasks_item rows, then tasks_assignment rows, then tasks_hit rows; each table in id order.
+
+(The submit locks its assignment, then its HIT; the lease sweep likewise.) A writer of many
+rows locks them with `lock_in_id_order` before writing them, or writes them one row per
+statement in id order (`hitlcrowd.rawrows.update_rows` sorts its rows). A cycle that ordering
+cannot rule out (a lease claimed between two of a writer's statements) is retried by
+`retry_on_lock_conflict`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Model
+
+log = logging.getLogger(__name__)
+
+# deadlock_detected, serialization_failure: the transaction was aborted and may be run again.
+LOCK_CONFLICT_STATES = frozenset({"40P01", "40001"})
+LOCK_RETRIES = 3
+LOCK_BATCH = 5000
+T = TypeVar("T")
+
+
+def lock_in_id_order(model: type[Model], ids: Iterable[int]) -> None:
+    """Lock the rows of `ids` FOR UPDATE in id order (PostgreSQL; SQLite serializes writers).
+    Call it inside the transaction that then writes them."""
+    if connection.vendor != "postgresql":
+        return
+    ordered = sorted(set(ids))
+    table, pk = model._meta.db_table, model._meta.pk.column
+    sql = f'SELECT 1 FROM "{table}" WHERE "{pk}" = ANY(%s) ORDER BY "{pk}" FOR UPDATE'
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), LOCK_BATCH):
+            cursor.execute(sql, [ordered[start : start + LOCK_BATCH]])
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL aborting the transaction for a deadlock or a serialization
+    failure (Django wraps the driver's error; its cause carries the SQLSTATE)."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    return getattr(cause, "sqlstate", None) in LOCK_CONFLICT_STATES
+
+
+def retry_on_lock_conflict(work: Callable[[], T], *, attempts: int = LOCK_RETRIES) -> T:
+    """Run `work` in its own transaction; run it again (up to `attempts` times in all) when
+    the database aborted it for a deadlock or serialization failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return work()
+        except DatabaseError as exc:
+            if attempt == attempts or not is_lock_conflict(exc):
+                raise
+            log.warning("lock conflict, attempt %s of %s: %s", attempt, attempts, exc)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
