@@ -34,13 +34,15 @@ T = TypeVar("T")
 
 
 def lock_in_id_order(model: type[Model], ids: Iterable[int]) -> None:
-    """Lock the rows of `ids` FOR UPDATE in id order (PostgreSQL; SQLite serializes writers).
-    Call it inside the transaction that then writes them."""
+    """Lock the rows of `ids` in id order (PostgreSQL; SQLite serializes writers), in the mode
+    an UPDATE of non-key columns takes (FOR NO KEY UPDATE): FOR UPDATE would also block the
+    foreign-key checks of rows inserted meanwhile (a submit's answer pointing at an item) and
+    close a cycle through them. Call it inside the transaction that then writes them."""
     if connection.vendor != "postgresql":
         return
     ordered = sorted(set(ids))
     table, pk = model._meta.db_table, model._meta.pk.column
-    sql = f'SELECT 1 FROM "{table}" WHERE "{pk}" = ANY(%s) ORDER BY "{pk}" FOR UPDATE'
+    sql = f'SELECT 1 FROM "{table}" WHERE "{pk}" = ANY(%s) ORDER BY "{pk}" FOR NO KEY UPDATE'
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), LOCK_BATCH):
             cursor.execute(sql, [ordered[start : start + LOCK_BATCH]])

@@ -310,7 +310,7 @@ def _lock_hits(cancelled: list[int], touched: list[int]) -> None:
     first and that lease second was a deadlock."""
     if cancelled:
         leases = Assignment.objects.filter(hit_id__in=cancelled, state=Assignment.State.LEASED)
-        list(leases.select_for_update().order_by("pk").values_list("pk"))
+        list(leases.select_for_update(no_key=True).order_by("pk").values_list("pk"))
     if touched:
         lock_in_id_order(HIT, touched)
 
@@ -380,7 +380,7 @@ def _diversity_boost(project: Project, row, model) -> None:
         HIT(pk=pk, priority=float(v), updated_at=now)
         for (pk, _), v in zip(pool, priority, strict=True)
     ]
-    update_rows(hits, "priority", "updated_at")
+    retry_on_lock_conflict(lambda: update_rows(hits, "priority", "updated_at"))
 
 
 def _usable(project: Project, model, rows, payload_of=itemgetter(1)) -> list:
