@@ -464,14 +464,20 @@ def _settled(conn, config: SoakConfig, project: int) -> bool:
     row = conn.execute(_STATE_SQL, {"project": project}).fetchone()
     if row is None:
         return queued == 0
-    pending, running, seen, answers = row
-    return queued == 0 and not pending and running is None and seen == answers
+    pending, running, seen, answers, learning = row
+    return queued == 0 and not pending and running is None and seen == answers and not learning
 
 
+# A retrain or re-score being worked on is out of the queue (on Redis) but not done: wait for
+# it too, so "training runs left running" counts only runs that really stopped.
 _STATE_SQL = """
 SELECT s.pending, s.running_since, r.answers,
        (SELECT count(*) FROM tasks_answer a
-        WHERE a.project_id = %(project)s AND a.superseded_by_id IS NULL)
+        WHERE a.project_id = %(project)s AND a.superseded_by_id IS NULL),
+       EXISTS (SELECT 1 FROM mlmodels_trainingrun t
+               WHERE t.project_id = %(project)s AND t.status = 'running')
+       OR EXISTS (SELECT 1 FROM mlmodels_rescorerun c
+                  WHERE c.project_id = %(project)s AND c.status = 'running')
 FROM tasks_aggregationstate s LEFT JOIN tasks_aggregationrun r ON r.id = s.last_run_id
 WHERE s.project_id = %(project)s
 """
@@ -610,7 +616,7 @@ def report(config: SoakConfig, result: SoakResult) -> str:
         f" confirmed answers {result.found['confirmed']:,}; 204s {ledger.empty:,};"
         f" late 410s {ledger.late}",
         f"load average at the end of the load: {' '.join(f'{x:.1f}' for x in result.load_average)}"
-        f"; queue drained and consensus caught up {result.settle_seconds:.1f} s later",
+        f"; queue, consensus and retrains done {result.settle_seconds:.1f} s later",
         f"consensus runs {result.found['runs']:,}, training runs {result.found['training runs']}",
         "",
         "| endpoint | requests | p50 ms | p95 ms | p99 ms |",
