@@ -54,7 +54,8 @@ GUIDELINE = "Pick the label that fits the item best; skip it if you cannot tell.
 
 # Kinds of worker. A bad one gives answers that carry no information about the truth: quality
 # control must block it. `slow` is reliable but lets some leases run out.
-RELIABLE_KINDS = ("reliable", "noisy", "slow")
+RELIABLE_KINDS = ("reliable", "slow")  # noisy ones are reported apart (NOISY_KINDS)
+NOISY_KINDS = ("noisy",)
 BAD_KINDS = ("random", "constant", "colluder", "drifting")
 
 
@@ -589,13 +590,15 @@ def _publish_guideline(project_id: int) -> None:
 
 def _accounts(names: list[str], role: str) -> None:
     """Accounts as an admin makes them (no sign-up API); one password hash for all of them
-    (a hash costs ~240 ms of CPU)."""
+    (a hash costs ~240 ms of CPU), made with Django's default hasher as the server checks it
+    (the test settings hash with MD5, which the server does not accept)."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     users = get_user_model()
     taken = set(users.objects.filter(username__in=names).values_list("username", flat=True))
-    hashed = make_password(PASSWORD)
+    hasher = PBKDF2PasswordHasher()
+    hashed = hasher.encode(PASSWORD, hasher.salt())
     users.objects.bulk_create(
         [users(username=n, password=hashed, role=role) for n in names if n not in taken]
     )
@@ -767,12 +770,13 @@ class Report:
     blocked: dict[str, int]  # kind -> workers blocked
     bad_workers: list[dict[str, Any]]  # each with its answers before the block
     reliable_blocked: list[str]
+    noisy_blocked: list[str]  # noisy but better than chance: a block loses useful answers
     answers_after_block: int
     refused_after_block: int  # 403 on submit (the fix for #5)
     late_410: int  # answers thrown away by a cancelled HIT under a live lease
     server_errors: int
     unexpected: list[str]
-    invariants: Any
+    invariants: dict[str, list[int]] | str  # the broken ones: {} when all hold
     model_versions: list[dict[str, Any]]
     notes: dict[str, list[str]]
     workers: list[dict[str, Any]]
@@ -796,7 +800,8 @@ class Report:
             f"overlap 3: {self.overlap3_answers:,} = {self.fewer_answers_than_overlap3:.2f}x more",
             f"answers per answered item {self.answers_per_item:.2f}; spend {self.spend}",
             f"stranded {self.stranded}; in review {self.in_review} ({self.review_share:.1%})",
-            f"blocked by kind {self.blocked}; reliable blocked {self.reliable_blocked or 0}",
+            f"blocked by kind {self.blocked}; reliable blocked {self.reliable_blocked or 0};"
+            f" noisy blocked {self.noisy_blocked or 0}",
             f"bad workers' answers before their block: {bad}",
             f"answers accepted after a block {self.answers_after_block}; submits refused after "
             f"a block {self.refused_after_block}; late 410s {self.late_410}",
@@ -835,14 +840,8 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
     answered_items = sum(1 for r in outside if r["label_source"] != "model")
     human = crowd_answers + dataset.human_labels
     overlap3 = 3 * len(records)
-    workers, bad, reliable_blocked = [], [], []
-    for worker in sim.workers:
-        row = _worker_row(worker, blocks, per_worker_answers)
-        workers.append(row)
-        if worker.spec.kind in BAD_KINDS:
-            bad.append(row)
-        elif row["blocked"]:
-            reliable_blocked.append(worker.spec.name)
+    workers = [_worker_row(w, blocks, per_worker_answers) for w in sim.workers]
+    bad = [w for w in workers if w["kind"] in BAD_KINDS]
     report = Report(
         dataset=dataset.name,
         stopped_by=stopped_by,
@@ -870,7 +869,10 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
         review_share=round(states.get("needs_review", 0) / len(outside), 4) if outside else 0,
         blocked=dict(Counter(w["kind"] for w in workers if w["blocked"])),
         bad_workers=bad,
-        reliable_blocked=reliable_blocked,
+        reliable_blocked=[
+            w["name"] for w in workers if w["blocked"] and w["kind"] in RELIABLE_KINDS
+        ],
+        noisy_blocked=[w["name"] for w in workers if w["blocked"] and w["kind"] in NOISY_KINDS],
         answers_after_block=after_block,
         refused_after_block=sum(w.record.refused for w in sim.workers),
         late_410=sum(w.record.late for w in sim.workers),
@@ -937,19 +939,15 @@ def _blocks_from_database(project_id: int) -> tuple[dict[str, Any], int, dict[st
     return blocks, after, per_worker
 
 
-def _invariants(project_id: int) -> Any:
-    """The state owner's invariants (apps/tasks/selectors/invariants.py) where it exists:
-    every broken invariant with its count; empty when all hold."""
+def _invariants(project_id: int) -> dict[str, list[int]] | str:
+    """The state owner's invariants (apps/tasks/selectors/invariants.py, docs/state.md): the
+    ones broken, with the ids of (at most 20 of) the rows breaking each; {} when all hold."""
     try:
-        from apps.tasks.selectors.invariants import project_invariants
+        from apps.tasks.selectors.invariants import project_invariants_broken
     except ImportError:
         return "n/a (apps/tasks/selectors/invariants.py not on this main)"
-    from apps.tasks.models import Project
-
-    found = project_invariants(project=Project.objects.get(pk=project_id))
-    if isinstance(found, dict):
-        return {k: v for k, v in found.items() if v}
-    return found
+    broken = project_invariants_broken(project_id=project_id)
+    return {name: ids[:20] for name, ids in broken.items()}
 
 
 def _spend(sim: Simulation, requester: Http) -> str | None:
