@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format migrate demo qcluster bench-ingest clean
+.PHONY: install run demo-loop test lint format migrate demo qcluster bench-ingest clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "HITLCrowd needs Python 3.11"'
@@ -20,6 +20,11 @@ install: $(VENV)/.installed
 # Development server on SQLite with the demo project and a qcluster beside it.
 run: install
 	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) ./scripts/run-dev
+
+# The same, and a simulated crowd (bench/simulate.py) labels the demo for a few minutes while
+# the cluster retrains: watch the model dashboard fill in.
+demo-loop: install
+	DEBUG=$${DEBUG:-true} HOST=$(HOST) PORT=$(PORT) DEMO_CROWD=1 ./scripts/run-dev
 
 test: install
 	SECRET_KEY=$${SECRET_KEY:-insecure-test-key} $(BIN)/pytest $(PYTEST_ARGS)

@@ -537,6 +537,7 @@ def _requester(config: SimConfig, sim: Simulation) -> Http:
     http = Http(sim.base_url, sim.stats, login(sim.base_url, sim.stats, name, _password(config)))
     if config.project_id:
         sim.project_id = config.project_id
+        _learning_settings(config, sim, http)
         return http
     fields = {
         "name": f"simulated {config.dataset} {config.seed}",
@@ -555,11 +556,7 @@ def _requester(config: SimConfig, sim: Simulation) -> Http:
     dropped = sorted(k for k in fields if k not in project)
     if dropped:
         sim.stats.add("fields the project API dropped", ", ".join(dropped))
-    if config.learning:
-        path = f"projects/{sim.project_id}/learning-settings"
-        status, body = http.call("PATCH", path, config.learning)
-        if status != 200:
-            raise RuntimeError(f"learning settings: {status} {body}")
+    _learning_settings(config, sim, http)
     _publish_guideline(sim.project_id)
     lines = "".join(json.dumps(row) + "\n" for row in sim.dataset.rows).encode()
     query = urllib.parse.urlencode({"format": "jsonl", "model_version": sim.dataset.model_version})
@@ -572,6 +569,14 @@ def _requester(config: SimConfig, sim: Simulation) -> Http:
     if status != 201:
         raise RuntimeError(f"upload: {status} {str(batch)[:500]}")
     return http
+
+
+def _learning_settings(config: SimConfig, sim: Simulation, http: Http) -> None:
+    if config.learning:
+        path = f"projects/{sim.project_id}/learning-settings"
+        status, body = http.call("PATCH", path, config.learning)
+        if status != 200:
+            raise RuntimeError(f"learning settings: {status} {body}")
 
 
 def _password(config: SimConfig) -> str:
@@ -764,7 +769,8 @@ class Report:
     fewer_answers_than_overlap3: float
     answers_per_item: float  # crowd answers on items outside gold / items people answered
     spend: str | None
-    stranded: int  # waiting at the end
+    stranded: int  # waiting at the end of a run that stalled (nobody could answer them)
+    unfinished: int  # waiting when the time cap stopped the run
     in_review: int
     review_share: float
     blocked: dict[str, int]  # kind -> workers blocked
@@ -799,7 +805,8 @@ class Report:
             f"{self.gold_answers:,}, {self.gold_answers_after_real_work:,} after the real work); "
             f"overlap 3: {self.overlap3_answers:,} = {self.fewer_answers_than_overlap3:.2f}x more",
             f"answers per answered item {self.answers_per_item:.2f}; spend {self.spend}",
-            f"stranded {self.stranded}; in review {self.in_review} ({self.review_share:.1%})",
+            f"stranded {self.stranded}; unfinished at the time cap {self.unfinished}; in review"
+            f" {self.in_review} ({self.review_share:.1%})",
             f"blocked by kind {self.blocked}; reliable blocked {self.reliable_blocked or 0};"
             f" noisy blocked {self.noisy_blocked or 0}",
             f"bad workers' answers before their block: {bad}",
@@ -832,12 +839,12 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
     auto = [r for r in outside if r["state"] == "auto_labeled"]
     system, consensus, _ = _accuracies(dataset, outside)
     blocks, after_block, per_worker_answers = _blocks_from_database(sim.project_id)
+    answered_items = _answered_items(sim.project_id)
     with sim.stats.lock:
         times = list(sim.stats.answer_times)
     last_real = max((t for t, gold in times if not gold), default=0.0)
     gold_answers = sum(1 for _, gold in times if gold)
     crowd_answers = sum(per_worker_answers.values()) or len(times)
-    answered_items = sum(1 for r in outside if r["label_source"] != "model")
     human = crowd_answers + dataset.human_labels
     overlap3 = 3 * len(records)
     workers = [_worker_row(w, blocks, per_worker_answers) for w in sim.workers]
@@ -864,7 +871,8 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
         if answered_items
         else 0.0,
         spend=_spend(sim, requester),
-        stranded=states.get("waiting", 0),
+        stranded=states.get("waiting", 0) if stopped_by != "time cap" else 0,
+        unfinished=states.get("waiting", 0) if stopped_by == "time cap" else 0,
         in_review=states.get("needs_review", 0),
         review_share=round(states.get("needs_review", 0) / len(outside), 4) if outside else 0,
         blocked=dict(Counter(w["kind"] for w in workers if w["blocked"])),
@@ -937,6 +945,13 @@ def _blocks_from_database(project_id: int) -> tuple[dict[str, Any], int, dict[st
             "automatic": block.automatic,
         }
     return blocks, after, per_worker
+
+
+def _answered_items(project_id: int) -> int:
+    from apps.tasks.models import Answer
+
+    answers = Answer.objects.filter(project_id=project_id, item__is_gold=False)
+    return answers.values("item").distinct().count()
 
 
 def _invariants(project_id: int) -> dict[str, list[int]] | str:
@@ -1102,6 +1117,11 @@ def main() -> None:
             call_command("migrate", verbosity=0)
         if args.demo:
             _use_demo_project(config)
+            print(
+                f"  The model dashboard: {config.base_url}/requester/projects/"
+                f"{config.project_id}/models/?refresh=10\n",
+                flush=True,
+            )
         from django.db import connections
 
         connections.close_all()

@@ -54,3 +54,33 @@ def per_day_svg(days: Sequence[str], automation: Sequence[float], answers: Seque
     axes.set_xticks(positions, days, rotation=45, ha="right", fontsize=7)
     axes.set_title("Automation rate and human answers per day")
     return _svg(figure)
+
+
+def live_svg(
+    minutes: Sequence[str],
+    answers: Sequence[int],
+    blocked: Sequence[int],
+    versions: Sequence[tuple[int, float]],
+) -> str:
+    """The last hour by minute: human answers (bars), workers blocked (step, right axis) and
+    each model version's holdout accuracy at the minute it was trained (points, right axis
+    as a share)."""
+    figure = Figure(figsize=SIZE)
+    axes = figure.subplots()
+    positions = list(range(len(minutes)))
+    axes.bar(positions, answers, color="#c9d6ea", label="human answers / min")
+    axes.set_ylabel("human answers per minute")
+    right = axes.twinx()
+    right.step(positions, blocked, where="post", color="#b5523b", label="workers blocked")
+    right.set_ylabel("workers blocked")
+    right.set_ylim(0, max(max(blocked, default=0), 1) * 1.2)
+    if versions:
+        share = axes.twinx()
+        share.spines["right"].set_position(("axes", 1.15))
+        share.plot(*zip(*versions, strict=True), "o", color="#4a6fa5", label="model accuracy")
+        share.set_ylim(0, 1.02)
+        share.set_ylabel("model holdout accuracy")
+    ticks = positions[:: max(1, len(positions) // 6)]
+    axes.set_xticks(ticks, [minutes[i] for i in ticks], fontsize=7)
+    axes.set_title("The last hour: answers, blocks, model versions")
+    return _svg(figure)

@@ -124,11 +124,11 @@ def test_the_dashboard_page_shows_versions_and_charts_to_the_owner_only(
     url = f"/requester/projects/{pets.pk}/models/"
 
     client.force_login(requester)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(18):  # 4 for the loop card (loop_now)
         response = client.get(url)
     assert response.status_code == 200
     body = response.content.decode()
-    assert f"p{pets.pk}-v1" in body and body.count("<svg") == 2
+    assert f"p{pets.pk}-v1" in body and body.count("<svg") == 3
 
     client.force_login(other_requester)
     assert client.get(url).status_code == 404

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncHour
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
 from apps.tasks.models import Answer, GuidelineVersion, Item, Project
@@ -17,6 +17,7 @@ from apps.workers.selectors import budget_status
 
 HOURS = 24
 GUIDELINES_SHOWN = 10
+LIVE_MINUTES = 60
 
 
 def answers_per_hour(*, project: Project, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -62,3 +63,63 @@ def project_overview(*, project: Project) -> dict[str, Any]:
             GuidelineVersion.objects.filter(project=project).order_by("-number")[:GUIDELINES_SHOWN]
         ),
     }
+
+
+def loop_now(*, project: Project, now: datetime | None = None) -> dict[str, Any]:
+    """The loop as it runs, for the model dashboard: human answers (and on gold, with the
+    share right), the crowd's consensus on gold items, workers blocked, and per minute over
+    the last LIVE_MINUTES the answers and the blocks. Four queries.
+
+    The consensus on a gold item is the majority of its answers (a tie counts as wrong):
+    gold items never get a consensus label of their own (their label is known), and a
+    Dawid-Skene fit per page view would cost as much as a consensus run."""
+    now = now or timezone.now()
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=LIVE_MINUTES - 1)
+    answers = Answer.objects.filter(project=project)
+    totals = answers.aggregate(
+        answers=Count("id"),
+        gold=Count("id", filter=Q(item__is_gold=True)),
+        gold_right=Count("id", filter=Q(item__is_gold=True, label=F("item__gold_label"))),
+    )
+    per_gold_item: dict[int, tuple[str, dict[str, int]]] = {}
+    for item, label, gold, n in (
+        answers.filter(item__is_gold=True)
+        .values_list("item", "label", "item__gold_label")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        per_gold_item.setdefault(item, (gold, {}))[1][label] = n
+    majority_right = sum(1 for gold, votes in per_gold_item.values() if _majority_is(gold, votes))
+    per_minute = dict(
+        answers.filter(created_at__gte=start)
+        .annotate(minute=TruncMinute("created_at"))
+        .values_list("minute")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    blocks = list(
+        Block.objects.filter(project=project, lifted_at__isnull=True).values_list(
+            "created_at", flat=True
+        )
+    )
+    minutes = [start + timedelta(minutes=i) for i in range(LIVE_MINUTES)]
+    return {
+        "answers": totals["answers"],
+        "gold_answers": totals["gold"],
+        "gold_answer_accuracy": totals["gold_right"] / totals["gold"] if totals["gold"] else None,
+        "gold_items_answered": len(per_gold_item),
+        "gold_consensus_right": majority_right,
+        "gold_consensus_accuracy": (majority_right / len(per_gold_item) if per_gold_item else None),
+        "blocked": len(blocks),
+        "minutes": minutes,
+        "answers_per_minute": [per_minute.get(m, 0) for m in minutes],
+        "blocked_by_minute": [
+            sum(1 for b in blocks if b < m + timedelta(minutes=1)) for m in minutes
+        ],
+    }
+
+
+def _majority_is(label: str, votes: dict[str, int]) -> bool:
+    """`label` has more votes than any other (a tie is not a majority)."""
+    top = max(votes.values())
+    return votes.get(label, 0) == top and list(votes.values()).count(top) == 1
