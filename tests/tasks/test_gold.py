@@ -1,4 +1,5 @@
 import json
+import random
 
 import pytest
 
@@ -70,6 +71,7 @@ def test_a_gold_hit_is_never_complete(gold_project):
     hit = HITFactory(
         item__project=gold_project, item__is_gold=True, item__gold_label="dog", answers_wanted=1
     )
+    HITFactory(item__project=gold_project, answers_wanted=5)  # gold comes only with real work
     for worker in WorkerFactory.create_batch(4):
         lease = assignment_claim(worker=worker, project=gold_project)
         assert lease.hit_id == hit.pk
@@ -142,3 +144,75 @@ def _without_label_sets(value):
     if isinstance(value, list):
         return [_without_label_sets(v) for v in value]
     return value
+
+
+def _answer(worker, project, label: str = "cat"):
+    lease = assignment_claim(worker=worker, project=project)
+    if lease is not None:
+        assignment_submit(worker=worker, assignment_id=lease.pk, label=label, seconds_spent=1)
+    return lease
+
+
+def test_once_real_work_runs_out_a_worker_gets_204_although_unanswered_gold_remains(
+    api_client_for, worker, other_worker, gold_project
+):
+    golds = [
+        HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+        for _ in range(3)
+    ]
+    real = HITFactory(item__project=gold_project, answers_wanted=1)
+    assert _answer(worker, gold_project).hit_id == golds[0].pk  # gold_share 1: gold first
+    gold_project.gold_share = 0
+    gold_project.save()
+    assert _answer(other_worker, gold_project).hit_id == real.pk  # the last real work
+    gold_project.gold_share = 1
+    gold_project.save()
+
+    response = api_client_for(worker).post("/api/v1/work/next/", {"project": gold_project.id})
+
+    assert response.status_code == 204
+    assert HIT.objects.filter(pk__in=[g.pk for g in golds[1:]], state=HIT.State.OPEN).count() == 2
+
+
+def test_real_work_only_others_may_take_brings_no_gold(worker, other_worker, gold_project):
+    HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+    real = HITFactory(item__project=gold_project, answers_wanted=2)
+    gold_project.gold_share = 0
+    gold_project.save()
+    assert _answer(worker, gold_project).hit_id == real.pk
+    gold_project.gold_share = 1
+    gold_project.save()
+
+    # The real HIT's free slot is the other worker's to take, so gold is too.
+    assert assignment_claim(worker=worker, project=gold_project) is None
+    assert assignment_claim(worker=other_worker, project=gold_project).hit.is_gold
+
+
+def test_while_real_work_remains_about_gold_share_of_a_workers_answers_are_gold(
+    worker, gold_project
+):
+    random.seed(7)
+    gold_project.gold_share = 0.3
+    gold_project.save()
+    for _ in range(100):
+        HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+    HITFactory.create_batch(100, item__project=gold_project)
+
+    leases = [_answer(worker, gold_project) for _ in range(100)]
+
+    gold = sum(lease.hit.is_gold for lease in leases)
+    # Binomial(100, 0.3): standard deviation 4.6; 18..42 is beyond 2.5 of them.
+    assert 18 <= gold <= 42, gold
+
+
+def test_the_qualification_test_serves_gold_alone_even_without_real_work(worker, gold_project):
+    gold_project.qualification_size = 2
+    gold_project.qualification_pass_rate = 0.5
+    gold_project.save()
+    HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+    HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="cat")
+
+    test = [_answer(worker, gold_project, "dog") for _ in range(2)]
+
+    assert all(lease.hit.is_gold for lease in test)
+    assert assignment_claim(worker=worker, project=gold_project) is None  # passed, no real work

@@ -5,6 +5,7 @@ The contract, as Mechanical Turk kept it:
 - a HIT never has more live plus submitted assignments than `answers_wanted` (gold excepted);
 - an expired lease gives its slot back;
 - a worker holds at most one live lease per project (asking again returns the same one).
+- gold is mixed into a worker's real work, never served alone (the qualification test aside).
 
 `HIT.slots_taken` is bumped by the claim statement itself and recomputed from the assignment
 rows whenever a slot comes back, so it cannot drift the way signal-kept counters do.
@@ -18,9 +19,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -106,7 +108,8 @@ def invalid(field: str, message: str) -> ApiError:
 # it into an anti-join, which at 1M assignments became a merge anti-join over the whole index
 # (~50 claims/s instead of ~1,000/s). The second NOT EXISTS probes assignment_one_live_lease.
 # The statement returns the new assignment with what the task shows (item, guideline), so the
-# response needs no second query.
+# response needs no second query. {real_left} is empty, or, for a gold claim outside the
+# qualification test, _REAL_LEFT_SQL.
 _CLAIM_SQL = """
 WITH candidate AS (
     SELECT h.id, h.is_gold FROM tasks_hit h
@@ -120,7 +123,7 @@ WITH candidate AS (
       AND NOT EXISTS (
           SELECT 1 FROM tasks_assignment l
           WHERE l.worker_id = %(worker)s AND l.project_id = %(project)s AND l.state = 'leased'
-      )
+      ){real_left}
     ORDER BY h.priority DESC, h.answers_wanted - h.slots_taken, h.id
     LIMIT 1
     FOR UPDATE OF h SKIP LOCKED
@@ -144,6 +147,23 @@ JOIN tasks_hit h ON h.id = a.hit_id
 JOIN tasks_item i ON i.id = h.item_id
 LEFT JOIN tasks_guidelineversion g ON g.id = a.guideline_version_id
 """
+
+# Gold is served only while the worker has real work left: the first real HIT the real claim
+# would consider (same index, same probe of the worker's assignments). It does not depend on
+# the candidate, so PostgreSQL runs it once per statement (an InitPlan), as cheap as a real
+# claim's own scan. Without it an idle worker was fed gold until none was left (issue 13:
+# ~540 of 664 gold answers in a digits run came after the real work was done).
+_REAL_LEFT_SQL = """
+      AND EXISTS (
+          SELECT 1 FROM tasks_hit r
+          WHERE r.project_id = %(project)s AND r.is_gold = false AND r.state = 'open'
+            AND r.slots_taken < r.answers_wanted
+            AND NOT EXISTS (
+                SELECT 1 FROM tasks_assignment m
+                WHERE m.hit_id = r.id AND m.worker_id = %(worker)s AND m.superseded_by_id IS NULL
+                OFFSET 0
+            )
+      )"""
 
 
 def assignment_claim(*, worker: User, project: Project | None = None) -> Assignment | None:
@@ -239,18 +259,31 @@ def _raise_if_test_stuck(worker: User, project: Project) -> None:
         raise QualificationUnavailable(project, qualification.answered)
 
 
+class Pool(StrEnum):
+    """Where a claim looks for a HIT."""
+
+    REAL = "real"
+    GOLD = "gold"  # gold mixed into real work: only while the worker has real work left
+    TEST = "test"  # the qualification test: gold alone
+
+
 def _claim_once(worker: User, project: Project) -> Assignment | None:
     # The claim takes nothing while the worker holds a lease here (it checks that itself), so
     # the common case, no live lease, costs no separate look-up.
-    for gold in _gold_plan(worker, project):
-        assignment = _take_slot(worker, project, gold)
+    for pool in _gold_plan(worker, project):
+        assignment = _take_slot(worker, project, pool)
         if assignment is not None:
             return assignment
     return _live_lease(worker, project)
 
 
-def _gold_plan(worker: User, project: Project) -> list[bool]:
-    """Which pools to try, in order: gold only while testing, else gold with gold_share."""
+def _gold_plan(worker: User, project: Project) -> list[Pool]:
+    """Which pools to try, in order: the test's gold alone while testing, else gold first
+    with probability gold_share, then real work.
+
+    A gold claim succeeds only while real work is left for the worker (_REAL_LEFT_SQL), so
+    when it runs out the worker gets 204, as on a project without gold: whether a task comes
+    depends on the real work only, never on which tasks are gold."""
     if project.qualification_size > 0:
         qualification = qualification_get(worker=worker, project=project)
         if qualification is None:
@@ -258,10 +291,10 @@ def _gold_plan(worker: User, project: Project) -> list[bool]:
         if qualification.state == Qualification.State.FAILED:
             raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
-            return [True]
+            return [Pool.TEST]
     if project.gold_share > 0 and random.random() < project.gold_share:
-        return [True, False]
-    return [False]
+        return [Pool.GOLD, Pool.REAL]
+    return [Pool.REAL]
 
 
 def _failed_reason(project: Project) -> str:
@@ -274,25 +307,29 @@ def _failed_reason(project: Project) -> str:
     )
 
 
-def _take_slot(worker: User, project: Project, gold: bool) -> Assignment | None:
+def _take_slot(worker: User, project: Project, pool: Pool) -> Assignment | None:
     now = timezone.now()
     expires = now + timedelta(seconds=project.lease_seconds)
     if connection.vendor != "postgresql":
-        assignment_id = _take_slot_portable(worker, project, gold, now, expires)
+        assignment_id = _take_slot_portable(worker, project, pool, now, expires)
         return None if assignment_id is None else _load(assignment_id, project)
-    params = {"project": project.pk, "gold": gold, "worker": worker.pk}
+    params = {"project": project.pk, "gold": pool != Pool.REAL, "worker": worker.pk}
     params |= {"now": now, "expires": expires}
     readers = _claim_readers()
     with hot_cursor() as cursor:
-        cursor.execute(claim_sql(), params)
+        cursor.execute(claim_sql(pool), params)
         row = cursor.fetchone()
     return None if row is None else _task_from_row(readers, row, project)
 
 
-def claim_sql() -> str:
-    """The PostgreSQL claim statement (params: project, gold, worker, now, expires); its row is
-    the new assignment, its HIT, item and guideline, as `_task_from_row` reads them."""
-    return _CLAIM_SQL.format(columns=", ".join(reader.columns for reader in _claim_readers()))
+def claim_sql(pool: Pool = Pool.REAL) -> str:
+    """The PostgreSQL claim statement for `pool` (params: project, gold, worker, now,
+    expires; gold is true for the gold and test pools); its row is the new assignment, its
+    HIT, item and guideline, as `_task_from_row` reads them."""
+    return _CLAIM_SQL.format(
+        columns=", ".join(reader.columns for reader in _claim_readers()),
+        real_left=_REAL_LEFT_SQL if pool == Pool.GOLD else "",
+    )
 
 
 def _claim_readers() -> tuple[RowReader, RowReader, RowReader, RowReader]:
@@ -318,7 +355,7 @@ def _task_from_row(readers, row, project: Project) -> Assignment:
 def _take_slot_portable(
     worker: User,
     project: Project,
-    gold: bool,
+    pool: Pool,
     now: datetime,
     expires: datetime,
 ) -> int | None:
@@ -326,11 +363,11 @@ def _take_slot_portable(
     live = Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
     if live.exists():
         return None
+    gold = pool != Pool.REAL
+    if pool == Pool.GOLD and not _free_hits(worker, project, gold=False).exists():
+        return None  # no real work left for the worker: no gold either (_REAL_LEFT_SQL)
     guideline = latest_guideline(project=project)
-    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
-    free = HIT.objects.filter(
-        project=project, is_gold=gold, state=HIT.State.OPEN, slots_taken__lt=F("answers_wanted")
-    ).exclude(Exists(mine))
+    free = _free_hits(worker, project, gold=gold)
     hit = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
     if hit is None:
         return None
@@ -344,6 +381,14 @@ def _take_slot_portable(
         lease_expires_at=expires,
     )
     return assignment.pk
+
+
+def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
+    """Open HITs of the pool with a free slot that the worker never had (the portable claim)."""
+    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
+    return HIT.objects.filter(
+        project=project, is_gold=gold, state=HIT.State.OPEN, slots_taken__lt=F("answers_wanted")
+    ).exclude(Exists(mine))
 
 
 def _live_lease(worker: User, project: Project | None) -> Assignment | None:
