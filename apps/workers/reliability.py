@@ -92,6 +92,36 @@ def block_reason(
     return None
 
 
+# Gold a worker is served (apps/tasks/services/assignments.py, _gold_plan): the project's
+# gold_share until the worker's gold clears the bar (the lower end of its 95% interval above
+# it), then this fraction of it, enough to notice a worker who turns bad. Chosen with
+# bench/gold.py (docs/benchmarks-gold.md).
+TRUSTED_GOLD_FRACTION = 0.25
+
+
+def gold_bar(*, gold_accuracy: float, below_skill: float, labels: int) -> float:
+    """The accuracy a worker's gold has to clear before it is served less of it: the
+    project's gold and skill bars (0 when off), and at least chance (1 / labels)."""
+    return max(gold_accuracy, below_skill, 1.0 / max(labels, 1))
+
+
+def gold_share_for(
+    *,
+    share: float,
+    gold_answers: int,
+    gold_correct: int,
+    bar: float,
+    trusted_fraction: float = TRUSTED_GOLD_FRACTION,
+) -> float:
+    """The share of a worker's claims that try gold: `share` until the worker's gold says it
+    clears `bar` with 95% confidence, then `trusted_fraction` of it. A worker who turns bad
+    falls back below the bar and gets the full share again."""
+    if gold_answers <= 0:
+        return share
+    low = beta_interval(gold_correct, gold_answers - gold_correct).low
+    return share * trusted_fraction if low > bar else share
+
+
 def checkpoint_size(answers: int, *, every: int, skip: int) -> int:
     """How many of a worker's first answers their latest block check covers: the `skip`
     qualification-test answers and whole windows of `every` after them; 0 before the first

@@ -40,6 +40,16 @@ def qualification_get(*, worker: User, project: Project) -> Qualification | None
     return Qualification.objects.filter(worker=worker, project=project).first()
 
 
+def worker_gold_counts(*, worker: User, project: Project) -> tuple[int, int]:
+    """(gold answers, gold correct) of the worker on the project as of the last consensus run;
+    (0, 0) before it. One row by the unique (worker, project) index: the claim reads it."""
+    rows = WorkerStats.objects.filter(worker=worker, project=project).values_list(
+        "gold_answers", "gold_correct"
+    )
+    found = list(rows[:1])
+    return found[0] if found else (0, 0)
+
+
 def blocked_worker_ids(*, project: Project) -> QuerySet:
     """Ids of the workers blocked on the project now (a subquery; evaluate with list())."""
     return Block.objects.filter(project=project, lifted_at__isnull=True).values("worker_id")

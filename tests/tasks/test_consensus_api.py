@@ -14,16 +14,15 @@ from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
 def labeled(project, sync_q, worker, other_worker):
     """Two workers answered two items of the owner's project; one item is gold."""
     project.labels = LABELS
-    project.gold_share = 0
+    project.gold_share = 1.0  # the worker gets the gold first, while real work is left
     project.save()
     items = make_items(project, 2, lambda i: LABELS[i])
     gold = factories.ItemFactory(project=project, is_gold=True, gold_label="bird")
     factories.HITFactory(item=gold, answers_wanted=1)
-    for who in (worker, other_worker):
-        work(who, project, lambda item: "cat" if item.pk == items[0].pk else "dog")
-    project.gold_share = 1.0
+    work(worker, project, lambda item: "cat" if item.pk == items[0].pk else "dog")  # wrong on gold
+    project.gold_share = 0
     project.save()
-    work(worker, project, lambda item: "cat")  # wrong on gold
+    work(other_worker, project, lambda item: "cat" if item.pk == items[0].pk else "dog")
     assert aggregate_now(project)
     return items
 

@@ -95,6 +95,7 @@ def test_a_more_wanted_answer_counts_a_live_lease_as_taken(
 def test_gold_hits_are_left_alone(project, sync_q, django_capture_on_commit_callbacks):
     gold = factories.ItemFactory(project=project, is_gold=True, gold_label="yes")
     factories.HITFactory(item=gold, answers_wanted=1)
+    factories.HITFactory(item__project=project)  # gold comes only with real work left
     project.gold_share = 1.0
     project.save()
     answer(factories.WorkerFactory(), project, "no", django_capture_on_commit_callbacks)

@@ -6,6 +6,7 @@ import pytest
 from apps.tasks.models import HIT, Item
 from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim, assignment_submit, item_mark_gold
+from apps.workers.models import WorkerStats
 from tests.factories import HITFactory, ItemFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +217,58 @@ def test_the_qualification_test_serves_gold_alone_even_without_real_work(worker,
 
     assert all(lease.hit.is_gold for lease in test)
     assert assignment_claim(worker=worker, project=gold_project) is None  # passed, no real work
+
+
+def _gold_answers_in(worker, project, claims: int) -> int:
+    return sum(_answer(worker, project).hit.is_gold for _ in range(claims))
+
+
+@pytest.fixture
+def mixed_project(gold_project):
+    """gold_share 0.4, a gold bar of 0.6, plenty of real work and gold."""
+    gold_project.gold_share = 0.4
+    gold_project.block_gold_accuracy = 0.6
+    gold_project.save()
+    for _ in range(100):
+        HITFactory(item__project=gold_project, item__is_gold=True, item__gold_label="dog")
+    HITFactory.create_batch(100, item__project=gold_project)
+    return gold_project
+
+
+def test_a_worker_whose_gold_clears_the_bar_sees_gold_at_the_lower_rate(
+    worker, other_worker, mixed_project
+):
+    random.seed(11)
+    WorkerStats.objects.create(
+        worker=worker, project=mixed_project, answers=100, gold_answers=20, gold_correct=20
+    )
+    WorkerStats.objects.create(
+        worker=other_worker, project=mixed_project, answers=100, gold_answers=20, gold_correct=12
+    )
+
+    trusted = _gold_answers_in(worker, mixed_project, 80)
+    unsure = _gold_answers_in(other_worker, mixed_project, 80)
+
+    # Binomial(80, 0.4 x 0.25 = 0.1): mean 8, sd 2.7; Binomial(80, 0.4): mean 32, sd 4.4.
+    assert trusted <= 16, trusted
+    assert 20 <= unsure <= 44, unsure
+
+
+def test_the_claim_reads_the_workers_gold_counts_only_for_draws_between_the_two_shares(
+    worker, mixed_project, monkeypatch
+):
+    from apps.tasks.services import assignments
+
+    reads = []
+    monkeypatch.setattr(
+        assignments, "worker_gold_counts", lambda **kw: reads.append(kw) or (20, 20)
+    )
+    for draw, (gold, read) in {
+        0.05: (True, False),
+        0.2: (False, True),
+        0.5: (False, False),
+    }.items():
+        reads.clear()
+        monkeypatch.setattr(assignments.random, "random", lambda draw=draw: draw)
+        assert assignments._gold_first(worker, mixed_project) is gold
+        assert bool(reads) is read

@@ -11,6 +11,8 @@ from apps.workers.reliability import (
     block_reason,
     checkpoint_size,
     first_answers,
+    gold_bar,
+    gold_share_for,
     skill_interval,
 )
 
@@ -101,3 +103,28 @@ def test_first_answers_picks_each_workers_oldest_answers_whatever_the_row_order(
     mask = first_answers(worker, answer_id, np.array([2, 1]))
     assert mask.tolist() == [False, False, True, True, False, True]  # 2 of worker 0, 1 of 1
     assert first_answers(np.array([], dtype=int), np.array([]), np.array([])).tolist() == []
+
+
+def test_gold_comes_at_the_projects_share_until_the_workers_gold_clears_the_bar():
+    def share(answers: int, correct: int) -> float:
+        return gold_share_for(
+            share=0.2, gold_answers=answers, gold_correct=correct, bar=0.6, trusted_fraction=0.25
+        )
+
+    assert share(0, 0) == 0.2
+    assert share(5, 5) == 0.2  # 5 of 5: the interval still reaches below 0.6
+    assert share(10, 10) == pytest.approx(0.05)
+    assert share(20, 10) == 0.2  # decisively bad: blocked at the next checkpoint, not trusted
+
+
+def test_a_trusted_worker_who_turns_bad_gets_the_full_share_again():
+    trusted = {"share": 0.1, "bar": 0.6, "trusted_fraction": 0.25}
+    assert gold_share_for(gold_answers=15, gold_correct=15, **trusted) < 0.1
+    # Ten wrong gold answers later the lower bound is back under the bar.
+    assert gold_share_for(gold_answers=25, gold_correct=15, **trusted) == 0.1
+
+
+def test_the_gold_bar_is_the_strictest_rule_and_at_least_chance():
+    assert gold_bar(gold_accuracy=0.6, below_skill=0.0, labels=2) == 0.6
+    assert gold_bar(gold_accuracy=0.6, below_skill=0.7, labels=10) == 0.7
+    assert gold_bar(gold_accuracy=0.0, below_skill=0.0, labels=2) == 0.5

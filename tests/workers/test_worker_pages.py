@@ -254,6 +254,7 @@ def test_the_guideline_is_rendered_as_markdown_without_raw_html(worker, project)
 def test_a_gold_item_looks_like_any_other_item(worker, requester):
     project = ProjectFactory(owner=requester, gold_share=1.0)
     hit_for(project, {"text": "Which animal?"}, is_gold=True, gold_label="bird")
+    hit_for(project, {"text": "Real work"})  # gold comes only while real work is left
     response = client_for(worker).get(task_url(project))
     assert response.status_code == 200
     assert "Which animal?" in response.content.decode()

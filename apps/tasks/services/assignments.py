@@ -37,7 +37,13 @@ from apps.tasks.services.answers import answer_committed
 from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_gate
 from apps.workers.ledger import BudgetSpent, budget_check, budget_locked, ledger_credit_answer
 from apps.workers.models import Qualification, User
-from apps.workers.selectors import block_active, block_notice, qualification_get
+from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
+from apps.workers.selectors import (
+    block_active,
+    block_notice,
+    qualification_get,
+    worker_gold_counts,
+)
 from apps.workers.services import qualification_record, qualification_start
 from hitlcrowd.api import ApiError
 from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
@@ -279,7 +285,7 @@ def _claim_once(worker: User, project: Project) -> Assignment | None:
 
 def _gold_plan(worker: User, project: Project) -> list[Pool]:
     """Which pools to try, in order: the test's gold alone while testing, else gold first
-    with probability gold_share, then real work.
+    with the worker's gold share (_gold_first), then real work.
 
     A gold claim succeeds only while real work is left for the worker (_REAL_LEFT_SQL), so
     when it runs out the worker gets 204, as on a project without gold: whether a task comes
@@ -292,9 +298,31 @@ def _gold_plan(worker: User, project: Project) -> list[Pool]:
             raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
             return [Pool.TEST]
-    if project.gold_share > 0 and random.random() < project.gold_share:
-        return [Pool.GOLD, Pool.REAL]
-    return [Pool.REAL]
+    return [Pool.GOLD, Pool.REAL] if _gold_first(worker, project) else [Pool.REAL]
+
+
+def _gold_first(worker: User, project: Project) -> bool:
+    """One draw against the worker's gold share: the project's gold_share until the worker's
+    gold clears the bar, then TRUSTED_GOLD_FRACTION of it (reliability.gold_share_for).
+
+    The worker's gold counts (one row by a unique index, written by the consensus run) are
+    read only for a draw between the two shares, about 7.5% of claims at the default share."""
+    share = project.gold_share
+    draw = random.random()
+    if draw >= share:
+        return False
+    if draw < share * TRUSTED_GOLD_FRACTION:
+        return True
+    gold_answers, gold_correct = worker_gold_counts(worker=worker, project=project)
+    bar = gold_bar(
+        gold_accuracy=project.block_gold_accuracy,
+        below_skill=project.block_below_skill,
+        labels=len(project.labels),
+    )
+    share_now = gold_share_for(
+        share=share, gold_answers=gold_answers, gold_correct=gold_correct, bar=bar
+    )
+    return draw < share_now
 
 
 def _failed_reason(project: Project) -> str:
