@@ -986,7 +986,10 @@ def save(report: Report, out_dir: Path) -> tuple[Path, Path]:
     data = out_dir / f"simulate-{report.dataset}.json"
     data.write_text(json.dumps(asdict(report), indent=1, default=str))
     image = out_dir / f"simulate-{report.dataset}.png"
-    plot(report, image)
+    try:
+        plot(report, image)
+    except Exception as exc:  # the figures are in the JSON; a missing plot must not lose them
+        print(f"no curves ({exc!r}); the report is in {data}", file=sys.stderr)
     return data, image
 
 
