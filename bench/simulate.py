@@ -291,12 +291,14 @@ class Http:
                 payload = response.read()
                 break
             except (OSError, http.client.HTTPException) as exc:
+                # A keep-alive connection the server closed fails once, as in any HTTP client:
+                # retried (next-task and submit are idempotent); counted when retrying fails.
                 self.conn.close()
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-                self.stats.add("connection_errors", f"{method} {path}: {exc!r}")
                 if attempt == 2:
+                    self.stats.add("connection_errors", f"{method} {path}: {exc!r}")
                     return 0, None
-                time.sleep(1)
+                time.sleep(0.2 * (attempt + 1))
         if response.status >= 500:
             self.stats.add("server_errors", f"{method} {path} {response.status} {payload[:200]!r}")
         if not (response.getheader("Content-Type") or "").startswith("application/json"):
