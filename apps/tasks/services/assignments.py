@@ -308,6 +308,8 @@ def _gold_first(worker: User, project: Project) -> bool:
     The worker's gold counts (one row by a unique index, written by the consensus run) are
     read only for a draw between the two shares, about 7.5% of claims at the default share."""
     share = project.gold_share
+    if share <= 0:
+        return False
     draw = random.random()
     if draw >= share:
         return False
