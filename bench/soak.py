@@ -473,7 +473,8 @@ def _settled(conn, config: SoakConfig, project: int) -> bool:
 _STATE_SQL = """
 SELECT s.pending, s.running_since, r.answers,
        (SELECT count(*) FROM tasks_answer a
-        WHERE a.project_id = %(project)s AND a.superseded_by_id IS NULL),
+        WHERE a.project_id = %(project)s AND a.superseded_by_id IS NULL
+        AND a.discarded_at IS NULL),
        EXISTS (SELECT 1 FROM mlmodels_trainingrun t
                WHERE t.project_id = %(project)s AND t.status = 'running')
        OR EXISTS (SELECT 1 FROM mlmodels_rescorerun c
@@ -547,7 +548,7 @@ SQL = {
         AND status = 'running'""",
     "answers the last run missed": """
         SELECT (SELECT count(*) FROM tasks_answer WHERE project_id = %(p)s
-                AND superseded_by_id IS NULL)
+                AND superseded_by_id IS NULL AND discarded_at IS NULL)
              - coalesce((SELECT r.answers FROM tasks_aggregationstate s
                          JOIN tasks_aggregationrun r ON r.id = s.last_run_id
                          WHERE s.project_id = %(p)s), 0)""",

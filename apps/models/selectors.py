@@ -64,7 +64,8 @@ def audit_accuracy(*, project: Project, version: ModelVersion | None = None) -> 
     )
     votes: dict[int, Counter] = defaultdict(Counter)
     answers = (
-        Answer.objects.filter(item_id__in=done)
+        Answer.objects.counted()
+        .filter(item_id__in=done)
         .exclude(worker_id__in=blocked_worker_ids(project=project))
         .values_list("item_id", "label")
     )

@@ -408,6 +408,9 @@ class Assignment(models.Model):
         SUBMITTED = "submitted", "Submitted"
         SKIPPED = "skipped", "Skipped"
         EXPIRED = "expired", "Expired"
+        # Its worker was blocked on the project, or an admin rejected its answer: it holds no
+        # slot, its answer no longer counts, and it still keeps the worker off this HIT.
+        DISCARDED = "discarded", "Discarded"
 
     hit = models.ForeignKey(HIT, on_delete=models.CASCADE, related_name="assignments")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -457,7 +460,22 @@ class Assignment(models.Model):
         return f"Assignment {self.pk} ({self.worker_id} on HIT {self.hit_id})"
 
 
+class AnswerQuerySet(models.QuerySet):
+    def counted(self) -> AnswerQuerySet:
+        """The answers that still decide labels: not superseded by a guideline re-queue, not
+        discarded (blocked worker, rejected by an admin)."""
+        return self.filter(superseded_by__isnull=True, discarded_at__isnull=True)
+
+
+# The same condition seen from an item (Count("answers", filter=COUNTED_ANSWERS)).
+COUNTED_ANSWERS = Q(answers__superseded_by__isnull=True, answers__discarded_at__isnull=True)
+
+
 class Answer(models.Model):
+    class DiscardReason(models.TextChoices):
+        BLOCKED = "blocked", "Worker blocked"
+        REJECTED = "rejected", "Rejected by an admin"
+
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="answer")
     # Denormalized from the assignment: aggregation reads (item, worker, label) per project.
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="answers")
@@ -476,11 +494,25 @@ class Answer(models.Model):
     superseded_by = models.ForeignKey(
         GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Set once (services/answers.py, answers_discard) and never cleared: a discarded answer
+    # leaves the consensus for good, even if its worker is unblocked later.
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    # A database default as well: raw INSERTs (bench/assign.py) need not name it.
+    discard_reason = models.CharField(
+        max_length=16, choices=DiscardReason.choices, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="answer_seconds")
+            models.CheckConstraint(condition=Q(seconds_spent__gte=0), name="answer_seconds"),
+            models.CheckConstraint(
+                condition=Q(discarded_at__isnull=True, discard_reason="")
+                | Q(discarded_at__isnull=False) & ~Q(discard_reason=""),
+                name="answer_discard_has_reason",
+            ),
         ]
         indexes = [
             # Worker history: WHERE worker_id = ? ORDER BY created_at DESC, id DESC.

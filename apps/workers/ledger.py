@@ -76,7 +76,9 @@ def ledger_credit_answer(*, answer: Answer, project: Project) -> LedgerEntry:
 @transaction.atomic
 def ledger_reject_answers(*, worker: User, project: Project, by: User, reason: str) -> int:
     """Reject all of the worker's credited answers on the project: one reversal per credit not
-    reversed yet. Returns how many were reversed; running it again reverses nothing more."""
+    reversed yet, and the answers leave the consensus for good, giving their slots back
+    (apps.tasks.services.discard; a live lease is left to be answered). Returns how many were
+    reversed; running it again reverses nothing more."""
     reason = _clean_reason(reason)
     credits = list(
         LedgerEntry.objects.select_for_update()
@@ -100,10 +102,21 @@ def ledger_reject_answers(*, worker: User, project: Project, by: User, reason: s
         ],
         batch_size=1000,
     )
-    if credits:
+    discarded = _discard_answers(project, worker)
+    if credits or discarded:
         changes = {"worker": worker.pk, "answers": len(credits), "reason": reason}
-        _audit(project, by, "answers_reject", project, changes)
+        _audit(project, by, "answers_reject", project, changes | {"discarded": discarded})
     return len(credits)
+
+
+def _discard_answers(project: Project, worker: User) -> int:
+    from apps.tasks.models import Answer
+    from apps.tasks.services.discard import answers_discard
+
+    reason = Answer.DiscardReason.REJECTED
+    return answers_discard(
+        project_id=project.pk, worker_ids=[worker.pk], reason=reason, leases=False
+    ).answers
 
 
 def _reversed_answers(worker: User, project: Project):

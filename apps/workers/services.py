@@ -210,7 +210,8 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
 @transaction.atomic
 def worker_block(*, worker: User, project: Project, reason: str, by: User | None = None) -> Block:
     """Block a worker on a project by hand (an active block is returned as it is); their
-    answers leave the consensus, which is queued to run again."""
+    answers leave the consensus for good, their leases there end and their slots come back
+    (apps.tasks.services.discard); the consensus is queued to run again."""
     block = (
         Block.objects.select_for_update()
         .filter(worker=worker, project=project, lifted_at__isnull=True)
@@ -222,13 +223,14 @@ def worker_block(*, worker: User, project: Project, reason: str, by: User | None
         block.full_clean()
         block.save()
         _audit(block, by, "worker_block", {"worker": block.worker_id, "reason": reason})
-        _reaggregate(project.pk)
+        _discard_answers(project.pk, worker.pk)
     return block
 
 
 @transaction.atomic
 def worker_unblock(*, block: Block, by: User) -> Block:
-    """Lift a block; the worker's answers count again (the project is re-aggregated)."""
+    """Lift a block: the worker may take tasks again. The answers discarded at the block
+    stay out of the consensus (apps.tasks.services.discard)."""
     block = Block.objects.select_for_update().get(pk=block.pk)
     if block.lifted_at is None:
         block.lifted_at = timezone.now()
@@ -243,6 +245,15 @@ def _audit(block: Block, by: User | None, action: str, changes: dict[str, Any]) 
     from apps.tasks.services.audit import audit_record
 
     audit_record(project_id=block.project_id, actor=by, action=action, obj=block, changes=changes)
+
+
+def _discard_answers(project_id: int, worker_id: int) -> None:
+    from apps.tasks.models import Answer
+    from apps.tasks.services.discard import answers_discard
+
+    answers_discard(
+        project_id=project_id, worker_ids=[worker_id], reason=Answer.DiscardReason.BLOCKED
+    )
 
 
 def _reaggregate(project_id: int) -> None:

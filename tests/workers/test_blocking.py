@@ -77,7 +77,7 @@ def test_the_api_refuses_a_blocked_worker_with_a_clear_reason(strict, spammed, a
     assert "blocked" in response.json()["detail"]
 
 
-def test_unblocking_brings_the_answers_back_and_is_not_undone_automatically(
+def test_unblocking_leaves_the_discarded_answers_out_and_is_not_undone_automatically(
     strict, spammed, admin_user, sync_q, django_capture_on_commit_callbacks
 ):
     block = Block.objects.get(worker=spammed, project=strict)
@@ -86,7 +86,8 @@ def test_unblocking_brings_the_answers_back_and_is_not_undone_automatically(
     block.refresh_from_db()
     assert block.lifted_by == admin_user and block.lifted_at is not None
     run = latest_run(strict)
-    assert run.answers == 90 and run.workers == 3
+    assert run.answers == 60 and run.workers == 2  # the block's discard is for good
+    assert Answer.objects.filter(worker=spammed, discard_reason="blocked").count() == 30
     assert not Block.objects.filter(project=strict, lifted_at__isnull=True).exists()
 
 

@@ -96,8 +96,10 @@ def training_items(project: Project):
     """Items whose label people decided: gold, admin resolutions, user feedback, and final
     crowd consensus backed by at least one answer of a worker not blocked. Never the model's
     own labels (no self-training), never items waiting or in the disagreement queue."""
-    unblocked_answer = Answer.objects.filter(item=OuterRef("pk")).exclude(
-        worker_id__in=blocked_worker_ids(project=project)
+    unblocked_answer = (
+        Answer.objects.counted()
+        .filter(item=OuterRef("pk"))
+        .exclude(worker_id__in=blocked_worker_ids(project=project))
     )
     return (
         Item.objects.filter(project=project)

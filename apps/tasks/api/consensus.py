@@ -73,7 +73,9 @@ class QualitySerializer(serializers.Serializer):
     gold_accuracy = serializers.FloatField(allow_null=True, help_text="Crowd answers on gold.")
     crowd_labeled = serializers.IntegerField()
     mean_posterior = serializers.FloatField(allow_null=True)
-    answers = serializers.IntegerField(help_text="Answers on non-gold items.")
+    answers = serializers.IntegerField(
+        help_text="Answers on non-gold items that still count (not superseded, not discarded)."
+    )
     answers_per_item = serializers.FloatField(allow_null=True)
     blocked_workers = serializers.IntegerField()
     items_by_state = serializers.DictField(child=serializers.IntegerField())

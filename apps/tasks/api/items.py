@@ -91,6 +91,13 @@ class AnswerSerializer(serializers.ModelSerializer):
         default=None,
         help_text="The guideline version whose re-queue took this answer out of the consensus.",
     )
+    discard_reason = serializers.ChoiceField(
+        choices=Answer.DiscardReason.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="Why this answer left the consensus for good: its worker was blocked, or an "
+        "admin rejected it; empty while it counts.",
+    )
 
     class Meta:
         model = Answer
@@ -100,6 +107,8 @@ class AnswerSerializer(serializers.ModelSerializer):
             "label",
             "guideline_version",
             "superseded_by",
+            "discarded_at",
+            "discard_reason",
             "seconds_spent",
             "created_at",
         ]

@@ -58,6 +58,12 @@ ERRORS = {
     403: OpenApiResponse(description="Not a worker."),
 }
 NOT_FOUND = {404: OpenApiResponse(description="No such assignment among yours.")}
+# A worker blocked on the project after taking the lease: not recorded, not paid, lease ended.
+BLOCKED = {
+    403: OpenApiResponse(
+        description="Not a worker, or `not_qualified`: blocked on this project (the lease ended)."
+    )
+}
 INVALID = {400: OpenApiResponse(description="Invalid fields: `errors` names each field.")}
 GONE = {410: OpenApiResponse(description="`lease_expired`: the lease ran out.")}
 
@@ -366,6 +372,7 @@ class SubmitView(HotPathView):
             **INVALID,
             **ERRORS,
             **NOT_FOUND,
+            **BLOCKED,
             409: OpenApiResponse(description="`answer_conflict`: answered differently."),
             **GONE,
         },
@@ -395,6 +402,7 @@ class SkipView(HotPathView):
             **INVALID,
             **ERRORS,
             **NOT_FOUND,
+            **BLOCKED,
             409: OpenApiResponse(description="`answer_conflict`: already answered."),
             **GONE,
         },

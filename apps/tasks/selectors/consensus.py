@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from apps.tasks.models import AggregationRun, Answer, Item, Project
+from apps.tasks.models import COUNTED_ANSWERS, AggregationRun, Answer, Item, Project
 from apps.workers.models import Block
 
 NEEDS_REVIEW = Item.State.NEEDS_REVIEW
@@ -23,7 +23,8 @@ def consensus_list_for_project(*, project: Project, state: str | None = None) ->
         Item.objects.filter(project=project, is_gold=False)
         .exclude(state=Item.State.AUTO_LABELED)
         .select_related("resolved_by")
-        .annotate(n_answers=Count("answers"))
+        # The answers that still count: not superseded by a re-queue, not discarded.
+        .annotate(n_answers=Count("answers", filter=COUNTED_ANSWERS))
     )
     if state is not None:
         items = items.filter(state=state)
@@ -41,15 +42,16 @@ def aggregation_run_latest(*, project: Project) -> AggregationRun | None:
 
 
 def project_quality(*, project: Project) -> dict[str, Any]:
-    """Gold accuracy of the crowd's answers, mean posterior of crowd labels, answers per item,
-    blocked workers, items by state, and the latest run."""
-    gold = Answer.objects.filter(project=project, item__is_gold=True).aggregate(
+    """Gold accuracy of the crowd's answers, mean posterior of crowd labels, answers per item
+    (answers that still count), blocked workers, items by state, and the latest run."""
+    counted = Answer.objects.counted().filter(project=project)
+    gold = counted.filter(item__is_gold=True).aggregate(
         answers=Count("pk"), correct=Count("pk", filter=Q(label=F("item__gold_label")))
     )
     crowd = Item.objects.filter(project=project, label_source=Item.Source.CROWD).aggregate(
         items=Count("pk"), mean_posterior=Avg("final_confidence")
     )
-    answered = Answer.objects.filter(project=project, item__is_gold=False).aggregate(
+    answered = counted.filter(item__is_gold=False).aggregate(
         answers=Count("pk"), items=Count("item", distinct=True)
     )
     by_state = dict.fromkeys(Item.State.values, 0)

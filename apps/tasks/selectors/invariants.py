@@ -24,8 +24,8 @@ SLOT_STATES = (Assignment.State.LEASED, Assignment.State.SUBMITTED)
 
 
 def counted_answers(answers: QuerySet[Answer]) -> QuerySet[Answer]:
-    """The answers that still count: not superseded by a guideline re-queue."""
-    return answers.filter(superseded_by__isnull=True)
+    """The answers that still count: not superseded by a guideline re-queue, not discarded."""
+    return answers.counted()
 
 
 def _people_items(project_id: int) -> QuerySet[Item]:
@@ -102,6 +102,12 @@ def blocked_answers_counted(project_id: int) -> list[int]:
     return _ids(answers.filter(Exists(blocked)))
 
 
+def discarded_answers_counted(project_id: int) -> list[int]:
+    """Discarded answers whose assignment still holds a slot (not `discarded`)."""
+    answers = Answer.objects.filter(project_id=project_id, discarded_at__isnull=False)
+    return _ids(answers.exclude(assignment__state=Assignment.State.DISCARDED))
+
+
 INVARIANTS: dict[str, Callable[[int], list[int]]] = {
     "waiting_not_servable": waiting_not_servable,
     "waiting_hit_closed": waiting_hit_closed,
@@ -109,6 +115,7 @@ INVARIANTS: dict[str, Callable[[int], list[int]]] = {
     "slots_mismatch": slots_mismatch,
     "answers_over_wanted": answers_over_wanted,
     "blocked_answers_counted": blocked_answers_counted,
+    "discarded_answers_counted": discarded_answers_counted,
 }
 
 

@@ -70,7 +70,8 @@ from apps.tasks.models import (
     Project,
 )
 from apps.tasks.services.audit import audit_record
-from apps.workers.models import User
+from apps.tasks.services.discard import answers_discard_blocked
+from apps.workers.models import Block, User
 from apps.workers.reliability import first_answers
 from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
@@ -271,10 +272,11 @@ class ProjectAnswers:
 def project_answers(*, project: Project) -> ProjectAnswers:
     """ONE query, no model instances, no Python object per answer: (id, item, worker, label
     code, seconds) of unblocked workers. Answers superseded by a guideline re-queue
-    (services/guidelines.py) are left out."""
+    (services/guidelines.py) or discarded (services/discard.py) are left out."""
     labels = tuple(project.labels)
     answers = (
-        Answer.objects.filter(project=project, superseded_by__isnull=True)
+        Answer.objects.counted()
+        .filter(project=project)
         .exclude(worker_id__in=blocked_worker_ids(project=project))
         .order_by()
     )
@@ -356,6 +358,9 @@ def _gc_paused():
 
 def _consensus_run(project_id: int, cold: bool) -> AggregationRun:
     project = Project.objects.get(pk=project_id)
+    # Blocked workers' answers leave for good and give their slots back before the run
+    # decides what each item still wants (a block made by the last run, or one cut off).
+    answers_discard_blocked(project=project)
     answers = project_answers(project=project)
     true_labels = project_true_labels(project=project)
     warm = None if cold else _warm_start(project, answers=len(answers.item))
@@ -374,12 +379,14 @@ def _consensus_run(project_id: int, cold: bool) -> AggregationRun:
             initial_error=warm,
         )
         # Run again if PostgreSQL broke a lock cycle by aborting it (hitlcrowd.locking).
-        retry_on_lock_conflict(lambda: _store(project, run, answers, true_labels, result))
+        blocked = retry_on_lock_conflict(lambda: _store(project, run, answers, true_labels, result))
     except Exception as exc:
         AggregationRun.objects.filter(pk=run.pk).update(
             status=AggregationRun.Status.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000]
         )
         raise
+    if blocked:  # their leases end and their slots come back now, not at the next run
+        answers_discard_blocked(project=project)
     return AggregationRun.objects.defer("confusions").get(pk=run.pk)
 
 
@@ -433,7 +440,9 @@ def _store(
     answers: ProjectAnswers,
     true_labels: dict[int, str],
     result: AggregationResult,
-) -> None:
+) -> list[Block]:
+    """Write the run's labels, item and HIT states and worker stats; returns the blocks the
+    workers' rules made."""
     # Serializes the writes of two runs even if a stale claim let a second one start.
     AggregationState.objects.select_for_update().filter(project=project).first()
     now = timezone.now()
@@ -471,6 +480,7 @@ def _store(
     AggregationState.objects.filter(project=project).update(**state)
     # Retrain trigger and webhooks owed for items now labeled (after commit).
     labels_changed(project_id=project.pk, item_ids=changed)
+    return blocked
 
 
 # --- Items ----------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def _check_requeue(project: Project, requeue: str, labels: list[str] | None) -> 
 
 def _requeue_items(project: Project, requeue: str, labels: list[str]) -> QuerySet[Item]:
     """Crowd items with answers still counting (so: given under an older version)."""
-    counting = Answer.objects.filter(item=OuterRef("pk"), superseded_by__isnull=True)
+    counting = Answer.objects.counted().filter(item=OuterRef("pk"))
     items = (
         Item.objects.filter(project=project, is_gold=False, state__in=REQUEUE_STATES[requeue])
         .filter(label_source__in=["", Item.Source.CROWD])
