@@ -4,6 +4,7 @@ invariants (tests/live/test_simulate.py runs a small one in CI).
     .venv/bin/python bench/simulate.py --dataset digits --workers 30          # the digits demo
     .venv/bin/python bench/simulate.py --dataset text --workers 30            # 1,000 texts
     .venv/bin/python bench/simulate.py --url http://127.0.0.1:8000 --demo     # make demo-loop
+    .venv/bin/python bench/simulate.py --table bench/out/simulate/*.json     # markdown table
 
 A requester creates the project, uploads the batch (JSON lines, gold rows included) and sets
 the learning settings over the API; seeded workers, each a real HTTP client with its own token,
@@ -1036,6 +1037,41 @@ def plot(report: Report, path: Path) -> None:
     plt.close(fig)
 
 
+TABLE_ROWS = [
+    ("consensus accuracy, crowd-finalized items", lambda r: _f(r["consensus_accuracy"])),
+    ("system accuracy, every final label", lambda r: _f(r["system_accuracy"])),
+    ("auto-labels (accuracy)", lambda r: f"{r['auto_labeled']} ({_f(r['auto_label_accuracy'])})"),
+    ("items in review", lambda r: f"{r['in_review']} ({r['review_share']:.1%})"),
+    ("items stranded", lambda r: str(r["stranded"])),
+    ("human answers (gold, seed included)", lambda r: f"{r['human_answers']:,}"),
+    ("fixed overlap 3 / human answers", lambda r: f"{r['fewer_answers_than_overlap3']}x"),
+    ("gold answers (after the real work)",
+     lambda r: f"{r['gold_answers']} ({r['gold_answers_after_real_work']})"),
+    ("answers per answered item", lambda r: str(r["answers_per_item"])),
+    ("random/constant workers blocked (answers before the block)", lambda r: ", ".join(
+        f"{w['kind']} {w['answers_before_block'] if w['blocked'] else 'never'}"
+        for w in r["bad_workers"] if w["kind"] in ("random", "constant"))),
+    ("reliable / noisy workers blocked",
+     lambda r: f"{len(r['reliable_blocked'])} / {len(r['noisy_blocked'])}"),
+    ("answers accepted after a block", lambda r: str(r["answers_after_block"])),
+    ("answers refused (410) under a live lease", lambda r: str(r["late_410"])),
+    ("server errors (5xx)", lambda r: str(r["server_errors"])),
+    ("broken invariants at rest", lambda r: str(
+        {k: len(v) for k, v in r["invariants"].items()} if isinstance(r["invariants"], dict)
+        else r["invariants"])),
+    ("time to finish", lambda r: f"{r['seconds']:.0f} s ({r['stopped_by']})"),
+]  # fmt: skip
+
+
+def markdown_table(reports: list[dict[str, Any]]) -> str:
+    """The figures of saved reports (JSON) side by side, for docs/benchmarks-simulate.md."""
+    head = "| | " + " | ".join(r["dataset"] for r in reports) + " |"
+    lines = [head, "|---" * (len(reports) + 1) + "|"]
+    for title, cell in TABLE_ROWS:
+        lines.append(f"| {title} | " + " | ".join(cell(r) for r in reports) + " |")
+    return "\n".join(lines)
+
+
 # --- Command line ----------------------------------------------------------------------------
 
 
@@ -1101,6 +1137,9 @@ def parse_args() -> tuple[SimConfig, argparse.Namespace]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:  # --table REPORT.json...: the saved figures as markdown
+        print(markdown_table([json.loads(Path(p).read_text()) for p in sys.argv[2:]]))
+        return
     config, args = parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitlcrowd.settings")
