@@ -84,6 +84,8 @@ class SimConfig:
     # Project fields sent on create (blocking rules, overlap, threshold...); None: defaults.
     project: dict[str, Any] = field(default_factory=dict)
     learning: dict[str, Any] = field(default_factory=dict)  # PATCH learning-settings
+    # Project fields an admin sets in the Django admin (where the API has none), before upload.
+    admin_set: dict[str, Any] = field(default_factory=dict)
     # An existing server (make demo-loop); None: start gunicorn + qcluster on `dsn`.
     base_url: str | None = None
     project_id: int | None = None  # an existing project on that server (the demo's)
@@ -560,6 +562,7 @@ def _requester(config: SimConfig, sim: Simulation) -> Http:
     if dropped:
         sim.stats.add("fields the project API dropped", ", ".join(dropped))
     _learning_settings(config, sim, http)
+    _admin_set(sim.project_id, config.admin_set)
     _publish_guideline(sim.project_id)
     lines = "".join(json.dumps(row) + "\n" for row in sim.dataset.rows).encode()
     query = urllib.parse.urlencode({"format": "jsonl", "model_version": sim.dataset.model_version})
@@ -584,6 +587,18 @@ def _learning_settings(config: SimConfig, sim: Simulation, http: Http) -> None:
 
 def _password(config: SimConfig) -> str:
     return config.requester_password if config.requester else PASSWORD
+
+
+def _admin_set(project_id: int, fields: dict[str, Any]) -> None:
+    """As an admin saving the project in the Django admin: for settings the API lacks."""
+    from apps.tasks.models import Project
+
+    if fields:
+        project = Project.objects.get(pk=project_id)
+        for name, value in fields.items():
+            setattr(project, name, value)
+        project.full_clean()
+        project.save(update_fields=[*fields, "updated_at"])
 
 
 def _publish_guideline(project_id: int) -> None:
@@ -1021,7 +1036,7 @@ def plot(report: Report, path: Path) -> None:
     for key, name in (("system_accuracy", "system"), ("consensus_accuracy", "crowd consensus")):
         axes[1].plot(t, [s[key] for s in samples], label=name)
     axes[1].axhline(0.99, color="grey", linestyle=":", linewidth=1)
-    axes[1].set(title="Accuracy of the final labels vs truth", xlabel="minutes", ylim=(0.8, 1.0))
+    axes[1].set(title="Accuracy of the final labels vs truth", xlabel="minutes", ylim=(0.8, 1.005))
     axes[1].legend(fontsize=8)
     axes[2].step(t, [s["blocked"] for s in samples], where="post", label="workers blocked")
     axes[2].plot(t, [s["gold_answers"] for s in samples], label="gold answers")
@@ -1106,6 +1121,13 @@ def parse_args() -> tuple[SimConfig, argparse.Namespace]:
     parser.add_argument(
         "--learning", action="append", default=[], metavar="FIELD=VALUE", help="learning setting"
     )
+    parser.add_argument(
+        "--admin-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a project field set as an admin would in the Django admin (not over the API)",
+    )
     parser.add_argument("--url", help="a running server (its DATABASE_URL in the environment)")
     parser.add_argument("--demo", action="store_true", help="the demo project of that server")
     parser.add_argument("--project", type=int, help="an existing project of that server")
@@ -1128,6 +1150,7 @@ def parse_args() -> tuple[SimConfig, argparse.Namespace]:
         think_seconds=args.think,
         project=_key_values(args.set),
         learning=_key_values(args.learning),
+        admin_set=_key_values(args.admin_set),
         base_url=args.url,
         project_id=args.project,
         out_dir=args.out,
