@@ -14,8 +14,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.tasks.models import Answer, Item, ReviewItem
-from apps.tasks.services.consensus import item_resolve
-from apps.tasks.services.review import MAX_MORE_ANSWERS, item_mark_ambiguous, item_send_back
+from apps.tasks.services.items import (
+    MAX_MORE_ANSWERS,
+    item_mark_ambiguous,
+    item_resolve,
+    item_send_back,
+)
 from apps.workers.ledger import MAX_REASON_LENGTH, ledger_grant_bonus, ledger_reject_answers
 from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, WorkerStats
 from apps.workers.services import worker_unblock

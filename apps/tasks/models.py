@@ -411,6 +411,9 @@ class Assignment(models.Model):
         # Its worker was blocked on the project, or an admin rejected its answer: it holds no
         # slot, its answer no longer counts, and it still keeps the worker off this HIT.
         DISCARDED = "discarded", "Discarded"
+        # Its item was settled while the lease was live (resolved, marked ambiguous): the
+        # submit is refused with 410 `task_closed` and not paid (services/items.py).
+        CLOSED = "closed", "Closed (item settled)"
 
     hit = models.ForeignKey(HIT, on_delete=models.CASCADE, related_name="assignments")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")

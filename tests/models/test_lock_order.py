@@ -23,6 +23,7 @@ from apps.models.services import scoring
 from apps.models.services.common import learning_settings_of, model_load
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, AggregationRun, Assignment, Item
+from apps.tasks.services.assignments import assignment_submit
 from apps.tasks.services.consensus import consensus_run
 from hitlcrowd.locking import retry_on_lock_conflict
 from tests import factories
@@ -101,7 +102,7 @@ def test_a_consensus_run_locks_the_items_it_writes_in_id_order(on_postgres):
     assert set(Item.objects.filter(pk__in=[lowest, highest]).values_list("final_label", flat=True))
 
 
-def test_a_rescore_chunk_locks_a_lease_before_the_hit_it_cancels(
+def test_a_rescore_chunk_waits_for_a_submit_on_its_hit_and_keeps_the_answer(
     on_postgres, pets, worker, other_worker
 ):
     labeled(pets, 40, worker)
@@ -122,17 +123,18 @@ def test_a_rescore_chunk_locks_a_lease_before_the_hit_it_cancels(
     model, row = model_load(version), learning_settings_of(pets)
     chunk_writer = Writer(lambda: scoring._rescore_chunk(pets, row, version, model, rescore, chunk))
 
-    with transaction.atomic():  # a submit: its assignment locked, its HIT next
-        list(Assignment.objects.select_for_update().filter(pk=lease.pk).values_list("pk"))
+    with transaction.atomic():  # a submit holding its assignment and its HIT
+        assignment_submit(worker=other_worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
         chunk_writer.start()
         chunk_writer.wait_until_blocked()
-        lock_with_timeout(HIT, sure.hit.pk)
     chunk_writer.join(60)
 
     assert chunk_writer.error is None
     sure.refresh_from_db()
     lease.refresh_from_db()
-    assert sure.state == Item.State.AUTO_LABELED and lease.state == Assignment.State.EXPIRED
+    # The model is sure, but someone answered it: it stays with people, the answer counts.
+    assert sure.state == Item.State.WAITING and lease.state == Assignment.State.SUBMITTED
+    assert HIT.objects.get(item=sure).state == HIT.State.OPEN
     assert RescoreRun.objects.get(pk=rescore.pk).done == len(chunk)
 
 

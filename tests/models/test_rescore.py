@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.models.models import ItemFlag, LearningSettings, RescoreRun
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
-from apps.tasks.services.assignments import LeaseExpired, assignment_submit
+from apps.tasks.services.assignments import assignment_submit
 from tests.models.conftest import answer, labeled, text_of, waiting
 
 UNSURE = "meow purr woof bark"  # two cat words, two dog words: p is about 0.5
@@ -24,12 +24,6 @@ def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
         pets, [text_of("cat", 901), text_of("dog", 902), UNSURE, text_of("cat", 903)]
     )
     answer(answered, other_worker, "cat")
-    lease = Assignment.objects.create(
-        hit=sure_cat.hit,
-        project=pets,
-        worker=other_worker,
-        lease_expires_at=timezone.now() + timedelta(minutes=5),
-    )
 
     with django_capture_on_commit_callbacks(execute=True):
         run = model_retrain(project_id=pets.pk)
@@ -41,11 +35,7 @@ def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
     assert (sure_dog.state, sure_dog.final_label) == (Item.State.AUTO_LABELED, "dog")
     assert sure_cat.label_source == Item.Source.MODEL and sure_cat.model_version == version.name
     assert HIT.objects.get(item=sure_cat).state == HIT.State.CANCELLED
-    lease.refresh_from_db()
-    assert lease.state == Assignment.State.EXPIRED
     assert HIT.objects.get(item=sure_cat).slots_taken == 0
-    with pytest.raises(LeaseExpired):
-        assignment_submit(worker=other_worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
     # Answered items stay with people even when the model is sure.
     assert answered.state == Item.State.WAITING and answered.prediction == "cat"
     assert unsure.state == Item.State.WAITING and unsure.confidence < pets.confidence_threshold
@@ -54,6 +44,37 @@ def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
     progress = RescoreRun.objects.get(model_version=version)
     assert progress.status == RescoreRun.Status.FINISHED
     assert (progress.done, progress.total, progress.auto_labeled) == (4, 4, 2)
+
+
+def test_a_rescore_leaves_an_item_with_its_worker_whose_lease_is_live(
+    pets, worker, other_worker, sync_q, django_capture_on_commit_callbacks
+):
+    labeled(pets, 40, worker)
+    (sure,) = waiting(pets, [text_of("cat", 904)])
+    lease = Assignment.objects.create(
+        hit=sure.hit,
+        project=pets,
+        worker=other_worker,
+        lease_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    HIT.objects.filter(pk=sure.hit.pk).update(slots_taken=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    sure.refresh_from_db()
+    hit = HIT.objects.get(item=sure)
+    # The model is sure, but the worker keeps the task: the item stays with people.
+    assert sure.state == Item.State.WAITING and sure.prediction == "cat"
+    assert (hit.state, hit.slots_taken) == (HIT.State.OPEN, 1)
+    lease.refresh_from_db()
+    assert lease.state == Assignment.State.LEASED
+    answer_ = assignment_submit(
+        worker=other_worker, assignment_id=lease.pk, label="cat", seconds_spent=1
+    )
+    assert answer_.item_id == sure.pk and not answer_.replayed
+    progress = RescoreRun.objects.get(model_version=run.model_version)
+    assert (progress.auto_labeled, progress.reprioritized) == (0, 1)
 
 
 def test_an_audit_share_keeps_auto_labeled_items_in_front_of_people(

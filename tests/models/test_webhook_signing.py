@@ -176,7 +176,7 @@ def test_an_admin_resolution_after_the_callback_sends_the_new_label(
     pets, admin_user, local, sync_q, django_capture_on_commit_callbacks
 ):
     from apps.models.services.webhooks import webhooks_queue_due
-    from apps.tasks.services.consensus import item_resolve
+    from apps.tasks.services.items import item_resolve
 
     url, server = local
     item = consensus_item(pets, url)

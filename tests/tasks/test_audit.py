@@ -12,7 +12,7 @@ from apps.models.models import LearningSettings
 from apps.models.services.training import model_retrain
 from apps.tasks.models import AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
-from apps.tasks.services.consensus import item_resolve
+from apps.tasks.services.items import item_resolve
 from apps.tasks.services.projects import project_update
 from apps.workers.services import worker_block, worker_stats_store, worker_unblock
 from tests import factories
@@ -115,6 +115,8 @@ def test_a_resolution_is_recorded(project, admin_user):
     assert event.changes == {
         "state": ["needs_review", "resolved"],
         "final_label": ["cat", "dog"],
+        "label_source": ["", "admin"],
+        "leases_closed": 0,
     }
 
 

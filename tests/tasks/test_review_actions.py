@@ -16,8 +16,16 @@ QUEUE = "/admin/tasks/reviewitem/"
 
 @pytest.fixture
 def split(requester, sync_q):
-    """Two items sent to review by a 1-1 split at max_overlap 2 (majority vote)."""
-    return split_to_review(requester, 2)
+    """Two items sent to review by a 1-1 split at max_overlap 2 (majority vote), and two
+    workers who have not answered them yet."""
+    project, items = split_to_review(requester, 2)
+    for name in ("cy", "di"):
+        factories.WorkerFactory(username=name)
+    return project, items
+
+
+def worker_named(name: str):
+    return factories.WorkerFactory._meta.model.objects.get(username=name)
 
 
 @pytest.fixture
@@ -54,11 +62,11 @@ def test_a_sent_back_item_takes_answers_up_to_max_overlap_plus_the_extra(split, 
     # A run before any new answer must not send it straight back to review.
     assert aggregate_now(project)
     assert Item.objects.get(pk=items[0].pk).state == "waiting"
-    work(factories.WorkerFactory(username="cy"), project, lambda item: "cat")
+    work(worker_named("cy"), project, lambda item: "cat")
     assert aggregate_now(project)
     assert Item.objects.get(pk=items[0].pk).state == "waiting"
     assert HIT.objects.get(item=items[0]).answers_wanted == 4
-    work(factories.WorkerFactory(username="di"), project, lambda item: "cat")
+    work(worker_named("di"), project, lambda item: "cat")
     assert aggregate_now(project)
     # 3 cat to 1 dog is still short of 0.99: back to the queue, at max_overlap + 2 answers.
     item = Item.objects.get(pk=items[0].pk)
@@ -108,7 +116,7 @@ def test_actions_on_an_item_no_longer_in_review_are_refused(split, staff):
     _, items = split
     act(staff, "mark_ambiguous", items[:1])
     item = Item.objects.get(pk=items[0].pk)
-    from apps.tasks.services.review import item_send_back
+    from apps.tasks.services.items import item_send_back
 
     with pytest.raises(Exception, match="Only items needing review"):
         item_send_back(item_id=item.pk, more=1, by=item.resolved_by)

@@ -1,5 +1,7 @@
 """Users in the loop: accept or correct a prediction. The label (source `user`) becomes the
-item's final label and a training label; the item leaves the people queue."""
+item's final label and a training label; the item leaves the people queue. The resolution
+itself is the tasks app's (apps.tasks.services.items.item_resolve), as an admin's is: it
+closes the item's leases and writes an audit event."""
 
 from __future__ import annotations
 
@@ -8,12 +10,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 
 from apps.models.models import Feedback
-from apps.models.services.hooks import labels_changed
-from apps.tasks.models import HIT, Assignment, Item, Project
-from apps.tasks.services.assignments import hit_slots_recount
+from apps.tasks.models import Item, Project
+from apps.tasks.services.items import item_resolve
 from apps.workers.models import User
 
 
@@ -30,25 +30,16 @@ def item_feedback(
     last = Feedback.objects.filter(item=item).order_by("-id").first()
     if last is not None and (last.label, last.accepted) == (label, accepted):
         return last
-    now = timezone.now()
-    item.final_label = label
-    item.final_confidence = 1.0
-    item.posterior = {name: float(name == label) for name in project.labels}
-    item.label_source = Item.Source.USER
-    item.state = Item.State.RESOLVED
-    item.resolved_by = user
-    item.resolved_at = now
-    item.save()
-    _close_hit(item, now)
+    model_label = item.prediction
+    item_resolve(item_id=item.pk, label=label, by=user, source=Item.Source.USER)
     feedback = Feedback.objects.create(
         item=item,
         project=project,
         user=user,
         label=label,
         accepted=accepted,
-        model_label=item.prediction,
+        model_label=model_label,
     )
-    labels_changed(project_id=project.pk, item_ids=[item.pk])
     return feedback
 
 
@@ -63,14 +54,3 @@ def _check(project: Project, item: Item, label: Any, accepted: Any) -> None:
         raise ValidationError(
             {"accepted": f"The model predicted {item.prediction!r}; accept only that label."}
         )
-
-
-def _close_hit(item: Item, now) -> None:
-    hit = HIT.objects.select_for_update().filter(item=item, state=HIT.State.OPEN).first()
-    if hit is None:
-        return
-    HIT.objects.filter(pk=hit.pk).update(state=HIT.State.DONE, updated_at=now)
-    Assignment.objects.filter(hit=hit, state=Assignment.State.LEASED).update(
-        state=Assignment.State.EXPIRED, finished_at=now
-    )
-    hit_slots_recount(hit_ids=[hit.pk])

@@ -5,6 +5,9 @@ Routing follows the batch import's rule (`apps.tasks.ingest.RowValidator`): a no
 whose confidence is at or above the project's threshold is auto-labeled, every other one waits
 for people. An auto-labeled item drawn for the audit sample keeps (or gets) a HIT, flagged in
 ItemFlag, so the model's live accuracy is measured on items people label without seeing it.
+
+This module decides; the tasks app writes (apps.tasks.services.items): it gets `ScoredRow`s
+and keeps with people any item someone holds a live lease on or has answered.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import json
 import logging
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -35,12 +39,20 @@ from apps.models.models import (
     RescoreRun,
 )
 from apps.models.services.common import active_version, learning_settings_of, model_load
+from apps.models.services.priorities import NO_MODEL_PRIORITY, per_item_priority
 from apps.tasks import ingest
-from apps.tasks.models import HIT, Answer, Assignment, Item, Project
-from apps.tasks.services.assignments import hit_slots_recount
+from apps.tasks.models import HIT, Answer, Item, Project
+from apps.tasks.services.items import (
+    AUDIT,
+    AUTO,
+    PEOPLE,
+    ScoredRow,
+    hit_priorities_set,
+    item_audit_open,
+    item_create,
+    item_scores_apply,
+)
 from hitlcrowd.api import ApiError
-from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
-from hitlcrowd.rawrows import update_rows
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +64,8 @@ LABELED_FEATURES = 2000
 # coverage also covers a random sample of this many open HITs beyond the most uncertain ones.
 COVERAGE_GROUND = 2000
 AUDIT_SEED = "audit"
+# Audit items are served before any other HIT (margin priorities are at most 1).
+AUDIT_PRIORITY = 1.0
 
 
 def audit_drawn(item_id: int, share: float) -> bool:
@@ -212,8 +226,7 @@ def _score(project: Project, row, model, chunk: list[dict]) -> list[_Scored]:
         return []
     proba = learning.predict_proba(model, [r["payload"] for r in usable], list(project.labels))
     labels, confidence = learning.top_labels(proba, list(project.labels))
-    per_item = row.strategy if row.strategy not in active.BATCH_STRATEGIES else "margin"
-    priority = active.prioritize(per_item, proba, seed=usable[0]["pk"])
+    priority = per_item_priority(row, proba, seed=usable[0]["pk"])
     return [
         _Scored(r["pk"], r["hit__pk"], r["is_gold"], labels[i], float(confidence[i]), float(p))
         for i, (r, p) in enumerate(zip(usable, priority, strict=True))
@@ -222,110 +235,43 @@ def _score(project: Project, row, model, chunk: list[dict]) -> list[_Scored]:
 
 def _rescore_chunk(project, row, version, model, run: RescoreRun, chunk: list[dict]) -> None:
     scored = _score(project, row, model, chunk)
-    # Its own transaction, run again if PostgreSQL broke a lock cycle by aborting it.
-    retry_on_lock_conflict(lambda: _write_chunk(project, row, version, run, chunk, scored))
-    run.refresh_from_db()
-
-
-def _write_chunk(project, row, version, run: RescoreRun, chunk: list[dict], scored) -> None:
     answered = set(
         Answer.objects.filter(item_id__in=[s.item_id for s in scored])
         .values_list("item_id", flat=True)
         .distinct()
     )
-    counts = _route(project, row, version, scored, answered)
+    by_id = {s.item_id: s for s in scored}
+    # The tasks app writes, in short transactions of its own: never inside one of ours, which
+    # would hold every HIT of the chunk locked until the chunk ends (the claim skips them).
+    applied = item_scores_apply(
+        project=project,
+        model_version=version.name,
+        rows=_route(row, project, scored, answered),
+        on_applied=lambda done: _flag_audit(project, version, [by_id[i] for i in done.audit]),
+    )
     RescoreRun.objects.filter(pk=run.pk).update(
-        done=run.done + len(chunk),
+        done=F("done") + len(chunk),
         last_item_id=chunk[-1]["pk"],
-        auto_labeled=run.auto_labeled + counts["auto"],
-        audited=run.audited + counts["audit"],
-        reprioritized=run.reprioritized + counts["priority"],
+        auto_labeled=F("auto_labeled") + len(applied.auto) + len(applied.audit),
+        audited=F("audited") + len(applied.audit),
+        reprioritized=F("reprioritized") + len(applied.people) + len(applied.kept),
     )
+    run.refresh_from_db()
 
 
-def _route(project, row, version, scored: list[_Scored], answered: set[int]) -> dict[str, int]:
-    now = timezone.now()
+def _route(row, project, scored: list[_Scored], answered: set[int]) -> list[ScoredRow]:
+    """Where each scored item goes: auto-labeled when the model is sure enough and nobody
+    answered it yet (a share of those drawn for the audit sample), else people."""
     threshold = project.confidence_threshold
-    auto = [
-        s
-        for s in scored
-        if not s.is_gold and s.confidence >= threshold and s.item_id not in answered
-    ]
-    auto_ids = {s.item_id for s in auto}
-    audit = [s for s in auto if audit_drawn(s.item_id, row.audit_share)]
-    audit_ids = {s.item_id for s in audit}
-    items = [
-        Item(
-            pk=s.item_id,
-            prediction=s.label,
-            confidence=s.confidence,
-            model_version=version.name,
-            updated_at=now,
-        )
-        for s in scored
-    ]
-    update_rows(items, "prediction", "confidence", "model_version", "updated_at")
-    _auto_label(auto, version, now)
-    cancelled = [s.hit_id for s in auto if s.hit_id and s.item_id not in audit_ids]
-    hits = [
-        HIT(pk=s.hit_id, priority=s.priority, updated_at=now)
-        for s in scored
-        if s.hit_id and s.item_id not in auto_ids and not s.is_gold
-    ]
-    audit_hits = [s.hit_id for s in audit if s.hit_id]
-    _lock_hits(cancelled, [*cancelled, *audit_hits, *(hit.pk for hit in hits)])
-    _cancel_hits(cancelled, now)
-    _flag_audit(project, version, audit)
-    update_rows(hits, "priority", "updated_at")
-    return {"auto": len(auto), "audit": len(audit), "priority": len(hits)}
-
-
-def _auto_label(auto: list[_Scored], version: ModelVersion, now) -> None:
-    update_rows(
-        [
-            Item(
-                pk=s.item_id,
-                state=Item.State.AUTO_LABELED,
-                final_label=s.label,
-                final_confidence=s.confidence,
-                label_source=Item.Source.MODEL,
-                posterior=None,
-                updated_at=now,
-            )
-            for s in auto
-        ],
-        "state",
-        "final_label",
-        "final_confidence",
-        "label_source",
-        "posterior",
-        "updated_at",
-    )
-
-
-def _lock_hits(cancelled: list[int], touched: list[int]) -> None:
-    """Lock what the chunk writes after its items in the order every writer keeps
-    (hitlcrowd.locking): the live leases on the HITs it cancels, then every HIT it touches, each
-    in id order. A submit holds its assignment, then waits for its HIT; the chunk taking a HIT
-    first and that lease second was a deadlock."""
-    if cancelled:
-        leases = Assignment.objects.filter(hit_id__in=cancelled, state=Assignment.State.LEASED)
-        list(leases.select_for_update(no_key=True).order_by("pk").values_list("pk"))
-    if touched:
-        lock_in_id_order(HIT, touched)
-
-
-def _cancel_hits(hit_ids: list[int], now) -> None:
-    """Cancel the HITs of auto-labeled items (locked by _lock_hits); a live lease on one ends
-    as expired (its worker gets 410 on submit), and the slot count is recomputed from the
-    rows."""
-    if not hit_ids:
-        return
-    HIT.objects.filter(pk__in=hit_ids).update(state=HIT.State.CANCELLED, updated_at=now)
-    Assignment.objects.filter(hit_id__in=hit_ids, state=Assignment.State.LEASED).update(
-        state=Assignment.State.EXPIRED, finished_at=now
-    )
-    hit_slots_recount(hit_ids=hit_ids)
+    routed = []
+    for s in scored:
+        route, priority = PEOPLE, s.priority
+        if not s.is_gold and s.confidence >= threshold and s.item_id not in answered:
+            route = AUDIT if audit_drawn(s.item_id, row.audit_share) else AUTO
+        if route == AUDIT:  # served at the top of the queue
+            priority = AUDIT_PRIORITY
+        routed.append(ScoredRow(s.item_id, s.label, s.confidence, priority, route))
+    return routed
 
 
 def _flag_audit(project: Project, version: ModelVersion, audit: list[_Scored]) -> None:
@@ -341,14 +287,6 @@ def _flag_audit(project: Project, version: ModelVersion, audit: list[_Scored]) -
                 "reason": "Audit sample: people label it too, to measure the model.",
             },
         )
-        if s.hit_id is None:
-            HIT.objects.create(item_id=s.item_id, project=project, answers_wanted=_wanted(project))
-        else:  # the HIT it already had keeps serving, at the top of the queue
-            HIT.objects.filter(pk=s.hit_id).update(priority=1.0)
-
-
-def _wanted(project: Project) -> int:
-    return project.min_overlap
 
 
 def _diversity_boost(project: Project, row, model) -> None:
@@ -375,12 +313,8 @@ def _diversity_boost(project: Project, row, model) -> None:
         seed=0,
         **_strategy_inputs(project, row, model, skip={pk for pk, _ in pool}),
     )
-    now = timezone.now()
-    hits = [
-        HIT(pk=pk, priority=float(v), updated_at=now)
-        for (pk, _), v in zip(pool, priority, strict=True)
-    ]
-    retry_on_lock_conflict(lambda: update_rows(hits, "priority", "updated_at"))
+    priorities = {pk: float(v) for (pk, _), v in zip(pool, priority, strict=True)}
+    hit_priorities_set(project=project, priorities=priorities)
 
 
 def _usable(project: Project, model, rows, payload_of=itemgetter(1)) -> list:
@@ -519,30 +453,27 @@ def _validate(project, external_id, payload, label, confidence) -> ingest.CleanR
 @transaction.atomic
 def _create(project, row, version, clean: ingest.CleanRow, proba) -> PredictResult:
     auto = clean.state == Item.State.AUTO_LABELED
-    item = Item.objects.create(
+    priority = NO_MODEL_PRIORITY
+    if proba is not None and not auto:
+        # The random strategy's seed: the item has no id yet.
+        seed = zlib.crc32(clean.external_id.encode())
+        priority = float(per_item_priority(row, proba, seed=seed)[0])
+    item = item_create(
         project=project,
         external_id=clean.external_id,
         payload=_payload(clean),
         prediction=clean.prediction,
         confidence=clean.confidence,
         model_version=version.name if clean.prediction else "",
-        state=clean.state,
-        final_label=clean.prediction if auto else "",
-        final_confidence=clean.confidence if auto else None,
-        label_source=Item.Source.MODEL if auto else "",
+        route=AUTO if auto else PEOPLE,
+        priority=priority,
     )
     if auto:
         scored = _Scored(item.pk, None, False, clean.prediction, clean.confidence or 0.0, 1.0)
         if audit_drawn(item.pk, row.audit_share):
+            item_audit_open(item_id=item.pk, priority=AUDIT_PRIORITY)
             _flag_audit(project, version, [scored])
         return PredictResult(item, True, False, item.final_label, item.confidence, version.name)
-    priority = 0.0
-    if proba is not None:
-        per_item = row.strategy if row.strategy not in active.BATCH_STRATEGIES else "margin"
-        priority = float(active.prioritize(per_item, proba, seed=item.pk)[0])
-    HIT.objects.create(
-        item=item, project=project, answers_wanted=_wanted(project), priority=priority
-    )
     if project.callback_url:
         Prediction.objects.create(item=item, project=project)
     return PredictResult(item, False, False)

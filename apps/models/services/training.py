@@ -105,7 +105,7 @@ def training_items(project: Project):
         Item.objects.filter(project=project)
         .annotate(has_answer=Exists(unblocked_answer))
         .filter(_decided(answered=True))
-        # An admin marked these undecidable (apps/tasks/services/review.py).
+        # An admin marked these undecidable (apps/tasks/services/items.py).
         .exclude(state=Item.State.AMBIGUOUS)
         .order_by("pk")
     )

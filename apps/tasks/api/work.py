@@ -65,7 +65,12 @@ BLOCKED = {
     )
 }
 INVALID = {400: OpenApiResponse(description="Invalid fields: `errors` names each field.")}
-GONE = {410: OpenApiResponse(description="`lease_expired`: the lease ran out.")}
+GONE = {
+    410: OpenApiResponse(
+        description="`lease_expired`: the lease ran out; `task_closed`: its item was settled "
+        "(resolved or marked ambiguous) before the answer came, which is not recorded or paid."
+    )
+}
 
 
 # --- Shapes ----------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ The contract, as Mechanical Turk kept it:
 `HIT.slots_taken` is bumped by the claim statement itself and recomputed from the assignment
 rows whenever a slot comes back, so it cannot drift the way signal-kept counters do.
 
-Lock order everywhere: assignment row, then HIT row. The claim only ever SKIP LOCKs HITs, so
-it never waits on a submit, skip or expiry.
+Lock order everywhere: assignment row, then HIT row. The claim SKIP LOCKs HITs, so it never
+waits on a submit, skip or expiry; only when that found nothing does its last attempt wait
+(CLAIM_LOCK_WAIT at most) for HITs held by others, so that locked never reads as empty.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NoReturn
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -50,6 +51,12 @@ from hitlcrowd.api import ApiError
 from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
 
 CLAIM_RETRIES = 3
+# The claim's last attempt waits this long for HITs another transaction holds (a re-score
+# batch, a consensus run's write, a submit) rather than answer "nothing" while they are open:
+# finding 17 of issue 13, a 204 with 76 tasks open during a re-score. Only when the
+# skip-locked attempts found nothing, so the common claim never waits.
+CLAIM_LOCK_WAIT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"
 # What a task shows of its item (selectors.assignments.task_for_worker, suggestion_for).
 TASK_ITEM_FIELDS = ("id", "project_id", "payload", "prediction", "confidence", "state")
 EXPIRE_BATCH = 1000
@@ -63,6 +70,17 @@ class LeaseExpired(ApiError):
             "Your lease on this task expired, so its slot went back to other workers. "
             "Ask for the next task.",
             code="lease_expired",
+            status_code=status.HTTP_410_GONE,
+        )
+
+
+class TaskClosed(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This task was closed before your answer came: its item was settled (resolved or "
+            "marked ambiguous by a person) and needs no more answers. Your answer was not "
+            "recorded and is not paid. Ask for the next task.",
+            code="task_closed",
             status_code=status.HTTP_410_GONE,
         )
 
@@ -133,7 +151,7 @@ WITH candidate AS (
       ){real_left}
     ORDER BY h.priority DESC, h.answers_wanted - h.slots_taken, h.id
     LIMIT 1
-    FOR UPDATE OF h SKIP LOCKED
+    FOR UPDATE OF h {skip_locked}
 ), taken AS (
     UPDATE tasks_hit SET slots_taken = tasks_hit.slots_taken + 1, updated_at = %(now)s
     FROM candidate WHERE tasks_hit.id = candidate.id AND NOT candidate.is_gold
@@ -242,12 +260,17 @@ def _claim_attempts(worker: User, project: Project) -> Assignment | None:
     for _ in range(CLAIM_RETRIES):
         try:
             with transaction.atomic():
-                assignment = _claim_once(worker, project)
+                # After the sweep, wait for locked HITs: "all locked" is not "empty".
+                assignment = _claim_once(worker, project, wait=swept)
         except IntegrityError:
             # A concurrent request of the same worker took a lease first (one live lease per
             # project), or the worker's own lease ran out but is still marked leased: the
             # next round returns that lease or, after the sweep, takes another HIT.
             assignment = None
+        except OperationalError as exc:
+            if not _lock_wait_ended(exc):
+                raise
+            return None  # the HITs stayed locked past CLAIM_LOCK_WAIT: nothing now
         else:
             if assignment is not None or swept:
                 return assignment
@@ -274,11 +297,15 @@ class Pool(StrEnum):
     TEST = "test"  # the qualification test: gold alone
 
 
-def _claim_once(worker: User, project: Project) -> Assignment | None:
+def _lock_wait_ended(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def _claim_once(worker: User, project: Project, wait: bool = False) -> Assignment | None:
     # The claim takes nothing while the worker holds a lease here (it checks that itself), so
     # the common case, no live lease, costs no separate look-up.
     for pool in _gold_plan(worker, project):
-        assignment = _take_slot(worker, project, pool)
+        assignment = _take_slot(worker, project, pool, wait)
         if assignment is not None:
             return assignment
     return _live_lease(worker, project)
@@ -338,7 +365,9 @@ def _failed_reason(project: Project) -> str:
     )
 
 
-def _take_slot(worker: User, project: Project, pool: Pool) -> Assignment | None:
+def _take_slot(worker: User, project: Project, pool: Pool, wait: bool = False) -> Assignment | None:
+    """Take a slot; with `wait`, wait (up to CLAIM_LOCK_WAIT) for HITs other transactions
+    hold instead of skipping them."""
     now = timezone.now()
     expires = now + timedelta(seconds=project.lease_seconds)
     if connection.vendor != "postgresql":
@@ -347,19 +376,24 @@ def _take_slot(worker: User, project: Project, pool: Pool) -> Assignment | None:
     params = {"project": project.pk, "gold": pool != Pool.REAL, "worker": worker.pk}
     params |= {"now": now, "expires": expires}
     readers = _claim_readers()
+    if wait:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_WAIT}'")
     with hot_cursor() as cursor:
-        cursor.execute(claim_sql(pool), params)
+        cursor.execute(claim_sql(pool, wait=wait), params)
         row = cursor.fetchone()
     return None if row is None else _task_from_row(readers, row, project)
 
 
-def claim_sql(pool: Pool = Pool.REAL) -> str:
+def claim_sql(pool: Pool = Pool.REAL, *, wait: bool = False) -> str:
     """The PostgreSQL claim statement for `pool` (params: project, gold, worker, now,
     expires; gold is true for the gold and test pools); its row is the new assignment, its
-    HIT, item and guideline, as `_task_from_row` reads them."""
+    HIT, item and guideline, as `_task_from_row` reads them. It skips HITs other transactions
+    hold; with `wait`, it waits for them (the claim's last attempt)."""
     return _CLAIM_SQL.format(
         columns=", ".join(reader.columns for reader in _claim_readers()),
         real_left=_REAL_LEFT_SQL if pool == Pool.GOLD else "",
+        skip_locked="" if wait else "SKIP LOCKED",
     )
 
 
@@ -463,18 +497,25 @@ def assignment_submit(
 ) -> Answer:
     """Record the worker's answer. The same submission again returns the first answer with
     `answer.replayed = True`; another label on an answered assignment is AnswerConflict (409);
-    after the lease expired, LeaseExpired (410); someone else's assignment, Http404. A worker
-    blocked on the project meanwhile is refused (NotQualified, 403, with `block_notice`): no
-    answer, no pay, and the lease ends, giving its slot back."""
+    after the lease expired, LeaseExpired (410); after its item was settled by a person
+    (services/items.py), TaskClosed (410: no answer, no pay); someone else's assignment,
+    Http404. A worker blocked on the project meanwhile is refused (NotQualified, 403, with
+    `block_notice`): no answer, no pay, and the lease ends, giving its slot back."""
     seconds = _check_seconds(seconds_spent)
     with transaction.atomic():
         assignment, notice = _lock_own(worker, assignment_id)
         if notice is None:
-            return _submit_locked(worker, assignment, label, seconds)
-    _refuse_blocked(worker, assignment, notice)
+            answer = _submit_locked(worker, assignment, label, seconds)
+    if notice is not None:
+        _refuse_blocked(worker, assignment, notice)
+    if answer is None:  # the lease was closed in the committed transaction above
+        raise TaskClosed()
+    return answer
 
 
-def _submit_locked(worker: User, assignment: Assignment, label: str, seconds: float) -> Answer:
+def _submit_locked(
+    worker: User, assignment: Assignment, label: str, seconds: float
+) -> Answer | None:
     _check_label(assignment.project, label)
     existing = _answer_of(assignment)
     if existing is not None:
@@ -487,7 +528,8 @@ def _submit_locked(worker: User, assignment: Assignment, label: str, seconds: fl
         return existing
     _check_live(assignment, "submit")
     answer = _record_answer(worker, assignment, label, seconds)
-    answer.replayed = False
+    if answer is not None:
+        answer.replayed = False
     return answer
 
 
@@ -502,9 +544,22 @@ def _refuse_blocked(worker: User, assignment: Assignment, notice: str) -> NoRetu
     raise NotQualified(notice)
 
 
-def _record_answer(worker: User, assignment: Assignment, label: str, seconds: float) -> Answer:
+# Items settled by a person (services/items.py closes their HIT): a lease taken on the HIT
+# just before it closed is refused.
+SETTLED_BY_HAND = frozenset({Item.State.RESOLVED, Item.State.AMBIGUOUS})
+
+
+def _record_answer(
+    worker: User, assignment: Assignment, label: str, seconds: float
+) -> Answer | None:
+    """The answer, or None when its item was settled meanwhile (the lease is closed)."""
     now = timezone.now()
     hit = _lock_hit(assignment.hit_id)
+    if hit.state != HIT.State.OPEN and hit.item.state in SETTLED_BY_HAND:
+        assignment.state, assignment.finished_at = Assignment.State.CLOSED, now
+        update_row(assignment, "state", "finished_at")
+        hit_slots_recount(hit_ids=[hit.pk])
+        return None
     assignment.state = Assignment.State.SUBMITTED
     assignment.finished_at = now
     update_row(assignment, "state", "finished_at")
@@ -660,6 +715,8 @@ def _check_live(assignment: Assignment, verb: str) -> None:
     # Discarded: ended by a block since lifted; its slot went back as an expired one's does.
     if assignment.state in (Assignment.State.EXPIRED, Assignment.State.DISCARDED):
         raise LeaseExpired()
+    if assignment.state == Assignment.State.CLOSED:
+        raise TaskClosed()
     if assignment.state == Assignment.State.SKIPPED:
         raise AnswerConflict(f"You skipped this task; you cannot {verb} it now.")
     if assignment.lease_expires_at <= timezone.now():

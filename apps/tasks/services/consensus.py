@@ -65,17 +65,14 @@ from apps.tasks.models import (
     AggregationRun,
     AggregationState,
     Answer,
-    AuditEvent,
     Item,
     Project,
 )
-from apps.tasks.services.audit import audit_record
 from apps.tasks.services.discard import answers_discard_blocked
-from apps.workers.models import Block, User
+from apps.workers.models import Block
 from apps.workers.reliability import first_answers
 from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
-from hitlcrowd.api import ApiError
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 from hitlcrowd.rawrows import hot_cursor
 
@@ -695,7 +692,7 @@ def _decide_many(
 ) -> tuple[list[str], list[int], list[str]]:
     """Per item: its new state, answers wanted and HIT state, from its answers `n`, its top
     posterior, its vote lead, its HIT's answers wanted and `extra` (answers an admin asked for
-    beyond max_overlap, services/review.py)."""
+    beyond max_overlap, services/items.py item_send_back)."""
     max_overlap = project.max_overlap + extra
     codes = overlap_decisions(
         n,
@@ -792,46 +789,3 @@ def _known_codes(
     codes = pd.Index(labels).get_indexer(list(true_labels.values()))
     position = items.get_indexer(answers.item)
     return np.where(position >= 0, codes[position], -1)
-
-
-# --- Disagreement queue ------------------------------------------------------------------------
-
-
-class ResolveRefused(ApiError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="invalid", errors={"label": [detail]})
-
-
-@transaction.atomic
-def item_resolve(*, item_id: int, label: str, by: User) -> Item:
-    """An admin decides an item's label. It then counts as gold when scoring workers, so the
-    project is queued for a run. Resolving again with another label corrects the first."""
-    item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
-    if label not in item.project.labels:
-        raise ResolveRefused(f"Pick one of the project's labels: {', '.join(item.project.labels)}.")
-    if item.is_gold:
-        raise ResolveRefused("A gold item already has its known label.")
-    before = (item.state, item.final_label)
-    item.final_label = label
-    item.posterior = {name: float(name == label) for name in item.project.labels}
-    item.final_confidence = 1.0
-    item.label_source = Item.Source.ADMIN
-    item.state = Item.State.RESOLVED
-    item.review_action = Item.ReviewAction.RESOLVED
-    item.resolved_by = by
-    item.resolved_at = timezone.now()
-    item.save()
-    HIT.objects.filter(item=item, state=HIT.State.OPEN).update(
-        state=HIT.State.DONE, updated_at=item.resolved_at
-    )
-    audit_record(
-        project_id=item.project_id,
-        actor=by,
-        action=AuditEvent.Action.ITEM_RESOLVE,
-        obj=item,
-        changes={"state": [before[0], item.state], "final_label": [before[1], label]},
-    )
-    project_id = item.project_id
-    labels_changed(project_id=project_id, item_ids=[item.pk])  # its callback, if predicted
-    transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))
-    return item

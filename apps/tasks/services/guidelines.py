@@ -3,7 +3,8 @@
 Publishing numbers the version under a lock on the project row, so two publishes of one
 project get consecutive numbers, never the same one (the unique constraint is the backstop).
 A re-queue supersedes the old answers of the chosen items (they leave the consensus), reopens
-their HITs for `min_overlap` new answers under the new version, and queues a consensus run.
+their HITs for `min_overlap` new answers under the new version (services/items.py,
+items_requeue), and queues a consensus run.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from apps.tasks.models import (
-    HIT,
     Answer,
-    Assignment,
     AuditEvent,
     GuidelineAcknowledgement,
     GuidelineVersion,
@@ -30,7 +29,6 @@ from apps.tasks.models import (
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
 from hitlcrowd.api import ApiError
-from hitlcrowd.locking import lock_in_id_order
 
 
 class Requeue:
@@ -116,7 +114,10 @@ def guideline_publish(
     draft.save(update_fields=["number", "published_at", "author"])
     requeued = 0
     if requeue != Requeue.KEEP:
-        requeued = _requeue(project, draft, _requeue_items(project, requeue, labels))
+        from apps.tasks.services.items import items_requeue  # it imports guideline_gate
+
+        items = _requeue_items(project, requeue, labels).values_list("pk", flat=True)
+        requeued = items_requeue(project=project, version=draft, item_ids=items)
     changes = {"number": [previous, draft.number], "requeue": requeue, "requeued": requeued}
     if requeue == Requeue.LABELS:
         changes["labels"] = labels
@@ -158,50 +159,6 @@ def _requeue_items(project: Project, requeue: str, labels: list[str]) -> QuerySe
     if requeue == Requeue.LABELS:
         items = items.filter(final_label__in=labels)
     return items
-
-
-def _requeue(project: Project, version: GuidelineVersion, items: QuerySet[Item]) -> int:
-    from apps.tasks.services.assignments import hit_slots_recount  # it imports guideline_gate
-
-    item_ids = list(items.order_by("pk").values_list("pk", flat=True))
-    if not item_ids:
-        return 0
-    now = timezone.now()
-    counting = Assignment.objects.filter(
-        hit__item_id__in=item_ids,
-        superseded_by__isnull=True,
-        state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
-    )
-    # Lock order of every writer (hitlcrowd.locking): items, assignments, then HITs, each in
-    # id order. The items were updated last, in scan order, after the HITs: a consensus run
-    # (items, then HITs) could deadlock with that.
-    lock_in_id_order(Item, item_ids)
-    list(counting.select_for_update().order_by("pk").values_list("pk"))
-    hits = HIT.objects.filter(item_id__in=item_ids, is_gold=False)
-    hit_ids = list(hits.select_for_update().order_by("pk").values_list("pk", flat=True))
-    Answer.objects.filter(item_id__in=item_ids, superseded_by__isnull=True).update(
-        superseded_by=version
-    )
-    # A lease taken under the old version would answer under it: it ends here.
-    counting.filter(state=Assignment.State.LEASED).update(
-        state=Assignment.State.EXPIRED, finished_at=now, superseded_by=version
-    )
-    counting.update(superseded_by=version)
-    Item.objects.filter(pk__in=item_ids).update(
-        state=Item.State.WAITING,
-        final_label="",
-        label_source="",
-        posterior=None,
-        final_confidence=None,
-        consensus_method="",
-        aggregation_run=None,
-        updated_at=now,
-    )
-    HIT.objects.filter(pk__in=hit_ids).update(
-        answers_wanted=project.min_overlap, state=HIT.State.OPEN, updated_at=now
-    )
-    hit_slots_recount(hit_ids=hit_ids)
-    return len(item_ids)
 
 
 def _reaggregate(project_id: int) -> None:

@@ -1,0 +1,54 @@
+"""Who may still answer an item: the one definition of "a worker who may answer it".
+
+A worker may answer an item when the claim (services/assignments.py, _CLAIM_SQL) could serve
+them its HIT: an active worker account, not blocked on the project, not failed its
+qualification test, and never given this HIT before under the current guideline (an
+assignment in any state that is not superseded: submitted, live, skipped or expired; the
+claim never serves the same HIT twice). An item with none left can never be finished by
+people: send-back refuses it (services/items.py) and consensus sends it to review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, QuerySet
+
+from apps.tasks.models import Assignment, Project
+from apps.workers.models import Block, Qualification, User
+
+
+def eligible_workers(*, project: Project) -> QuerySet[User]:
+    """The workers the project may serve a task to (before looking at any one HIT)."""
+    blocked = Block.objects.filter(project=project, lifted_at__isnull=True).values("worker_id")
+    failed = Qualification.objects.filter(project=project, state=Qualification.State.FAILED).values(
+        "worker_id"
+    )
+    return (
+        User.objects.filter(role=User.Role.WORKER, is_active=True)
+        .exclude(pk__in=blocked)
+        .exclude(pk__in=failed)
+    )
+
+
+def eligible_worker_count(*, project: Project, item_ids: Iterable[int]) -> dict[int, int]:
+    """Per item of `project`: how many workers may still answer it. Two queries whatever the
+    number of items: the eligible workers, and per HIT those of them it was already served to."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return {}
+    workers = eligible_workers(project=project)
+    total = workers.count()
+    served = (
+        Assignment.objects.filter(
+            project=project,
+            hit__item_id__in=ids,
+            superseded_by__isnull=True,
+            worker__in=workers.values("pk"),
+        )
+        .values("hit__item_id")
+        .annotate(n=Count("worker", distinct=True))
+        .order_by()
+    )
+    had = {row["hit__item_id"]: row["n"] for row in served}
+    return {item_id: total - had.get(item_id, 0) for item_id in ids}

@@ -1,0 +1,578 @@
+"""Item transitions: the one home for what happens to an item, its HIT and their leases
+besides a worker's own claim, submit and skip (services/assignments.py) and the consensus
+run's overlap steering (services/consensus.py). Other apps call these; none writes items,
+HITs or assignments itself (the models app sends plain `ScoredRow`s).
+
+The invariants every function here keeps:
+- an item is final (auto_labeled, consensus, resolved, ambiguous), in review (needs_review),
+  or servable: waiting, with an open HIT that has a free slot or a live lease, and a worker
+  left who may answer it (selectors/eligibility.py);
+- a HIT's `slots_taken` is its live plus counted assignments (`hit_slots_recount` after any
+  change of those rows);
+- settling an item by hand (resolve, mark ambiguous) closes its live leases: the worker's
+  submit gets 410 `task_closed` and is not paid;
+- a re-score never takes work away: an item with a live lease or a counted answer is not
+  auto-labeled, it stays with people (finding 12 of issue 13: 13 answers got 410);
+- a re-opened HIT gets its place in the queue by the rule new HITs get
+  (`apps.models.services.item_queue_priorities`);
+- rows are locked in the order of hitlcrowd.locking (items, assignments, HITs; each in id
+  order), and a write of many HITs commits every APPLY_BATCH of them: the claim SKIP LOCKs
+  HITs, and a re-score holding 1,000 of them in one transaction left it nothing to take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from apps.models.services import item_queue_priorities, labels_changed
+from apps.tasks.models import (
+    HIT,
+    Answer,
+    Assignment,
+    AuditEvent,
+    GuidelineVersion,
+    Item,
+    Project,
+)
+from apps.tasks.selectors.eligibility import eligible_worker_count
+from apps.tasks.services.assignments import hit_slots_recount
+from apps.tasks.services.audit import audit_record
+from apps.tasks.services.consensus import aggregation_enqueue
+from apps.workers.models import User
+from hitlcrowd.api import ApiError
+from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
+from hitlcrowd.rawrows import update_rows
+
+# HITs written per transaction by the writers of many (re-score, priorities, re-queue).
+APPLY_BATCH = 100
+MAX_MORE_ANSWERS = 20
+# Where a scored item goes (ScoredRow.route).
+AUTO = "auto"  # auto-labeled with the model's label; its HIT is cancelled
+PEOPLE = "people"  # stays with people; its HIT gets the row's priority
+AUDIT = "audit"  # auto-labeled, and people label it too (its HIT stays open)
+ROUTES = (AUTO, PEOPLE, AUDIT)
+HAND_SOURCES = (Item.Source.ADMIN, Item.Source.USER)
+
+
+class ResolveRefused(ApiError):
+    def __init__(self, detail: str, field_name: str = "label") -> None:
+        super().__init__(detail, code="invalid", errors={field_name: [detail]})
+
+
+class NoWorkerLeft(ApiError):
+    """Send-back refused: the item would wait forever (finding 16 of issue 13)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            detail,
+            code="no_worker_left",
+            status_code=status.HTTP_400_BAD_REQUEST,
+            errors={"more": [detail]},
+        )
+
+
+# --- Scores from the models app ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """One item as the models app scored it: its label, confidence, queue priority, and
+    where it should go (AUTO, PEOPLE or AUDIT). The decision is the models app's; the write,
+    and refusing it where it would take work away, is this module's."""
+
+    item_id: int
+    label: str
+    confidence: float
+    priority: float
+    route: str
+
+
+@dataclass
+class ScoresApplied:
+    """What `item_scores_apply` did, by item id."""
+
+    auto: list[int] = field(default_factory=list)
+    audit: list[int] = field(default_factory=list)
+    # Items staying with people whose HIT got a new priority (or a new HIT).
+    people: list[int] = field(default_factory=list)
+    # Routed AUTO or AUDIT but kept with people: a live lease or a counted answer.
+    kept: list[int] = field(default_factory=list)
+
+    def add(self, other: ScoresApplied) -> None:
+        for name in ("auto", "audit", "people", "kept"):
+            getattr(self, name).extend(getattr(other, name))
+
+
+def item_scores_apply(
+    *,
+    project: Project,
+    model_version: str,
+    rows: Sequence[ScoredRow],
+    on_applied: Callable[[ScoresApplied], None] | None = None,
+) -> ScoresApplied:
+    """Store the model's scores and route the items, APPLY_BATCH per transaction (each run
+    again on a lock conflict). Every row's item gets the prediction; only an item still
+    waiting for people (not gold, not labeled by hand) is routed. `on_applied` runs inside
+    each batch's transaction with what that batch did (the caller's own rows, say audit
+    flags, commit with it)."""
+    unknown = {row.route for row in rows} - set(ROUTES)
+    if unknown:
+        raise ValueError(f"unknown route {sorted(unknown)}; expected one of {ROUTES}")
+    ordered = sorted(rows, key=lambda row: row.item_id)
+    total = ScoresApplied()
+    for start in range(0, len(ordered), APPLY_BATCH):
+        batch = ordered[start : start + APPLY_BATCH]
+
+        def work(batch: Sequence[ScoredRow] = batch) -> ScoresApplied:
+            done = _apply_batch(project, model_version, batch)
+            if on_applied is not None:
+                on_applied(done)
+            return done
+
+        total.add(retry_on_lock_conflict(work))
+    return total
+
+
+@dataclass(frozen=True)
+class _Current:
+    state: str
+    is_gold: bool
+    label_source: str
+    hit_id: int | None
+    hit_is_gold: bool
+
+    @property
+    def routable(self) -> bool:
+        return (
+            self.state == Item.State.WAITING
+            and not self.is_gold
+            and self.label_source not in HAND_SOURCES
+        )
+
+
+def _apply_batch(project: Project, version: str, rows: Sequence[ScoredRow]) -> ScoresApplied:
+    now = timezone.now()
+    ids = [row.item_id for row in rows]
+    lock_in_id_order(Item, ids)
+    current = _current(project, ids)
+    rows = [row for row in rows if row.item_id in current]
+    lock_in_id_order(HIT, [c.hit_id for c in current.values() if c.hit_id is not None])
+    busy = _busy_items(
+        [row.item_id for row in rows if row.route != PEOPLE and current[row.item_id].routable],
+        now,
+    )
+    done = ScoresApplied()
+    auto: list[ScoredRow] = []
+    queued: list[ScoredRow] = []  # rows whose HIT gets the row's priority
+    cancel: list[int] = []
+    for row in rows:
+        item = current[row.item_id]
+        if not item.routable:
+            continue
+        if row.route != PEOPLE and row.item_id in busy:
+            done.kept.append(row.item_id)
+            queued.append(row)
+        elif row.route == PEOPLE:
+            done.people.append(row.item_id)
+            queued.append(row)
+        else:
+            auto.append(row)
+            if row.route == AUDIT:  # its HIT keeps serving, at the row's priority
+                done.audit.append(row.item_id)
+                queued.append(row)
+            else:
+                done.auto.append(row.item_id)
+                if item.hit_id is not None:
+                    cancel.append(item.hit_id)
+    _write_predictions(rows, version, now)
+    _write_auto_labels(auto, now)
+    if cancel:
+        HIT.objects.filter(pk__in=cancel).update(state=HIT.State.CANCELLED, updated_at=now)
+        hit_slots_recount(hit_ids=cancel)
+    _write_priorities(project, [(current[row.item_id], row) for row in queued], now)
+    return done
+
+
+def _current(project: Project, ids: list[int]) -> dict[int, _Current]:
+    rows = Item.objects.filter(project=project, pk__in=ids).values_list(
+        "pk", "state", "is_gold", "label_source", "hit__pk", "hit__is_gold"
+    )
+    return {
+        pk: _Current(state, is_gold, source, hit_id, bool(hit_gold))
+        for pk, state, is_gold, source, hit_id, hit_gold in rows
+    }
+
+
+def _busy_items(item_ids: list[int], now: datetime) -> set[int]:
+    """Items someone is working on: a live lease on their HIT or an answer that counts. Read
+    under the HIT locks, so no lease can be taken meanwhile (the claim locks the HIT)."""
+    if not item_ids:
+        return set()
+    leased = Assignment.objects.filter(
+        hit__item_id__in=item_ids, state=Assignment.State.LEASED, lease_expires_at__gt=now
+    ).values_list("hit__item_id", flat=True)
+    answered = Answer.objects.filter(item_id__in=item_ids, superseded_by__isnull=True).values_list(
+        "item_id", flat=True
+    )
+    return set(leased) | set(answered)
+
+
+def _write_predictions(rows: Sequence[ScoredRow], version: str, now: datetime) -> None:
+    items = [
+        Item(
+            pk=row.item_id,
+            prediction=row.label,
+            confidence=row.confidence,
+            model_version=version,
+            updated_at=now,
+        )
+        for row in rows
+    ]
+    update_rows(items, "prediction", "confidence", "model_version", "updated_at")
+
+
+def _write_auto_labels(rows: Sequence[ScoredRow], now: datetime) -> None:
+    items = [
+        Item(
+            pk=row.item_id,
+            state=Item.State.AUTO_LABELED,
+            final_label=row.label,
+            final_confidence=row.confidence,
+            label_source=Item.Source.MODEL,
+            posterior=None,
+            updated_at=now,
+        )
+        for row in rows
+    ]
+    fields = ["state", "final_label", "final_confidence", "label_source", "posterior"]
+    update_rows(items, *fields, "updated_at")
+
+
+def _write_priorities(
+    project: Project, queued: list[tuple[_Current, ScoredRow]], now: datetime
+) -> None:
+    """The HITs of `queued` get their row's priority; an item without a HIT gets one (it
+    must be servable)."""
+    update_rows(
+        [
+            HIT(pk=item.hit_id, priority=row.priority, updated_at=now)
+            for item, row in queued
+            if item.hit_id is not None and not item.hit_is_gold
+        ],
+        "priority",
+        "updated_at",
+    )
+    for item, row in queued:
+        if item.hit_id is None:
+            HIT.objects.create(
+                item_id=row.item_id,
+                project=project,
+                answers_wanted=project.min_overlap,
+                priority=row.priority,
+            )
+
+
+@transaction.atomic
+def item_create(
+    *,
+    project: Project,
+    external_id: str,
+    payload: object,
+    prediction: str = "",
+    confidence: float | None = None,
+    model_version: str = "",
+    route: str = PEOPLE,
+    priority: float = 0.0,
+) -> Item:
+    """A new item scored by the models app (the online predict call): auto-labeled with its
+    prediction (route AUTO), or waiting for people on a HIT at `priority` (route PEOPLE).
+    Raises IntegrityError when the external id exists (the caller replays it)."""
+    if route not in (AUTO, PEOPLE):
+        raise ValueError(f"a new item is routed {AUTO} or {PEOPLE}, not {route!r}")
+    auto = route == AUTO
+    item = Item.objects.create(
+        project=project,
+        external_id=external_id,
+        payload=payload,
+        prediction=prediction,
+        confidence=confidence,
+        model_version=model_version,
+        state=Item.State.AUTO_LABELED if auto else Item.State.WAITING,
+        final_label=prediction if auto else "",
+        final_confidence=confidence if auto else None,
+        label_source=Item.Source.MODEL if auto else "",
+    )
+    if not auto:
+        HIT.objects.create(
+            item=item, project=project, answers_wanted=project.min_overlap, priority=priority
+        )
+    return item
+
+
+@transaction.atomic
+def item_audit_open(*, item_id: int, priority: float) -> HIT:
+    """An auto-labeled item drawn for the audit sample: people label it too, on a HIT of its
+    own at `priority` (its label stays the model's)."""
+    item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
+    if item.state != Item.State.AUTO_LABELED:
+        raise ValueError(f"only auto-labeled items are audited; item {item_id} is {item.state}")
+    hit, created = HIT.objects.get_or_create(
+        item=item,
+        defaults={
+            "project": item.project,
+            "answers_wanted": item.project.min_overlap,
+            "priority": priority,
+        },
+    )
+    if not created:
+        HIT.objects.filter(pk=hit.pk).update(priority=priority, updated_at=timezone.now())
+    return hit
+
+
+def hit_priorities_set(*, project: Project, priorities: Mapping[int, float]) -> int:
+    """Give open HITs of `project` new priorities ({hit id: priority}), APPLY_BATCH per
+    transaction. Returns how many were written."""
+    ids = sorted(priorities)
+    written = 0
+    for start in range(0, len(ids), APPLY_BATCH):
+        batch = ids[start : start + APPLY_BATCH]
+
+        def work(batch: list[int] = batch) -> int:
+            lock_in_id_order(HIT, batch)
+            now = timezone.now()
+            open_ids = HIT.objects.filter(
+                project=project, pk__in=batch, state=HIT.State.OPEN
+            ).values_list("pk", flat=True)
+            hits = [HIT(pk=pk, priority=priorities[pk], updated_at=now) for pk in open_ids]
+            update_rows(hits, "priority", "updated_at")
+            return len(hits)
+
+        written += retry_on_lock_conflict(work)
+    return written
+
+
+# --- Settling an item by hand ----------------------------------------------------------------
+
+
+@transaction.atomic
+def item_resolve(*, item_id: int, label: str, by: User, source: str = Item.Source.ADMIN) -> Item:
+    """A person decides an item's label: an admin (`source` admin; the label then counts as
+    gold when scoring workers, so the project is queued for a consensus run) or a user's
+    feedback on a prediction (`source` user). Resolving again with another label corrects the
+    first. Closes the item's HIT and its live leases; writes an audit event."""
+    if source not in HAND_SOURCES:
+        raise ValueError(f"a resolution comes from {HAND_SOURCES}, not {source!r}")
+    item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
+    project = item.project
+    if label not in project.labels:
+        raise ResolveRefused(f"Pick one of the project's labels: {', '.join(project.labels)}.")
+    if item.is_gold:
+        raise ResolveRefused("A gold item already has its known label.")
+    before = (item.state, item.final_label, item.label_source)
+    now = timezone.now()
+    item.final_label = label
+    item.posterior = {name: float(name == label) for name in project.labels}
+    item.final_confidence = 1.0
+    item.label_source = source
+    item.state = Item.State.RESOLVED
+    if source == Item.Source.ADMIN:
+        item.review_action = Item.ReviewAction.RESOLVED
+    item.resolved_by = by
+    item.resolved_at = now
+    item.save()
+    closed = _close_hit(item, now)
+    changes = {
+        "state": [before[0], item.state],
+        "final_label": [before[1], label],
+        "label_source": [before[2], source],
+        "leases_closed": closed,
+    }
+    audit_record(
+        project_id=item.project_id,
+        actor=by,
+        action=AuditEvent.Action.ITEM_RESOLVE,
+        obj=item,
+        changes=changes,
+    )
+    project_id = item.project_id
+    labels_changed(project_id=project_id, item_ids=[item.pk])  # its callback, if predicted
+    if source == Item.Source.ADMIN:
+        transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))
+    return item
+
+
+@transaction.atomic
+def item_mark_ambiguous(*, item_id: int, by: User) -> Item:
+    """The item cannot be decided: it leaves the review queue, gets no more answers (its live
+    leases close) and is never used for training (apps.models.services.training excludes the
+    state)."""
+    item = _lock_review_item(item_id)
+    closed = _close_hit(item, timezone.now())
+    item.state = Item.State.AMBIGUOUS
+    changes = {"state": [Item.State.NEEDS_REVIEW, item.state], "leases_closed": closed}
+    action, event = Item.ReviewAction.AMBIGUOUS, AuditEvent.Action.ITEM_AMBIGUOUS
+    _record_review(item, action, by, event, changes)
+    return item
+
+
+def _close_hit(item: Item, now: datetime) -> int:
+    """Close the item's open HIT and end its live leases as CLOSED (their submit gets 410
+    `task_closed`, unpaid). Lock order: the item (held), its leases, then the HIT. A lease
+    taken between our two locks is refused at its submit, which finds the item settled.
+    Returns the leases closed."""
+    leases = Assignment.objects.filter(hit__item=item, state=Assignment.State.LEASED)
+    lease_ids = list(
+        leases.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True)
+    )
+    hit_ids = list(HIT.objects.filter(item=item).values_list("pk", flat=True))
+    lock_in_id_order(HIT, hit_ids)
+    closed = Assignment.objects.filter(pk__in=lease_ids, state=Assignment.State.LEASED).update(
+        state=Assignment.State.CLOSED, finished_at=now
+    )
+    HIT.objects.filter(pk__in=hit_ids, state=HIT.State.OPEN).update(
+        state=HIT.State.DONE, updated_at=now
+    )
+    hit_slots_recount(hit_ids=hit_ids)
+    return closed
+
+
+# --- Back to people -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def item_send_back(*, item_id: int, more: int, by: User) -> Item:
+    """Reopen the item's HIT for `more` answers beyond those submitted, letting it exceed the
+    project's max_overlap by as much (HIT.extra_answers, which consensus honours). Refused
+    (NoWorkerLeft, 400) when fewer than `more` workers are left who may answer it: it would
+    wait forever."""
+    if not isinstance(more, int) or isinstance(more, bool) or not 1 <= more <= MAX_MORE_ANSWERS:
+        message = f"Ask for 1 to {MAX_MORE_ANSWERS} more answers."
+        raise ApiError(message, code="invalid", errors={"more": [message]})
+    item = _lock_review_item(item_id)
+    project = item.project
+    hit = HIT.objects.filter(item=item, is_gold=False).first()
+    if hit is None:
+        raise ResolveRefused("This item has no HIT to send back.", "item")
+    _check_workers_left(project, item, hit, more)
+    priority = _reopen_priorities(project, [item.pk])[item.pk]
+    lock_in_id_order(HIT, [hit.pk])
+    counted = Assignment.objects.filter(hit=hit, superseded_by__isnull=True)
+    submitted = counted.filter(state=Assignment.State.SUBMITTED).count()
+    wanted_before = hit.answers_wanted
+    HIT.objects.filter(pk=hit.pk).update(
+        answers_wanted=submitted + more,
+        extra_answers=max(submitted + more - project.max_overlap, hit.extra_answers),
+        state=HIT.State.OPEN,
+        priority=priority,
+        updated_at=timezone.now(),
+    )
+    hit_slots_recount(hit_ids=[hit.pk])
+    item.state = Item.State.WAITING
+    changes = {
+        "state": [Item.State.NEEDS_REVIEW, item.state],
+        "answers_wanted": [wanted_before, submitted + more],
+        "priority": priority,
+    }
+    action, event = Item.ReviewAction.MORE_ANSWERS, AuditEvent.Action.ITEM_SEND_BACK
+    _record_review(item, action, by, event, changes)
+    return item
+
+
+def _check_workers_left(project: Project, item: Item, hit: HIT, more: int) -> None:
+    """Enough answers can still come: from workers who may answer it, or leases live now."""
+    left = eligible_worker_count(project=project, item_ids=[item.pk])[item.pk]
+    live = Assignment.objects.filter(
+        hit=hit, state=Assignment.State.LEASED, lease_expires_at__gt=timezone.now()
+    ).count()
+    if left + live == 0:
+        raise NoWorkerLeft(
+            "No worker is left who may answer this item: every worker who may work on this "
+            "project has answered it or is blocked. Resolve it or mark it ambiguous instead."
+        )
+    if left + live < more:
+        raise NoWorkerLeft(
+            f"Only {left + live} more answer(s) can come for this item (the other workers "
+            f"have answered it or are blocked); ask for at most {left + live}."
+        )
+
+
+def items_requeue(*, project: Project, version: GuidelineVersion, item_ids: Iterable[int]) -> int:
+    """A guideline publish re-queues these items (services/guidelines.py): their answers and
+    assignments are superseded by `version` (they leave the consensus and the "never the same
+    HIT twice" rule), live leases end, and each HIT reopens for `min_overlap` new answers at
+    the place in the queue a new HIT gets. Call inside the publish's transaction."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return 0
+    # Scored before any lock is taken: the model's predictions are the slow part.
+    priority = _reopen_priorities(project, ids)
+    now = timezone.now()
+    counting = Assignment.objects.filter(
+        hit__item_id__in=ids,
+        superseded_by__isnull=True,
+        state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
+    )
+    # Lock order of every writer (hitlcrowd.locking): items, assignments, then HITs.
+    lock_in_id_order(Item, ids)
+    list(counting.select_for_update().order_by("pk").values_list("pk"))
+    hits = HIT.objects.filter(item_id__in=ids, is_gold=False)
+    hit_rows = list(hits.select_for_update().order_by("pk").values_list("pk", "item_id"))
+    Answer.objects.filter(item_id__in=ids, superseded_by__isnull=True).update(superseded_by=version)
+    # A lease taken under the old version would answer under it: it ends here.
+    counting.filter(state=Assignment.State.LEASED).update(
+        state=Assignment.State.EXPIRED, finished_at=now, superseded_by=version
+    )
+    counting.update(superseded_by=version)
+    Item.objects.filter(pk__in=ids).update(
+        state=Item.State.WAITING,
+        final_label="",
+        label_source="",
+        posterior=None,
+        final_confidence=None,
+        consensus_method="",
+        aggregation_run=None,
+        updated_at=now,
+    )
+    reopened = [
+        HIT(
+            pk=pk,
+            answers_wanted=project.min_overlap,
+            state=HIT.State.OPEN,
+            priority=priority[item_id],
+            updated_at=now,
+        )
+        for pk, item_id in hit_rows
+    ]
+    update_rows(reopened, "answers_wanted", "state", "priority", "updated_at")
+    hit_slots_recount(hit_ids=[pk for pk, _ in hit_rows])
+    return len(ids)
+
+
+def _reopen_priorities(project: Project, item_ids: list[int]) -> dict[int, float]:
+    """The place in the queue a re-opened item gets: the rule new HITs get (finding 14 of
+    issue 13: re-queued HITs kept priority 0, below every HIT the model had ranked)."""
+    return item_queue_priorities(project=project, item_ids=item_ids)
+
+
+# --- Review bookkeeping -------------------------------------------------------------------------
+
+
+def _lock_review_item(item_id: int) -> Item:
+    item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
+    if item.state != Item.State.NEEDS_REVIEW:
+        raise ResolveRefused(f"Only items needing review; this one is {item.state}.")
+    return item
+
+
+def _record_review(item: Item, action: str, by: User, event: str, changes: dict) -> None:
+    item.review_action = action
+    item.resolved_by = by
+    item.resolved_at = timezone.now()
+    item.save(update_fields=["state", "review_action", "resolved_by", "resolved_at", "updated_at"])
+    audit_record(project_id=item.project_id, actor=by, action=event, obj=item, changes=changes)
