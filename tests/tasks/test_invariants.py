@@ -154,3 +154,26 @@ def test_a_crowd_run_to_the_end_leaves_every_invariant_holding(crowd, sync_q):
         work(worker, crowd, lambda item, n=n: item.payload and LABELS[(item.payload["n"] + n) % 2])
         assert aggregate_now(crowd)
     assert project_invariants_broken(project_id=crowd.pk) == {}
+
+
+def test_a_run_never_lowers_answers_wanted_under_live_leases(crowd):
+    from apps.tasks.services.consensus import consensus_run
+
+    crowd.max_overlap = 5
+    crowd.save()
+    item = factories.ItemFactory(project=crowd)
+    hit = factories.HITFactory(item=item, answers_wanted=5)
+    for label in ("cat", "dog"):
+        worker = factories.WorkerFactory()
+        lease = assignment_claim(worker=worker, project=crowd)
+        assignment_submit(worker=worker, assignment_id=lease.pk, label=label, seconds_spent=1)
+    live = [
+        (w, assignment_claim(worker=w, project=crowd))
+        for w in factories.WorkerFactory.create_batch(2)
+    ]
+    consensus_run(project_id=crowd.pk)  # two answers, split: wants a third, but four slots hold
+    hit.refresh_from_db()
+    assert (hit.state, hit.answers_wanted, hit.slots_taken) == (HIT.State.OPEN, 4, 4)
+    for worker, lease in live:
+        assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
+    assert project_invariants(project_id=crowd.pk)["answers_over_wanted"] == []

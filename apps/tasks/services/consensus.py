@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
+    F,
     FloatField,
     IntegerField,
     OuterRef,
@@ -453,6 +454,7 @@ def _store(
     _bulk_update(Item, stale, CROWD_LABEL_FIELDS)
     _bulk_update(Item, items, ["state", "updated_at"])
     _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
+    _keep_slots_wanted([hit.pk for hit in hits])
     changed = [row.pk for row in stale]
     stored = worker_stats_values(project=project)
     stats = _worker_stats(project, answers, true_labels, result, stored)
@@ -478,6 +480,18 @@ def _store(
     # Retrain trigger and webhooks owed for items now labeled (after commit).
     labels_changed(project_id=project.pk, item_ids=changed)
     return blocked
+
+
+def _keep_slots_wanted(hit_ids: list[int]) -> None:
+    """A HIT never wants fewer answers than its slots hold (live + counted). A run deciding on
+    fewer answers than its HIT now holds (answers discarded since a block, or submitted after
+    the run read them) would otherwise lower answers_wanted under live leases, whose answers
+    then overfill it (invariant answers_over_wanted). The HITs are locked: slots_taken is
+    exact here."""
+    if hit_ids:
+        HIT.objects.filter(pk__in=hit_ids, answers_wanted__lt=F("slots_taken")).update(
+            answers_wanted=F("slots_taken")
+        )
 
 
 # --- Items ----------------------------------------------------------------------------------
