@@ -45,11 +45,6 @@ def test_the_run_ends_with_every_item_final_or_in_review(report):
     assert report.stranded == 0, report.summary()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13 #1, #6: at rest, a few items final or in review keep an open HIT (seen on"
-    " the 30-worker digits run; helper items: one owner for item and HIT state)",
-)
 def test_no_state_invariant_is_broken_at_rest(report):
     assert report.invariants == {}
 
@@ -74,11 +69,6 @@ def test_no_reliable_worker_is_blocked(report):
     assert report.reliable_blocked == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13 #12: a re-score cancels a HIT under a live lease and its answer gets 410"
-    " (helper slider: a live lease is never taken away)",
-)
 def test_no_answer_is_thrown_away_under_a_live_lease(report):
     assert report.late_410 == 0
 
