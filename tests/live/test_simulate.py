@@ -29,15 +29,22 @@ ACCURACY_FLOOR = 0.95  # system accuracy (auto-labels and consensus) against the
 BLOCKED_WITHIN = 20  # answers a random or constant worker gives before its block
 
 pytestmark = pytest.mark.postgres
-_runs: dict[str, simulate.Report] = {}
+_runs: dict[str, simulate.Report | Exception] = {}
 
 
 @pytest.fixture
 def report(live_dsn) -> simulate.Report:
     if "report" not in _runs:
-        _runs["report"] = simulate.run_simulation(CONFIG, live_dsn)
+        try:
+            _runs["report"] = simulate.run_simulation(CONFIG, live_dsn)
+        except Exception as exc:
+            _runs["report"] = exc  # the other tests fail at once instead of running it again
+            raise
         print(_runs["report"].summary())
-    return _runs["report"]
+    run = _runs["report"]
+    if isinstance(run, Exception):
+        pytest.fail(f"the simulation failed: {run!r}")
+    return run
 
 
 def test_the_run_ends_with_every_item_final_or_in_review(report):
