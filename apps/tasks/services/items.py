@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
@@ -539,19 +539,34 @@ def items_requeue(*, project: Project, version: GuidelineVersion, item_ids: Iter
         aggregation_run=None,
         updated_at=now,
     )
-    reopened = [
-        HIT(
-            pk=pk,
-            answers_wanted=project.min_overlap,
-            state=HIT.State.OPEN,
-            priority=priority[item_id],
-            updated_at=now,
-        )
-        for pk, item_id in hit_rows
-    ]
-    update_rows(reopened, "answers_wanted", "state", "priority", "updated_at")
-    hit_slots_recount(hit_ids=[pk for pk, _ in hit_rows])
+    hit_ids = [pk for pk, _ in hit_rows]
+    HIT.objects.filter(pk__in=hit_ids).update(
+        answers_wanted=project.min_overlap, state=HIT.State.OPEN, updated_at=now
+    )
+    _write_locked_priorities({pk: priority[item_id] for pk, item_id in hit_rows})
+    hit_slots_recount(hit_ids=hit_ids)
     return len(ids)
+
+
+_PRIORITIES_SQL = f"""
+UPDATE {HIT._meta.db_table} AS h SET priority = v.priority
+FROM unnest(%s::bigint[], %s::float8[]) AS v(id, priority) WHERE h.id = v.id
+"""
+
+
+def _write_locked_priorities(priorities: dict[int, float]) -> None:
+    """Give HITs the caller holds locked their priorities in one statement (one per row made
+    a re-queue of 13k items 5x slower: bench/guidelines.py)."""
+    if not priorities:
+        return
+    values = set(priorities.values())
+    if len(values) == 1:  # no model: every re-opened HIT gets the import's priority
+        HIT.objects.filter(pk__in=list(priorities)).update(priority=values.pop())
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PRIORITIES_SQL, [list(priorities), list(priorities.values())])
+    else:
+        update_rows([HIT(pk=pk, priority=p) for pk, p in priorities.items()], "priority")
 
 
 def _reopen_priorities(project: Project, item_ids: list[int]) -> dict[int, float]:
