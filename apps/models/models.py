@@ -111,10 +111,21 @@ class TrainingRun(models.Model):
 
 
 class ModelVersion(models.Model):
+    """A trained version, or (source `import`, number 0) the requester's own model whose
+    predictions came with an import: it has no artifact and never scores, but it is the
+    incumbent a first trained version must beat, on its audited record."""
+
+    class Source(models.TextChoices):
+        BUILTIN = "builtin", "Trained here"
+        IMPORT = "import", "Predictions of an import"
+
     project = models.ForeignKey(
         "tasks.Project", on_delete=models.CASCADE, related_name="model_versions"
     )
     number = models.PositiveIntegerField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.BUILTIN)
+    # The import's own name for its model (the batch's model_version).
+    external_name = models.CharField(max_length=100, blank=True)
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
@@ -136,6 +147,15 @@ class ModelVersion(models.Model):
     ece = models.FloatField(null=True, blank=True)
     # The active version's metrics on this version's holdout, when it was judged.
     compared_with = models.JSONField(null=True, blank=True)
+    # Its record on items it never trained on (holdout and audited items, judged by people):
+    # apps.models.evidence. [confidence, correct] per item, refreshed as audits are judged.
+    evidence = models.JSONField(default=list, blank=True)
+    evidence_n = models.PositiveIntegerField(default=0)
+    evidence_correct = models.PositiveIntegerField(default=0)
+    accuracy_low = models.FloatField(
+        null=True, blank=True, help_text="Lower bound (one-sided 95%) of its accuracy."
+    )
+    evidence_at = models.DateTimeField(null=True, blank=True)
     sklearn_version = models.CharField(max_length=32)
     train_seconds = models.FloatField(default=0.0)
     calibration = models.CharField(max_length=100, blank=True)
@@ -156,7 +176,13 @@ class ModelVersion(models.Model):
 
     @property
     def name(self) -> str:
+        if self.source == self.Source.IMPORT:
+            return self.external_name or "import"
         return f"p{self.project_id}-v{self.number}"
+
+    @property
+    def evidence_accuracy(self) -> float | None:
+        return self.evidence_correct / self.evidence_n if self.evidence_n else None
 
 
 class RescoreRun(models.Model):

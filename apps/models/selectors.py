@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.models import evidence
 from apps.models.models import ItemFlag, ModelVersion, RescoreRun, TrainingRun
 from apps.models.services.common import learning_settings_of
 from apps.tasks.models import HIT, Answer, Item, Project
@@ -18,7 +20,12 @@ from apps.workers.selectors import blocked_worker_ids
 
 __all__ = [
     "audit_accuracy",
+    "audit_verdicts",
+    "auto_label_preview",
+    "auto_label_threshold",
+    "auto_labels_below",
     "dashboard",
+    "incumbent",
     "learning_settings_of",
     "model_version_active",
     "model_version_list",
@@ -27,10 +34,13 @@ __all__ = [
 ]
 
 DASHBOARD_DAYS = 30
+PEOPLE_FINAL_STATES = (Item.State.CONSENSUS, Item.State.RESOLVED)
+PEOPLE_SOURCES = (Item.Source.CROWD, Item.Source.ADMIN, Item.Source.USER)
 
 
 def model_version_list(*, project: Project) -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.filter(project=project).order_by("-number")
+    # `evidence` holds a pair per judged item (up to ~20k at 100k labels): not for lists.
+    return ModelVersion.objects.filter(project=project).defer("evidence").order_by("-number")
 
 
 def model_version_active(*, project: Project) -> ModelVersion | None:
@@ -50,40 +60,130 @@ def rescore_latest(*, project: Project) -> RescoreRun | None:
     )
 
 
-def audit_accuracy(*, project: Project, version: ModelVersion | None = None) -> dict[str, Any]:
-    """The model's label against people's majority on audit items whose HIT is done
-    (answers of blocked workers left out; ties are not counted)."""
+def audit_verdicts(*, project: Project, item_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """People's label on audited items, where people have decided: the final label of an item
+    they labeled (crowd, admin, user), or for an item left auto-labeled, the majority of the
+    answers (blocked workers left out, ties not counted) once its HIT is no longer open. A
+    live lease's answer on an item auto-labeled meanwhile counts here like any audit answer."""
     flags = ItemFlag.objects.filter(project=project, kind=ItemFlag.Kind.AUDIT)
-    if version is not None:
-        flags = flags.filter(model_version=version)
-    model_label = dict(flags.values_list("item_id", "model_label"))
-    done = set(
-        HIT.objects.filter(item_id__in=model_label, state=HIT.State.DONE).values_list(
-            "item_id", flat=True
-        )
+    if item_ids is not None:
+        flags = flags.filter(item_id__in=list(item_ids))
+    flagged = list(flags.values_list("item_id", flat=True))
+    verdicts: dict[int, str] = {}
+    auto: list[int] = []
+    rows = Item.objects.filter(pk__in=flagged).values_list(
+        "pk", "state", "label_source", "final_label"
+    )
+    for pk, state, source, label in rows:
+        if state in PEOPLE_FINAL_STATES and source in PEOPLE_SOURCES and label:
+            verdicts[pk] = label
+        elif state == Item.State.AUTO_LABELED:
+            auto.append(pk)
+    still_open = set(
+        HIT.objects.filter(item_id__in=auto, state=HIT.State.OPEN).values_list("item_id", flat=True)
     )
     votes: dict[int, Counter] = defaultdict(Counter)
     answers = (
         Answer.objects.counted()
-        .filter(item_id__in=done)
+        .filter(item_id__in=[pk for pk in auto if pk not in still_open])
         .exclude(worker_id__in=blocked_worker_ids(project=project))
         .values_list("item_id", "label")
     )
     for item_id, label in answers:
         votes[item_id][label] += 1
-    judged = correct = 0
     for item_id, counter in votes.items():
         ranked = counter.most_common(2)
-        top, n = ranked[0]
-        if len(ranked) == 2 and ranked[1][1] == n:
-            continue
-        judged += 1
-        correct += top == model_label[item_id]
+        if len(ranked) == 1 or ranked[1][1] < ranked[0][1]:
+            verdicts[item_id] = ranked[0][0]
+    return verdicts
+
+
+def audit_accuracy(*, project: Project, version: ModelVersion | None = None) -> dict[str, Any]:
+    """The model's label against people's verdict on audited items (audit_verdicts)."""
+    flags = ItemFlag.objects.filter(project=project, kind=ItemFlag.Kind.AUDIT)
+    if version is not None:
+        flags = flags.filter(model_version=version)
+    model_label = dict(flags.values_list("item_id", "model_label"))
+    verdicts = audit_verdicts(project=project, item_ids=model_label)
+    correct = sum(model_label[pk] == label for pk, label in verdicts.items())
+    judged = len(verdicts)
     return {
         "audited": len(model_label),
         "judged": judged,
         "correct": correct,
         "accuracy": correct / judged if judged else None,
+    }
+
+
+def incumbent(*, project: Project) -> ModelVersion | None:
+    """The version auto-labels are judged by: the active trained version, else the record of
+    the import's model."""
+    return (
+        ModelVersion.objects.filter(project=project)
+        .filter(Q(is_active=True) | Q(source=ModelVersion.Source.IMPORT))
+        .order_by("-is_active", "-number")
+        .first()
+    )
+
+
+def version_threshold(version: ModelVersion | None, target: float) -> evidence.Threshold:
+    pairs = (version.evidence if version is not None else None) or []
+    return evidence.threshold_for_accuracy(
+        [float(c) for c, _ in pairs], [bool(ok) for _, ok in pairs], target
+    )
+
+
+def auto_label_threshold(*, project: Project, source: str = "active") -> float | None:
+    """The confidence at or above which the model's label is final. With the project's
+    auto_label_accuracy set: the lowest confidence whose evidence (held-out and audited items)
+    has a lower bound at or above it, for the active version (source "active") or the
+    import's model ("import"); None when no confidence qualifies yet, and nothing auto-labels.
+    Without it: the project's confidence_threshold."""
+    target = project.auto_label_accuracy
+    if target is None:
+        return project.confidence_threshold
+    versions = ModelVersion.objects.filter(project=project)
+    if source == "import":
+        version = versions.filter(source=ModelVersion.Source.IMPORT).first()
+    else:
+        version = versions.filter(is_active=True).first()
+    return version_threshold(version, target).value
+
+
+def auto_labels_below(*, project: Project, threshold: float | None) -> QuerySet[Item]:
+    """Auto-labeled items whose confidence is below `threshold` (all of them when None): what
+    raising the target sends back to people."""
+    items = Item.objects.filter(
+        project=project, state=Item.State.AUTO_LABELED, label_source=Item.Source.MODEL
+    )
+    if threshold is None:
+        return items
+    return items.filter(Q(final_confidence__lt=threshold) | Q(final_confidence__isnull=True))
+
+
+def auto_label_preview(
+    *, project: Project, accuracy: float | None, confidence_threshold: float | None = None
+) -> dict[str, Any]:
+    """What setting auto_label_accuracy to `accuracy` (None: the threshold by hand,
+    `confidence_threshold` or the project's) would do, before it is saved: the threshold it
+    gives the active version (or the import's model) and how many auto-labels fall below it
+    and would go back to people."""
+    if accuracy is None:
+        threshold: float | None = (
+            project.confidence_threshold if confidence_threshold is None else confidence_threshold
+        )
+        record = None
+    else:
+        found = version_threshold(incumbent(project=project), accuracy)
+        threshold, record = found.value, found.record
+    reopened = auto_labels_below(project=project, threshold=threshold).count()
+    return {
+        "auto_label_accuracy": accuracy,
+        "threshold": threshold,
+        "evidence_n": record.n if record else None,
+        "evidence_accuracy": record.accuracy if record else None,
+        "evidence_low": record.low if record else None,
+        "reopened": reopened,
     }
 
 
@@ -130,6 +230,13 @@ def dashboard(*, project: Project) -> dict[str, Any]:
     return {
         "versions": versions,
         "active": active,
+        # From the versions already read: the page's query count does not grow.
+        "incumbent": active or next((v for v in versions if v.source == v.Source.IMPORT), None),
+        "auto_label_threshold": (
+            project.confidence_threshold
+            if project.auto_label_accuracy is None
+            else version_threshold(active, project.auto_label_accuracy).value
+        ),
         "audit": audit_accuracy(project=project, version=active) if active else None,
         "automation_rate": counts["auto"] / counts["total"] if counts["total"] else None,
         "items": counts["total"],

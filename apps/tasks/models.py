@@ -74,7 +74,17 @@ class Project(models.Model):
         validators=[MaxValueValidator(50)],
         help_text="Votes the consensus label needs over any other before an item is done.",
     )
-    # The speed/quality slider: items the model scores at or above this are auto-labeled.
+    # The speed/quality slider. With auto_label_accuracy set (the accuracy the requester wants
+    # for auto-labels), the confidence threshold is derived from the model's audited record
+    # (apps.models.selectors.auto_label_threshold) and confidence_threshold is not used; left
+    # null, items the model scores at or above confidence_threshold are auto-labeled.
+    auto_label_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Accuracy wanted for auto-labels; the confidence threshold is derived from "
+        "audited items. Empty: use confidence_threshold as set.",
+    )
     confidence_threshold = models.FloatField(
         default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )

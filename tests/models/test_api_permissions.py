@@ -55,7 +55,7 @@ def test_the_owner_and_an_admin_may_use_it(
 
 
 def test_versions_and_the_active_one_are_listed(pets, worker, requester, api_client_for):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     model_retrain(project_id=pets.pk)
     model_retrain(project_id=pets.pk)
     client = api_client_for(requester)
@@ -65,14 +65,14 @@ def test_versions_and_the_active_one_are_listed(pets, worker, requester, api_cli
     runs = client.get(f"/api/v1/projects/{pets.pk}/models/runs").json()
 
     assert [v["number"] for v in versions] == [2, 1]
-    assert active["number"] == 1 and active["labels_by_source"] == {"crowd": 40}
+    assert active["number"] == 1 and active["labels_by_source"] == {"crowd": 100}
     assert [r["status"] for r in runs] == ["kept_old", "promoted"]
 
 
 def test_manual_retrain_through_the_api_runs_the_job(
     pets, worker, requester, api_client_for, sync_q, django_capture_on_commit_callbacks
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client_for(requester).post(f"/api/v1/projects/{pets.pk}/models/retrain")
     assert response.status_code == 202
@@ -119,7 +119,7 @@ def test_settings_are_changed_and_pre_annotation_starts_off(requester, api_clien
 def test_the_dashboard_page_shows_versions_and_charts_to_the_owner_only(
     pets, worker, requester, other_requester, client, django_assert_max_num_queries
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     model_retrain(project_id=pets.pk)
     url = f"/requester/projects/{pets.pk}/models/"
 

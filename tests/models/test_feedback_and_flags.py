@@ -44,7 +44,7 @@ def test_accepting_a_label_the_model_did_not_give_is_refused(pets, requester, ap
 
 def test_consensus_the_model_confidently_contradicts_goes_to_review(pets, worker):
     LearningSettings.objects.filter(project=pets).update(suspected_error_threshold=0.6)
-    items = labeled(pets, 60, worker, flip={7})
+    items = labeled(pets, 100, worker, flip={7})
 
     run = model_retrain(project_id=pets.pk)
 

@@ -105,7 +105,7 @@ def test_a_consensus_run_locks_the_items_it_writes_in_id_order(on_postgres):
 def test_a_rescore_chunk_waits_for_a_submit_on_its_hit_and_keeps_the_answer(
     on_postgres, pets, worker, other_worker
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     version = model_retrain(project_id=pets.pk).model_version  # its rescore job is only queued
     sure, _unsure = waiting(pets, [text_of("cat", 901), "meow purr woof bark"], prefix="x")
     lease = Assignment.objects.create(

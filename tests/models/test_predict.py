@@ -27,7 +27,7 @@ def predict(client, project, body):
 
 @pytest.fixture
 def trained(pets, worker):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     model_retrain(project_id=pets.pk)
     return pets
 

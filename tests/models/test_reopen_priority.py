@@ -13,7 +13,7 @@ from apps.tasks.services.guidelines import Requeue, guideline_draft_create, guid
 from tests import factories
 from tests.models.conftest import answer, labeled, text_of, waiting
 
-UNSURE = "meow purr woof bark"
+UNSURE = "zebra giraffe"  # words no label uses: the model says about 0.5
 
 
 def settled(project, text: str, worker) -> Item:
@@ -33,7 +33,7 @@ def settled(project, text: str, worker) -> Item:
 def test_a_requeued_hit_gets_the_priority_the_model_gives_a_new_one(
     pets, worker, other_worker, admin_user, sync_q, django_capture_on_commit_callbacks
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         model_retrain(project_id=pets.pk)
     (sure,) = waiting(pets, [text_of("dog", 990)])
@@ -60,7 +60,7 @@ def test_a_sent_back_item_gets_the_priority_the_model_gives_a_new_one(
 ):
     from apps.tasks.services.items import item_send_back
 
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         model_retrain(project_id=pets.pk)
     item = settled(pets, UNSURE, other_worker)

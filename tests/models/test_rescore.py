@@ -13,13 +13,13 @@ from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.services.assignments import assignment_submit
 from tests.models.conftest import answer, labeled, text_of, waiting
 
-UNSURE = "meow purr woof bark"  # two cat words, two dog words: p is about 0.5
+UNSURE = "zebra giraffe"  # words no label uses: the model says about 0.5
 
 
 def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
     pets, worker, other_worker, sync_q, django_capture_on_commit_callbacks
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     sure_cat, sure_dog, unsure, answered = waiting(
         pets, [text_of("cat", 901), text_of("dog", 902), UNSURE, text_of("cat", 903)]
     )
@@ -49,7 +49,7 @@ def test_confident_items_are_auto_labeled_and_the_rest_prioritized(
 def test_a_rescore_leaves_an_item_with_its_worker_whose_lease_is_live(
     pets, worker, other_worker, sync_q, django_capture_on_commit_callbacks
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     (sure,) = waiting(pets, [text_of("cat", 904)])
     lease = Assignment.objects.create(
         hit=sure.hit,
@@ -75,13 +75,16 @@ def test_a_rescore_leaves_an_item_with_its_worker_whose_lease_is_live(
     assert answer_.item_id == sure.pk and not answer_.replayed
     progress = RescoreRun.objects.get(model_version=run.model_version)
     assert (progress.auto_labeled, progress.reprioritized) == (0, 1)
+    # Its answer judges the model: the item is an audit, never a training label.
+    flag = ItemFlag.objects.get(item=sure, kind=ItemFlag.Kind.AUDIT)
+    assert (flag.model_version, flag.model_label) == (run.model_version, "cat")
 
 
 def test_an_audit_share_keeps_auto_labeled_items_in_front_of_people(
     pets, worker, sync_q, django_capture_on_commit_callbacks
 ):
     LearningSettings.objects.filter(project=pets).update(audit_share=1.0)
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     (sure,) = waiting(pets, [text_of("dog", 950)])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,7 +102,7 @@ def test_a_retried_rescore_changes_nothing_twice(
 ):
     from apps.models.services.scoring import rescore_run
 
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     waiting(pets, [text_of("cat", 960), UNSURE])
     with django_capture_on_commit_callbacks(execute=True):
         run = model_retrain(project_id=pets.pk)
@@ -115,7 +118,7 @@ def test_a_batch_strategy_puts_its_diverse_batch_first(
     LearningSettings.objects.filter(project=pets).update(strategy=strategy)
     pets.confidence_threshold = 1.0
     pets.save()
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     waiting(pets, [f"{UNSURE} {i}" for i in range(5)] + [text_of("cat", 970)])
     with django_capture_on_commit_callbacks(execute=True):
         model_retrain(project_id=pets.pk)
@@ -135,7 +138,7 @@ def test_coverage_also_covers_a_random_sample_of_the_rest_of_the_queue(
     LearningSettings.objects.filter(project=pets).update(strategy="coverage")
     pets.confidence_threshold = 1.0
     pets.save()
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     items = waiting(pets, [f"{UNSURE} {i}" for i in range(6)] + [text_of("cat", 971)])
     HIT.objects.filter(item=items[-1]).update(is_gold=True)
     with django_capture_on_commit_callbacks(execute=True):
@@ -162,7 +165,7 @@ def test_a_rescore_chunk_costs_the_same_queries_whatever_its_size(
     from apps.models.services import scoring
     from apps.models.services.common import learning_settings_of, model_load
 
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         version = model_retrain(project_id=pets.pk).model_version
     model, row = model_load(version), learning_settings_of(pets)

@@ -26,7 +26,7 @@ UNSURE = "meow purr woof bark"
 @pytest.fixture
 def started(pets, worker):
     """A rescore run a job claimed (it scored nothing yet); its queued job is not run."""
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     version = model_retrain(project_id=pets.pk).model_version
     waiting(pets, [f"{UNSURE} {i}" for i in range(3)])
     run = rescore_start(model_version_id=version.pk)

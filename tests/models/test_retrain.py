@@ -24,20 +24,20 @@ def active_of(project) -> ModelVersion | None:
 def test_n_new_labels_queue_a_retrain_that_promotes_the_first_version(
     pets, worker, sync_q, django_capture_on_commit_callbacks, model_dir
 ):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         labels_changed(project_id=pets.pk)
 
     version = active_of(pets)
     assert version is not None and version.number == 1
-    assert version.labels_by_source == {"crowd": 40}
-    assert version.n_train + version.n_holdout == 40 and version.n_holdout > 0
+    assert version.labels_by_source == {"crowd": 100}
+    assert version.n_train + version.n_holdout == 100 and version.n_holdout > 0
     assert version.accuracy is not None and version.ece is not None
     assert version.sklearn_version and version.calibration
     run = TrainingRun.objects.get(project=pets)
-    assert run.status == TrainingRun.Status.PROMOTED and "no active model" in run.detail
+    assert run.status == TrainingRun.Status.PROMOTED and "one-class baseline" in run.detail
     stored = json.loads((model_dir / "models" / version.training_set_path).read_bytes())
-    assert len(stored["item_ids"]) == 40 and set(stored["sources"]) == {"crowd"}
+    assert len(stored["item_ids"]) == 100 and set(stored["sources"]) == {"crowd"}
 
 
 def test_fewer_than_n_new_labels_queue_nothing(
@@ -50,7 +50,7 @@ def test_fewer_than_n_new_labels_queue_nothing(
 
 
 def test_a_candidate_no_better_than_the_active_one_is_kept_aside_with_the_reason(pets, worker):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     first = model_retrain(project_id=pets.pk, trigger="manual")
     second = model_retrain(project_id=pets.pk, trigger="manual")
 
@@ -62,11 +62,12 @@ def test_a_candidate_no_better_than_the_active_one_is_kept_aside_with_the_reason
 
 
 def test_a_better_candidate_replaces_the_active_version(pets, worker):
-    # The first model learns from labels that are half wrong; the second from clean ones.
-    items = labeled(pets, 40, worker, flip=set(range(0, 40, 2)) | {1, 3, 5, 7})
+    # People relabel every item the other way round: the active version is now wrong on all
+    # the evidence, the candidate learned the new labels.
+    items = labeled(pets, 100, worker)
     first = model_retrain(project_id=pets.pk)
     for item in items:
-        Item.objects.filter(pk=item.pk).update(final_label=item.truth)
+        Item.objects.filter(pk=item.pk).update(final_label="dog" if item.truth == "cat" else "cat")
     second = model_retrain(project_id=pets.pk)
 
     assert first.status == TrainingRun.Status.PROMOTED
@@ -78,12 +79,12 @@ def test_a_better_candidate_replaces_the_active_version(pets, worker):
 
 
 def test_a_failing_job_leaves_the_active_version_and_is_recorded(pets, worker, settings, tmp_path):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     first = model_retrain(project_id=pets.pk)
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
     settings.DATA_DIR = blocker  # the artifact cannot be written
-    labeled(pets, 20, worker, start=40)
+    labeled(pets, 20, worker, start=100)
 
     with pytest.raises(OSError):
         model_retrain(project_id=pets.pk)
@@ -95,7 +96,7 @@ def test_a_failing_job_leaves_the_active_version_and_is_recorded(pets, worker, s
 
 
 def test_a_run_killed_mid_way_is_taken_over_by_the_retry(pets, worker):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     killed = TrainingRun.objects.create(project=pets)
     TrainingRun.objects.filter(pk=killed.pk).update(started_at=timezone.now() - timedelta(hours=1))
 
@@ -107,7 +108,7 @@ def test_a_run_killed_mid_way_is_taken_over_by_the_retry(pets, worker):
 
 
 def test_a_second_job_leaves_the_project_to_the_running_one(pets, worker):
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     TrainingRun.objects.create(project=pets)
     assert model_retrain(project_id=pets.pk) is None
     assert not ModelVersion.objects.filter(project=pets).exists()
@@ -160,7 +161,7 @@ def test_a_disabled_model_is_never_retrained(
     pets, worker, sync_q, django_capture_on_commit_callbacks
 ):
     LearningSettings.objects.filter(project=pets).update(model_enabled=False)
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     with django_capture_on_commit_callbacks(execute=True):
         labels_changed(project_id=pets.pk)
     assert not TrainingRun.objects.exists()

@@ -126,7 +126,7 @@ def test_a_model_promotion_is_recorded_as_the_system(requester, worker, settings
     LearningSettings.objects.create(
         project=pets, retrain_after_labels=20, audit_share=0.0, suspected_error_threshold=1.0
     )
-    labeled(pets, 40, worker)
+    labeled(pets, 100, worker)
     run = model_retrain(project_id=pets.pk)
     assert run.status == "promoted"
 

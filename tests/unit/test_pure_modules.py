@@ -13,6 +13,7 @@ PURE_MODULES = (
     "apps/models/learning.py",
     "apps/models/features.py",
     "apps/models/active.py",
+    "apps/models/evidence.py",
     "apps/workers/reliability.py",
 )
 FORBIDDEN = ("django", "rest_framework", "apps", "hitlcrowd")

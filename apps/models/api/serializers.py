@@ -8,6 +8,11 @@ from apps.models.models import LearningSettings, ModelVersion, RescoreRun, Train
 
 class ModelVersionSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
+    evidence_accuracy = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Accuracy on the held-out and audited items people judged (evidence_n).",
+    )
 
     class Meta:
         model = ModelVersion
@@ -15,6 +20,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "number",
+            "source",
             "is_active",
             "created_at",
             "promoted_at",
@@ -31,6 +37,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "train_seconds",
             "calibration",
             "label_set",
+            "evidence_n",
+            "evidence_correct",
+            "evidence_accuracy",
+            "accuracy_low",
+            "evidence_at",
         ]
         read_only_fields = fields
 
@@ -128,3 +139,25 @@ class FeedbackOutput(serializers.Serializer):
 class QueuedSerializer(serializers.Serializer):
     queued = serializers.BooleanField()
     detail = serializers.CharField()
+
+
+class AutoLabelPreviewInput(serializers.Serializer):
+    auto_label_accuracy = serializers.FloatField(
+        required=False, allow_null=True, min_value=0.5, max_value=0.999
+    )
+    confidence_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+
+
+class AutoLabelPreviewSerializer(serializers.Serializer):
+    auto_label_accuracy = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField(
+        allow_null=True, help_text="The confidence threshold it gives; null: nothing auto-labels."
+    )
+    evidence_n = serializers.IntegerField(
+        allow_null=True, help_text="Judged items at or above the threshold (all when none)."
+    )
+    evidence_accuracy = serializers.FloatField(allow_null=True)
+    evidence_low = serializers.FloatField(allow_null=True)
+    reopened = serializers.IntegerField(
+        help_text="Auto-labeled items below the threshold: they would go back to people."
+    )

@@ -11,6 +11,8 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from apps.models.api.serializers import (
+    AutoLabelPreviewInput,
+    AutoLabelPreviewSerializer,
     FeedbackInput,
     FeedbackOutput,
     LearningSettingsSerializer,
@@ -23,6 +25,8 @@ from apps.models.api.serializers import (
     TrainingRunSerializer,
 )
 from apps.models.selectors import (
+    auto_label_preview,
+    incumbent,
     learning_settings_of,
     model_version_active,
     model_version_list,
@@ -84,6 +88,57 @@ class ModelVersionActiveView(_ProjectView):
                 status_code=status.HTTP_409_CONFLICT,
             )
         return Response(ModelVersionSerializer(version).data)
+
+
+@extend_schema(parameters=[PROJECT])
+class ModelVersionIncumbentView(_ProjectView):
+    @extend_schema(
+        summary="The model auto-labels are judged by, with its record",
+        description="The active version, else the record of the import's model (the "
+        "predictions that came with a batch). A new version is promoted only when the lower "
+        "bound of its accuracy is above this one's.",
+        responses={
+            200: ModelVersionSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="code `no_model`: no version and no import's model."),
+        },
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        version = incumbent(project=self.project(project_id))
+        if version is None:
+            raise ApiError(
+                "No model version and no imported predictions yet.",
+                code="no_model",
+                status_code=status.HTTP_409_CONFLICT,
+            )
+        return Response(ModelVersionSerializer(version).data)
+
+
+@extend_schema(parameters=[PROJECT])
+class AutoLabelPreviewView(_ProjectView):
+    @extend_schema(
+        summary="What an auto-label accuracy (or threshold) would do, before saving it",
+        description="The confidence threshold the model's record gives for "
+        "`auto_label_accuracy` (or `confidence_threshold` as given), and how many auto-labeled "
+        "items are below it: saving it sends those back to people.",
+        parameters=[AutoLabelPreviewInput],
+        responses={200: AutoLabelPreviewSerializer, **INVALID, **ERRORS},
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project = self.project(project_id)
+        data = AutoLabelPreviewInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        if "auto_label_accuracy" not in given and "confidence_threshold" in given:
+            accuracy = None  # a threshold by hand
+        else:
+            accuracy = given.get("auto_label_accuracy", project.auto_label_accuracy)
+        preview = auto_label_preview(
+            project=project,
+            accuracy=accuracy,
+            confidence_threshold=given.get("confidence_threshold"),
+        )
+        return Response(AutoLabelPreviewSerializer(preview).data)
 
 
 @extend_schema(parameters=[PROJECT])

@@ -1,8 +1,20 @@
 """Writes of the learning loop. Other apps call `labels_changed` (after consensus writes
-labels), `suggestion_for` (pre-annotation) and `item_queue_priorities` (the queue place of a
-re-opened item); everything else is used by this app's API, jobs, admin and commands."""
+labels), `predictions_imported` (after a batch import), `suggestion_for` (pre-annotation) and
+`item_queue_priorities` (the queue place of a re-opened item); everything else is used by this
+app's API, jobs, admin and commands."""
 
-from apps.models.services.hooks import labels_changed, pre_annotation_on, suggestion_for
+from apps.models.services.hooks import (
+    labels_changed,
+    pre_annotation_on,
+    predictions_imported,
+    suggestion_for,
+)
 from apps.models.services.priorities import item_queue_priorities
 
-__all__ = ["item_queue_priorities", "labels_changed", "pre_annotation_on", "suggestion_for"]
+__all__ = [
+    "item_queue_priorities",
+    "labels_changed",
+    "pre_annotation_on",
+    "predictions_imported",
+    "suggestion_for",
+]

@@ -24,17 +24,34 @@ def labels_changed(*, project_id: int, item_ids: Iterable[int] = ()) -> None:
 
 
 def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
+    from apps.models.services.audits import evidence_refresh_if_audited
     from apps.models.services.training import retrain_due, retrain_enqueue
     from apps.models.services.webhooks import webhooks_queue_due
 
     try:
         webhooks_queue_due(project_id=project_id, changed_item_ids=item_ids)
         project = Project.objects.get(pk=project_id)
+        # People judged audited items: the model's record, and so its threshold, moves.
+        evidence_refresh_if_audited(project=project, item_ids=item_ids)
         if retrain_due(project=project):
             retrain_enqueue(project_id=project_id, trigger="labels")
     except Exception:
         # Labels are stored; the next consensus run checks again. Never fail the caller.
         log.exception("learning hooks of project %s failed", project_id)
+
+
+def predictions_imported(*, project: Project, batch_id: int, model_name: str = "") -> None:
+    """Called after a batch import commits. Items that came with predictions make the import's
+    model the incumbent (a ModelVersion of source `import`), and, while the project asks for
+    an accuracy its record cannot prove yet, a share of the items it predicted is flagged for
+    audit so people's labels measure it (apps/models/services/audits.py)."""
+    from apps.models.services.audits import import_audits_draw
+
+    try:
+        import_audits_draw(project=project, batch_id=batch_id, model_name=model_name)
+    except Exception:
+        # The items are stored; without the record the first version is judged on its own.
+        log.exception("recording the import's model of project %s failed", project.pk)
 
 
 # A selector that loads a project for one request may select the pre-annotation switch into

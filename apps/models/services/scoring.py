@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from apps.models.models import (
     Prediction,
     RescoreRun,
 )
+from apps.models.selectors import auto_label_threshold
 from apps.models.services.common import active_version, learning_settings_of, model_load
 from apps.models.services.priorities import NO_MODEL_PRIORITY, per_item_priority
 from apps.tasks import ingest
@@ -74,6 +76,12 @@ def audit_drawn(item_id: int, share: float) -> bool:
         return False
     digest = hashlib.blake2b(f"{AUDIT_SEED}:{item_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def routing_threshold(project: Project) -> float:
+    """The confidence at or above which the active model's label is final (inf: none is)."""
+    threshold = auto_label_threshold(project=project)
+    return math.inf if threshold is None else threshold
 
 
 def _scorable(project: Project, row: LearningSettings, version: ModelVersion | None) -> bool:
@@ -247,7 +255,10 @@ def _rescore_chunk(project, row, version, model, run: RescoreRun, chunk: list[di
         project=project,
         model_version=version.name,
         rows=_route(row, project, scored, answered),
-        on_applied=lambda done: _flag_audit(project, version, [by_id[i] for i in done.audit]),
+        # An item kept with people for a live lease: its answer judges the model too.
+        on_applied=lambda done: _flag_audit(
+            project, version, [by_id[i] for i in (*done.audit, *done.kept)]
+        ),
     )
     RescoreRun.objects.filter(pk=run.pk).update(
         done=F("done") + len(chunk),
@@ -262,7 +273,7 @@ def _rescore_chunk(project, row, version, model, run: RescoreRun, chunk: list[di
 def _route(row, project, scored: list[_Scored], answered: set[int]) -> list[ScoredRow]:
     """Where each scored item goes: auto-labeled when the model is sure enough and nobody
     answered it yet (a share of those drawn for the audit sample), else people."""
-    threshold = project.confidence_threshold
+    threshold = routing_threshold(project)
     routed = []
     for s in scored:
         route, priority = PEOPLE, s.priority
@@ -440,7 +451,7 @@ def _validate(project, external_id, payload, label, confidence) -> ingest.CleanR
     validator = ingest.RowValidator(
         item_kind=project.item_kind,
         labels=project.labels,
-        threshold=project.confidence_threshold,
+        threshold=routing_threshold(project),
     )
     checked = validator.check(ingest.Record(row=1, line=1, data=data))
     if isinstance(checked, ingest.RowError):

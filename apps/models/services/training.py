@@ -23,9 +23,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
-from apps.models import learning
+from apps.models import evidence, learning
 from apps.models.features import supports_builtin_model
 from apps.models.models import ItemFlag, LearningSettings, ModelVersion, TrainingRun
+from apps.models.services import audits
 from apps.models.services.common import (
     RESCORE_JOB,
     RETRAIN_JOB,
@@ -101,12 +102,15 @@ def training_items(project: Project):
         .filter(item=OuterRef("pk"))
         .exclude(worker_id__in=blocked_worker_ids(project=project))
     )
+    audited = ItemFlag.objects.filter(item=OuterRef("pk"), kind=ItemFlag.Kind.AUDIT)
     return (
         Item.objects.filter(project=project)
         .annotate(has_answer=Exists(unblocked_answer))
         .filter(_decided(answered=True))
         # An admin marked these undecidable (apps/tasks/services/items.py).
         .exclude(state=Item.State.AMBIGUOUS)
+        # Audited items judge every version, so none trains on them (services/audits.py).
+        .exclude(Exists(audited))
         .order_by("pk")
     )
 
@@ -271,12 +275,65 @@ def _train_and_judge(project: Project, run: TrainingRun) -> TrainingRun:
     holdout = (list(payloads[split.holdout]), list(labels[split.holdout]))
     metrics = learning.evaluate(model, *holdout)
     old_metrics, note = _judge_active(project, holdout)
-    better, reason = learning.is_better(
-        metrics, old_metrics, row.promotion_metric, row.promotion_min_gain
+    # Judged on items it never trained on: its holdout and every audit people have judged.
+    audit_ids, audit_payloads, audit_labels = audits.audited_examples(project=project)
+    judged = (holdout[0] + audit_payloads, holdout[1] + audit_labels)
+    pairs = audits.evidence_pairs(model, *judged, project.labels)
+    audit_ok = {
+        pk: bool(ok) for pk, (_, ok) in zip(audit_ids, pairs[len(holdout[0]) :], strict=True)
+    }
+    mine, theirs, incumbent_name = _records_to_compare(project, pairs, judged, audit_ok)
+    verdict = evidence.promotion_verdict(
+        mine,
+        theirs,
+        baseline=_one_class_share(data.labels),
+        incumbent_name=incumbent_name,
+        min_gain=row.promotion_min_gain,
     )
+    better, reason = verdict.promote, verdict.reason
+    if better and row.promotion_metric != LearningSettings.Metric.ACCURACY:
+        better, also = learning.is_better(
+            metrics, old_metrics, row.promotion_metric, row.promotion_min_gain
+        )
+        reason += f"; {also}"
     version = _record(project, model, data, split, metrics, old_metrics, reason + note, better)
+    audits.evidence_store(version, pairs)
     status = TrainingRun.Status.PROMOTED if better else TrainingRun.Status.KEPT_OLD
     return _finish(run, status, reason + note, version)
+
+
+def _records_to_compare(
+    project: Project, pairs: list[list], judged: tuple[list, list], audit_ok: dict[int, bool]
+) -> tuple[list[bool], list[bool] | None, str]:
+    """Right/wrong of the candidate and of the incumbent on the same items: the active version
+    on all of the candidate's evidence; else the import's model on the audits drawn while it
+    was the model (its labels are in their flags; the holdout's were overwritten by re-scores);
+    else no incumbent (the one-class baseline is the bar)."""
+    mine = [bool(ok) for _, ok in pairs]
+    old = active_version(project.pk)
+    if old is not None:
+        try:
+            theirs = audits.evidence_pairs(model_load(old), *judged, project.labels)
+            return mine, [bool(ok) for _, ok in theirs], f"active {old.name}"
+        except (learning.ModelLoadError, OSError, ValueError):
+            log.warning("active %s could not be evaluated", old.name, exc_info=True)
+    imported = audits.import_record_of(project)
+    if imported is None:
+        return mine, None, ""
+    theirs_by_item = audits.import_judgements(imported)
+    audits.evidence_store(imported, list(theirs_by_item.values()))
+    shared = [pk for pk in theirs_by_item if pk in audit_ok]
+    if len(shared) < evidence.MIN_EVIDENCE:  # no record to beat yet
+        return mine, None, ""
+    return (
+        [audit_ok[pk] for pk in shared],
+        [bool(theirs_by_item[pk][1]) for pk in shared],
+        imported.name,
+    )
+
+
+def _one_class_share(labels: list[str]) -> float:
+    return Counter(labels).most_common(1)[0][1] / len(labels) if labels else 0.0
 
 
 def _judge_active(project: Project, holdout: tuple[list, list]):

@@ -5,6 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.models.selectors import auto_label_threshold
 from apps.tasks.api.serializers import ProjectDetailSerializer, ProjectSerializer
 from apps.tasks.models import Project
 from apps.tasks.selectors.projects import (
@@ -79,4 +80,5 @@ class ProjectViewSet(
         budget = budget_status(project=project)
         project.budget_remaining = budget["remaining"]
         project.budget_exhausted = budget["exhausted"]
+        project.auto_label_threshold = auto_label_threshold(project=project)
         return ProjectDetailSerializer(project).data

@@ -21,6 +21,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "max_overlap",
             "target_posterior",
             "min_vote_lead",
+            "auto_label_accuracy",
             "confidence_threshold",
             "gold_share",
             "reward_per_answer",
@@ -55,6 +56,18 @@ class ProjectDetailSerializer(ProjectSerializer):
     budget_exhausted = serializers.BooleanField(
         read_only=True, help_text="No more tasks are served until the budget is raised."
     )
+    auto_labels_reopened = serializers.IntegerField(
+        read_only=True,
+        default=0,
+        help_text="Auto-labels this change sent back to people (GET auto-label-preview first).",
+    )
+    auto_label_threshold = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="The confidence threshold in force: derived from the model's audited record "
+        "when auto_label_accuracy is set (null: nothing auto-labels yet), else "
+        "confidence_threshold.",
+    )
 
     class Meta(ProjectSerializer.Meta):
         fields = [
@@ -63,4 +76,6 @@ class ProjectDetailSerializer(ProjectSerializer):
             "callback_secret",
             "budget_remaining",
             "budget_exhausted",
+            "auto_label_threshold",
+            "auto_labels_reopened",
         ]

@@ -16,6 +16,7 @@ the rollback; a COPY left open makes the rollback wait forever, holding the conn
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from django.db.models import Count
 from django.utils import timezone
 from rest_framework import status
 
+from apps.models.selectors import auto_label_threshold
+from apps.models.services import predictions_imported
 from apps.tasks import ingest
 from apps.tasks.models import HIT, Batch, Item, Project
 from apps.workers.models import User
@@ -137,6 +140,7 @@ def batch_import(
         request = _Request(project, user, file_name, fmt, idempotency_key, model_version)
         with transaction.atomic():
             batch = _import(request, reader, body)
+        predictions_imported(project=project, batch_id=batch.pk, model_name=model_version)
         return BatchImportResult(batch, replayed=False)
     except ingest.BodyTooLarge as exc:
         raise upload_too_large() from exc
@@ -195,10 +199,13 @@ def _same_body_or_409(prior: Batch, reader: ingest.LimitedReader) -> Batch:
 
 def _import(request: _Request, reader: ingest.LimitedReader, body: BinaryIO) -> Batch:
     project = request.project
+    # With an accuracy target, the import's model auto-labels only above the threshold its
+    # audited record gives (none yet: nothing auto-labels).
+    threshold = auto_label_threshold(project=project, source="import")
     validator = ingest.RowValidator(
         item_kind=project.item_kind,
         labels=project.labels,
-        threshold=project.confidence_threshold,
+        threshold=math.inf if threshold is None else threshold,
         model_version=request.model_version,
     )
     with connection.cursor() as cursor:

@@ -569,6 +569,61 @@ def _write_locked_priorities(priorities: dict[int, float]) -> None:
         update_rows([HIT(pk=pk, priority=p) for pk, p in priorities.items()], "priority")
 
 
+@transaction.atomic
+def items_auto_labels_reopen(*, project: Project, item_ids: Iterable[int]) -> int:
+    """Auto-labels sent back to people: the requester raised the accuracy wanted or the
+    threshold, and the models app chose the items below it (auto_labels_recheck). Each waits
+    for people again, its model label cleared (the prediction stays), its HIT reopened (or
+    made) for min_overlap answers at the queue place new HITs get. An item no longer
+    auto-labeled meanwhile is left alone. Returns the items sent back."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return 0
+    # Scored before any lock is taken: the model's predictions are the slow part.
+    priority = _reopen_priorities(project, ids)
+    lock_in_id_order(Item, ids)
+    reopened = list(
+        Item.objects.filter(
+            pk__in=ids,
+            project=project,
+            state=Item.State.AUTO_LABELED,
+            label_source=Item.Source.MODEL,
+        ).values_list("pk", flat=True)
+    )
+    if not reopened:
+        return 0
+    now = timezone.now()
+    hits = dict(
+        HIT.objects.filter(item_id__in=reopened)
+        .select_for_update(no_key=True)
+        .order_by("pk")
+        .values_list("item_id", "pk")
+    )
+    Item.objects.filter(pk__in=reopened).update(
+        state=Item.State.WAITING,
+        final_label="",
+        final_confidence=None,
+        label_source="",
+        updated_at=now,
+    )
+    wanted = project.min_overlap
+    HIT.objects.filter(pk__in=list(hits.values())).update(state=HIT.State.OPEN, updated_at=now)
+    _write_locked_priorities({hit_id: priority[item_id] for item_id, hit_id in hits.items()})
+    # An audit HIT may already want more; a cancelled one wants at least min_overlap again.
+    HIT.objects.filter(pk__in=list(hits.values()), answers_wanted__lt=wanted).update(
+        answers_wanted=wanted
+    )
+    HIT.objects.bulk_create(
+        [
+            HIT(item_id=pk, project=project, answers_wanted=wanted, priority=priority[pk])
+            for pk in reopened
+            if pk not in hits
+        ]
+    )
+    hit_slots_recount(hit_ids=hits.values())
+    return len(reopened)
+
+
 def _reopen_priorities(project: Project, item_ids: list[int]) -> dict[int, float]:
     """The place in the queue a re-opened item gets: the rule new HITs get (finding 14 of
     issue 13: re-queued HITs kept priority 0, below every HIT the model had ranked)."""

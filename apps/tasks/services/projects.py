@@ -19,6 +19,7 @@ EDITABLE_FIELDS = frozenset(
         "max_overlap",
         "target_posterior",
         "min_vote_lead",
+        "auto_label_accuracy",
         "confidence_threshold",
         "gold_share",
         "reward_per_answer",
@@ -56,6 +57,13 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
         setattr(project, name, value)
     project.full_clean()
     project.save()
+    # The accuracy wanted (or the threshold) moved: auto-labels below it go back to people.
+    slider = {"auto_label_accuracy", "confidence_threshold"}
+    project.auto_labels_reopened = 0
+    if any(name in fields and before[name] != fields[name] for name in slider):
+        from apps.models.services.audits import auto_labels_recheck
+
+        project.auto_labels_reopened = auto_labels_recheck(project=project)
     changes = field_changes(before, fields, fields)
     if changes:
         audit_record(

@@ -30,6 +30,7 @@ class ProjectForm(forms.ModelForm):
             "description",
             "item_kind",
             "labels",
+            "auto_label_accuracy",
             "confidence_threshold",
             "min_overlap",
             "max_overlap",
@@ -45,8 +46,12 @@ class ProjectForm(forms.ModelForm):
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
+            "auto_label_accuracy": (
+                "The accuracy you want for auto-labels (for example 0.97): the model's label "
+                "is final only where its audited record proves it. Empty: use the threshold."
+            ),
             "confidence_threshold": (
-                "The speed/quality slider: items the model scores at or above this are "
+                "Used when no accuracy is set: items the model scores at or above this are "
                 "auto-labeled; the rest go to people."
             ),
         }
@@ -61,7 +66,33 @@ class ProjectForm(forms.ModelForm):
 
 
 class ThresholdForm(forms.Form):
-    confidence_threshold = forms.FloatField(min_value=0.0, max_value=1.0)
+    """The slider: an accuracy for auto-labels (the threshold follows from the model's
+    record), or a confidence threshold by hand. `confirm`: send the auto-labels below the new
+    threshold back to people (the page says how many first)."""
+
+    mode = forms.ChoiceField(
+        choices=[("accuracy", "accuracy"), ("threshold", "threshold")], required=False
+    )
+    auto_label_accuracy = forms.FloatField(min_value=0.5, max_value=0.999, required=False)
+    confidence_threshold = forms.FloatField(min_value=0.0, max_value=1.0, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("mode"):  # from the field given
+            given = self.data.get("auto_label_accuracy") not in (None, "")
+            data["mode"] = "accuracy" if given else "threshold"
+        wanted = "auto_label_accuracy" if data.get("mode") == "accuracy" else "confidence_threshold"
+        if data.get(wanted) is None and wanted not in self.errors:
+            self.add_error(wanted, "Give a value.")
+        return data
+
+    def settings(self) -> dict:
+        """The project fields to save."""
+        data = self.cleaned_data
+        if data["mode"] == "accuracy":
+            return {"auto_label_accuracy": data["auto_label_accuracy"]}
+        return {"auto_label_accuracy": None, "confidence_threshold": data["confidence_threshold"]}
 
 
 class UploadForm(forms.Form):

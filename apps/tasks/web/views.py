@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.models.selectors import auto_label_preview, auto_label_threshold
 from apps.tasks.exports import FORMAT_TITLES
 from apps.tasks.models import Item, Project
 from apps.tasks.selectors.batches import (
@@ -85,11 +86,29 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 def project_threshold(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_requester(user=request.user, project_id=project_id)
     form = ThresholdForm(request.POST)
-    if form.is_valid():
-        project_update(project=project, by=request.user, **form.cleaned_data)
-        messages.success(request, f"Auto-label threshold set to {project.confidence_threshold}.")
+    if not form.is_valid():
+        messages.error(
+            request,
+            "The accuracy must be between 0.5 and 0.999, the threshold between 0 and 1.",
+        )
+        return redirect("requester-project", project_id=project.pk)
+    fields = form.settings()
+    preview = auto_label_preview(
+        project=project,
+        accuracy=fields["auto_label_accuracy"],
+        confidence_threshold=fields.get("confidence_threshold"),
+    )
+    if preview["reopened"] and not form.cleaned_data["confirm"]:
+        # Say how many auto-labels go back to people before doing it.
+        pending = {"fields": fields, **preview}
+        return _render_project(request, project, UploadForm(), status=200, pending=pending)
+    project = project_update(project=project, by=request.user, **fields)
+    reopened = getattr(project, "auto_labels_reopened", 0)
+    if project.auto_label_accuracy is not None:
+        text = f"Auto-labels at accuracy {project.auto_label_accuracy}"
     else:
-        messages.error(request, "The threshold must be a number between 0 and 1.")
+        text = f"Auto-label threshold set to {project.confidence_threshold}"
+    messages.success(request, f"{text}; {reopened} auto-labeled item(s) sent back to people.")
     return redirect("requester-project", project_id=project.pk)
 
 
@@ -132,7 +151,12 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 def _render_project(
-    request: HttpRequest, project: Project, upload_form: UploadForm, *, status: int
+    request: HttpRequest,
+    project: Project,
+    upload_form: UploadForm,
+    *,
+    status: int,
+    pending: dict | None = None,
 ) -> HttpResponse:
     batches = list(batch_list_for_requester(user=request.user, project=project)[:BATCHES_SHOWN])
     statuses = batch_status_many(batches=batches)
@@ -143,6 +167,8 @@ def _render_project(
         "upload_form": upload_form,
         "export_formats": list(FORMAT_TITLES.items()),
         "budget": budget_status(project=project),
+        "auto_label_threshold": auto_label_threshold(project=project),
+        "pending": pending,
     }
     return render(request, "tasks/project_detail.html", context, status=status)
 
