@@ -32,7 +32,10 @@ DEFAULT_MORE_ANSWERS = 2
 class ReviewAnswerInline(admin.TabularInline):
     model = Answer
     fk_name = "item"
-    fields = ["worker", "label", "worker_skill", "worker_agreement", "seconds_spent", "created_at"]
+    fields = [
+        "worker", "label", "worker_skill", "worker_spam_score", "worker_agreement",
+        "seconds_spent", "created_at",
+    ]  # fmt: skip
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -46,6 +49,7 @@ class ReviewAnswerInline(admin.TabularInline):
             .select_related("worker")
             .annotate(
                 skill=Subquery(stats.values("skill")[:1]),
+                spam_score=Subquery(stats.values("spam_score")[:1]),
                 agreement=Subquery(stats.values("agreement")[:1]),
             )
         )
@@ -59,6 +63,10 @@ class ReviewAnswerInline(admin.TabularInline):
     @admin.display(description="skill")
     def worker_skill(self, answer: Answer) -> str:
         return "-" if answer.skill is None else f"{answer.skill:.2f}"
+
+    @admin.display(description="spam score (0 = random)")
+    def worker_spam_score(self, answer: Answer) -> str:
+        return "-" if answer.spam_score is None else f"{answer.spam_score:.2f}"
 
     @admin.display(description="agrees with consensus")
     def worker_agreement(self, answer: Answer) -> str:

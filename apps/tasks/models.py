@@ -19,6 +19,11 @@ from apps.tasks.audit import APPEND_ONLY, AppendOnlyQuerySet
 from hitlcrowd.outbound import callback_url_validate
 
 MAX_LABELS = 50
+# Block rules on by default (bench/blocking.py, docs/benchmarks-blocking.md).
+DEFAULT_BLOCK_BELOW_SPAM_SCORE = 0.5
+DEFAULT_BLOCK_MIN_ANSWERS = 10
+DEFAULT_BLOCK_GOLD_ACCURACY = 0.5
+DEFAULT_BLOCK_MIN_GOLD = 5
 MAX_LABEL_LENGTH = 100
 
 
@@ -114,22 +119,34 @@ class Project(models.Model):
         max_length=16, choices=Aggregation.choices, default=Aggregation.DAWID_SKENE
     )
     is_open = models.BooleanField(default=True, help_text="Workers may take tasks.")
-    # Automatic blocking (apps/workers/services.py, worker_block_apply). 0 turns a rule off.
+    # Automatic blocking (apps/workers/services.py, _block_by_rules), decided at checkpoints
+    # (settings.BLOCK_CHECK_EVERY). 0 turns a rule off. The defaults come from
+    # bench/blocking.py (docs/benchmarks-blocking.md); projects made before them keep theirs.
+    block_below_spam_score = models.FloatField(
+        default=DEFAULT_BLOCK_BELOW_SPAM_SCORE,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=(
+            "Block a worker whose spam score's upper bound (95% interval) is below this. The "
+            "spam score is accuracy above chance: 0 for random or constant answers, 1 perfect."
+        ),
+    )
     block_below_skill = models.FloatField(
         default=0.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Block a worker whose skill's upper bound (95% interval) is below this.",
     )
     block_min_answers = models.PositiveIntegerField(
-        default=20, help_text="Answers a worker gives before the skill rule may block them."
+        default=DEFAULT_BLOCK_MIN_ANSWERS,
+        help_text="Answers a worker gives before the spam score or skill rule may block them.",
     )
     block_gold_accuracy = models.FloatField(
-        default=0.0,
+        default=DEFAULT_BLOCK_GOLD_ACCURACY,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Block a worker whose accuracy on gold is below this.",
+        help_text="Block a worker whose gold accuracy's upper bound (95% interval) is below this.",
     )
     block_min_gold = models.PositiveIntegerField(
-        default=5, help_text="Gold answers a worker gives before the gold rule may block them."
+        default=DEFAULT_BLOCK_MIN_GOLD,
+        help_text="Gold answers a worker gives before the gold rule may block them.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

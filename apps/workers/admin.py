@@ -46,8 +46,8 @@ class _ServiceWrittenAdmin(admin.ModelAdmin):
 @admin.register(WorkerStats)
 class WorkerStatsAdmin(_ServiceWrittenAdmin):
     list_display = [
-        "worker", "project", "answers", "gold_answers", "gold_correct", "skill", "agreement",
-        "median_seconds", "updated_at",
+        "worker", "project", "answers", "gold_answers", "gold_correct", "skill", "spam_score",
+        "spam_score_high", "agreement", "median_seconds", "updated_at",
     ]  # fmt: skip
     search_fields = ["worker__username", "project__name"]
     list_select_related = ["worker", "project"]

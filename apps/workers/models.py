@@ -70,6 +70,11 @@ class WorkerStats(models.Model):
     skill = models.FloatField(null=True, blank=True)
     skill_low = models.FloatField(null=True, blank=True)
     skill_high = models.FloatField(null=True, blank=True)
+    # Chance-corrected accuracy (reliability.py, spam score): 0 for answers that carry no
+    # information about the truth (random, constant), 1 for a perfect worker; 95% interval.
+    spam_score = models.FloatField(null=True, blank=True)
+    spam_score_low = models.FloatField(null=True, blank=True)
+    spam_score_high = models.FloatField(null=True, blank=True)
     agreement = models.FloatField(null=True, blank=True, help_text="Share agreeing with consensus.")
     median_seconds = models.FloatField(null=True, blank=True)
     confusion = models.JSONField(null=True, blank=True, help_text="true x given, project labels.")

@@ -221,7 +221,7 @@ def worker_stats_values(*, project: Project) -> dict[int, dict[str, Any]]:
     flat array, for the consensus run to skip rewriting unchanged rows. Read straight from the
     driver (Django would json.loads each matrix into nested lists)."""
     names = ["answers", "gold_answers", "gold_correct", "skill", "skill_low", "skill_high"]
-    names += ["agreement", "median_seconds"]
+    names += ["spam_score", "spam_score_low", "spam_score_high", "agreement", "median_seconds"]
     rows = WorkerStats.objects.filter(project=project).values_list("worker_id", *names, "confusion")
     sql, params = rows.query.get_compiler(rows.db).as_sql()
     with connection.cursor() as cursor:

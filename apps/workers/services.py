@@ -12,7 +12,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.workers.models import Block, Qualification, User, WorkerStats
-from apps.workers.reliability import BlockRules, block_reason, checkpoint_size, skill_intervals
+from apps.workers.reliability import (
+    BlockRules,
+    block_reason,
+    checkpoint_size,
+    skill_intervals,
+    spam_scores,
+)
 from apps.workers.selectors import worker_stats_values
 
 if TYPE_CHECKING:
@@ -50,6 +56,9 @@ STATS_FIELDS = [
     "skill",
     "skill_low",
     "skill_high",
+    "spam_score",
+    "spam_score_low",
+    "spam_score_high",
     "agreement",
     "median_seconds",
     "confusion",
@@ -59,6 +68,7 @@ STATS_FIELDS = [
 
 def _rules(project: Project) -> BlockRules:
     return BlockRules(
+        below_spam_score=project.block_below_spam_score,
         below_skill=project.block_below_skill,
         min_answers=project.block_min_answers,
         gold_accuracy=project.block_gold_accuracy,
@@ -74,6 +84,12 @@ STATS_TOLERANCE = 1e-4
 STATS_DIGITS = 6
 STATS_COUNTS = ["answers", "gold_answers", "gold_correct"]
 STATS_FLOATS = ["skill", "skill_low", "skill_high", "agreement", "median_seconds"]
+SPAM_FIELDS = ["spam_score", "spam_score_low", "spam_score_high"]
+STATS_FLOATS += SPAM_FIELDS
+# A stored spam score interval is computed again only for a worker with new answers, or whose
+# score moved more than this (other workers' answers and blocks move the consensus): the
+# interval costs ~1 ms per worker on 10 classes, and a run on a busy project sees few movers.
+SPAM_MOVED = 0.01
 
 
 @transaction.atomic
@@ -86,8 +102,8 @@ def worker_stats_store(
     """Upsert the stats of each worker whose stats changed (one statement per batch), then
     block the workers the project's rules catch among the rows with `checked` counts (the
     workers who reached a block check in this run, `block_check_sizes`): judged on those.
-    `stored` is `worker_stats_values` when the caller read it already. Returns the new
-    blocks. Called by the consensus run."""
+    `stored` is `worker_stats_values` when the caller read it already. Returns the new blocks.
+    Called by the consensus run."""
     now = timezone.now()
     _, low, high = skill_intervals(
         np.array([row["gold_correct"] for row in stats], dtype=float),
@@ -95,12 +111,13 @@ def worker_stats_store(
         np.array([np.nan if row["skill"] is None else row["skill"] for row in stats], dtype=float),
         np.array([row["answers"] - row["gold_answers"] for row in stats], dtype=float),
     )
-    rows = [
-        _stats_row(project, row, float(lo), float(hi), now)
-        for row, lo, hi in zip(stats, low, high, strict=True)
-    ]
     if stored is None:
         stored = worker_stats_values(project=project)
+    spam = _spam_columns(stats, stored)
+    rows = [
+        _stats_row(project, row, float(lo), float(hi), scores, now)
+        for row, lo, hi, scores in zip(stats, low, high, spam, strict=True)
+    ]
     changed = [row for row in rows if not _same_stats(stored.get(row.worker_id), row)]
     for row in changed:
         if row.confusion is not None:
@@ -152,7 +169,57 @@ def _close(old: float | None, new: float | None) -> bool:
     return abs(old - new) <= STATS_TOLERANCE
 
 
-def _stats_row(project: Project, row: dict[str, Any], low: float, high: float, now) -> WorkerStats:
+def _spam_columns(
+    stats: list[dict[str, Any]], stored: dict[int, dict[str, Any]]
+) -> list[tuple[float | None, float | None, float | None]]:
+    """Per row: (spam score, low, high) from its `spam_counts`; the stored interval is kept
+    while the worker gave no new answer and the score stayed within SPAM_MOVED."""
+    out: list[tuple[float | None, float | None, float | None]] = []
+    for row in stats:  # without counts (no new answer on a warm run): the stored score stands
+        before = stored.get(row["worker_id"]) or {}
+        out.append(tuple(before.get(name) for name in SPAM_FIELDS))  # type: ignore[arg-type]
+    with_counts = [index for index, row in enumerate(stats) if row.get("spam_counts") is not None]
+    if not with_counts:
+        return out
+    counts = np.stack(
+        [np.asarray(stats[index]["spam_counts"], dtype=float) for index in with_counts]
+    )
+    scores, _, _ = spam_scores(counts, rows=[])
+    due = []
+    for position, index in enumerate(with_counts):
+        before = stored.get(stats[index]["worker_id"])
+        score = _number(scores[position])
+        if _spam_kept(before, stats[index], score):
+            out[index] = (score, before["spam_score_low"], before["spam_score_high"])
+        else:
+            due.append(position)
+    if due:
+        _, low, high = spam_scores(counts[due])
+        for position, lo, hi in zip(due, low.tolist(), high.tolist(), strict=True):
+            out[with_counts[position]] = (_number(scores[position]), _number(lo), _number(hi))
+    return out
+
+
+def _spam_kept(before: dict[str, Any] | None, row: dict[str, Any], score: float | None) -> bool:
+    if before is None or before["answers"] != row["answers"] or score is None:
+        return False
+    if before["spam_score"] is None or before["spam_score_high"] is None:
+        return False
+    return abs(before["spam_score"] - score) <= SPAM_MOVED
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _stats_row(
+    project: Project,
+    row: dict[str, Any],
+    low: float,
+    high: float,
+    spam: tuple[float | None, float | None, float | None],
+    now,
+) -> WorkerStats:
     return WorkerStats(
         worker_id=row["worker_id"],
         project=project,
@@ -162,6 +229,9 @@ def _stats_row(project: Project, row: dict[str, Any], low: float, high: float, n
         skill=row["skill"],
         skill_low=low,
         skill_high=high,
+        spam_score=spam[0],
+        spam_score_low=spam[1],
+        spam_score_high=spam[2],
         agreement=row["agreement"],
         median_seconds=row["median_seconds"],
         confusion=row["confusion"],
@@ -173,7 +243,7 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
     """Blocks for the rows the rules catch, judged on each row's `checked` answers only (the
     model's skill is the current one)."""
     rules = _rules(project)
-    if not rows or (rules.below_skill <= 0 and rules.gold_accuracy <= 0):
+    if not rows or max(rules.below_spam_score, rules.below_skill, rules.gold_accuracy) <= 0:
         return []
     # An admin who lifted a block has the last word: no automatic block again on this project.
     spared = set(
@@ -188,8 +258,9 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         np.array([np.nan if row["skill"] is None else row["skill"] for row in rows], dtype=float),
         np.array([done["answers"] - done["gold_answers"] for done in checked], dtype=float),
     )
+    spam_high = _checked_spam_high(checked)
     blocks = []
-    for row, done, skill_high in zip(rows, checked, high.tolist(), strict=True):
+    for row, done, skill_high, spam in zip(rows, checked, high.tolist(), spam_high, strict=True):
         if row["worker_id"] in spared:
             continue
         reason = block_reason(
@@ -198,6 +269,7 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
             skill_high=skill_high,
             gold_answers=done["gold_answers"],
             gold_correct=done["gold_correct"],
+            spam_high=spam,
         )
         if reason is not None:
             blocks.append(Block(worker_id=row["worker_id"], project=project, reason=reason))
@@ -205,6 +277,18 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
     for block in created:  # a handful per run at most: rules block each worker once
         _audit(block, None, "worker_block", {"worker": block.worker_id, "reason": block.reason})
     return created
+
+
+def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
+    """The spam score's upper bound over the answers each check covers."""
+    out: list[float | None] = [None] * len(checked)
+    due = [index for index, done in enumerate(checked) if done.get("spam_counts") is not None]
+    if due:
+        counts = np.stack([np.asarray(checked[i]["spam_counts"], dtype=float) for i in due])
+        _, _, high = spam_scores(counts)
+        for index, value in zip(due, high.tolist(), strict=True):
+            out[index] = _number(value)
+    return out
 
 
 @transaction.atomic

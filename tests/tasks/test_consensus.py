@@ -157,8 +157,15 @@ def test_a_worker_who_always_gives_the_same_label_counts_for_little(
 def test_a_consistently_wrong_worker_becomes_signal(
     requester, sync_q, django_capture_on_commit_callbacks
 ):
+    # The spam rule (on by default) blocks the twisted worker: its chance-corrected accuracy
+    # is negative, as a worker who swaps labels misread the guideline. Here: decoding.
     project = factories.ProjectFactory(
-        owner=requester, labels=LABELS, min_overlap=4, max_overlap=4, gold_share=0
+        owner=requester,
+        labels=LABELS,
+        min_overlap=4,
+        max_overlap=4,
+        gold_share=0,
+        block_below_spam_score=0,
     )
     items = make_items(project, 60, lambda i: LABELS[i % 3])
     truth = {item.pk: item.truth for item in items}
@@ -305,7 +312,13 @@ def test_a_run_costs_the_same_number_of_queries_for_few_or_many_items(requester)
     counts = []
     for n in (4, 24):
         project = factories.ProjectFactory(
-            owner=requester, labels=LABELS, min_overlap=2, max_overlap=2, gold_share=0
+            owner=requester,
+            labels=LABELS,
+            min_overlap=2,
+            max_overlap=2,
+            gold_share=0,
+            block_below_spam_score=0,  # a due block check reads the blocks (one query more)
+            block_gold_accuracy=0,
         )
         make_items(project, n, lambda i: LABELS[i % 3])
         for worker in (factories.WorkerFactory() for _ in range(2)):

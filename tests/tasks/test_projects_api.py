@@ -98,3 +98,57 @@ def test_labels_in_use_cannot_be_removed_but_new_ones_can_be_added(
     kind = client.patch(url, {"item_kind": "vector"}, format="json")
     assert kind.status_code == 400
     assert "item_kind" in kind.json()["errors"]
+
+
+RULES = {
+    "block_below_spam_score": 0.45,
+    "block_below_skill": 0.3,
+    "block_min_answers": 30,
+    "block_gold_accuracy": 0.55,
+    "block_min_gold": 8,
+}
+
+
+def test_the_blocking_rules_go_through_create_read_and_update(api_client_for, requester):
+    client = api_client_for(requester)
+    created = client.post("/api/v1/projects/", {**NEW_PROJECT, **RULES}, format="json")
+    assert created.status_code == 201, created.content
+    assert {name: created.json()[name] for name in RULES} == RULES
+    project = Project.objects.get(pk=created.json()["id"])
+    assert {name: getattr(project, name) for name in RULES} == RULES
+
+    url = f"/api/v1/projects/{project.pk}/"
+    off = {"block_below_spam_score": 0, "block_gold_accuracy": 0}
+    assert client.patch(url, off, format="json").status_code == 200
+    read = client.get(url).json()
+    assert read["block_below_spam_score"] == 0 and read["block_gold_accuracy"] == 0
+    assert read["block_min_gold"] == 8
+
+
+def test_a_project_made_without_rules_gets_the_defaults_on(api_client_for, requester):
+    body = api_client_for(requester).post("/api/v1/projects/", NEW_PROJECT, format="json").json()
+    assert (
+        body["block_below_spam_score"] == Project._meta.get_field("block_below_spam_score").default
+    )
+    assert body["block_below_spam_score"] > 0 and body["block_gold_accuracy"] > 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"block_below_spam_score": 1.5},
+        {"block_below_spam_score": -0.1},
+        {"block_gold_accuracy": 2},
+        {"block_below_skill": "high"},
+        {"block_min_answers": -1},
+        {"block_min_gold": 10**12},
+    ],
+)
+def test_a_bad_blocking_rule_is_a_400_naming_the_field(api_client_for, requester, project, change):
+    client = api_client_for(requester)
+    created = client.post("/api/v1/projects/", {**NEW_PROJECT, **change}, format="json")
+    assert created.status_code == 400
+    assert set(change) <= set(created.json()["errors"])
+    patched = client.patch(f"/api/v1/projects/{project.pk}/", change, format="json")
+    assert patched.status_code == 400
+    assert set(change) <= set(patched.json()["errors"])

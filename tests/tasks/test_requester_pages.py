@@ -204,3 +204,39 @@ def page_urls(project, batch):
         reverse("requester-project", args=[project.pk]),
         reverse("requester-batch", args=[batch.pk]),
     ]
+
+
+def test_the_owner_sets_the_blocking_rules_on_the_page(browser, requester, project):
+    page = browser(requester).get(reverse("requester-project", args=[project.pk]))
+    assert "Quality control" in page.content.decode()
+    assert 'name="block_below_spam_score"' in page.content.decode()
+    url = reverse("requester-project-blocking", args=[project.pk])
+    rules = {
+        "block_below_spam_score": "0.3",
+        "block_min_answers": "40",
+        "block_gold_accuracy": "0",
+        "block_min_gold": "5",
+        "block_below_skill": "0",
+    }
+    assert browser(requester).post(url, rules).status_code == 302
+    project.refresh_from_db()
+    assert (project.block_below_spam_score, project.block_min_answers) == (0.3, 40)
+    assert project.block_gold_accuracy == 0
+    refused = browser(requester).post(url, {**rules, "block_below_spam_score": "3"})
+    assert refused.status_code == 400
+    assert "block_below_spam_score" in refused.context["blocking_form"].errors
+    project.refresh_from_db()
+    assert project.block_below_spam_score == 0.3
+
+
+def test_another_requester_cannot_set_my_blocking_rules(browser, other_requester, project):
+    url = reverse("requester-project-blocking", args=[project.pk])
+    assert browser(other_requester).post(url, {"block_below_spam_score": "0"}).status_code == 404
+
+
+def test_a_project_made_through_the_form_without_rules_gets_the_defaults(browser, requester):
+    browser(requester).post(reverse("requester-project-create"), NEW_PROJECT)
+    project = Project.objects.get(name="Sentiment")
+    assert (
+        project.block_below_spam_score == Project._meta.get_field("block_below_spam_score").default
+    )

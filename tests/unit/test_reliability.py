@@ -9,11 +9,16 @@ from apps.workers.reliability import (
     BlockRules,
     beta_interval,
     block_reason,
+    chance_corrected_accuracy,
     checkpoint_size,
     first_answers,
     gold_bar,
     gold_share_for,
+    known_share,
     skill_interval,
+    soft_confusion_counts,
+    spam_scores,
+    truth_without,
 )
 
 
@@ -43,7 +48,9 @@ def test_bad_counts_are_refused():
         skill_interval(gold_correct=3, gold_answers=2, model_skill=None, other_answers=0)
 
 
-RULES = BlockRules(below_skill=0.6, min_answers=20, gold_accuracy=0.7, min_gold=5)
+RULES = BlockRules(
+    below_spam_score=0, below_skill=0.6, min_answers=20, gold_accuracy=0.7, min_gold=5
+)
 
 
 def test_a_worker_is_blocked_when_the_skill_upper_bound_is_below_the_bar():
@@ -66,15 +73,54 @@ def test_failing_gold_blocks_once_enough_gold_was_answered():
     assert (
         block_reason(rules=RULES, answers=5, skill_high=1, gold_answers=4, gold_correct=0) is None
     )
-    reason = block_reason(rules=RULES, answers=5, skill_high=1, gold_answers=5, gold_correct=2)
-    assert reason is not None and "Failed gold: 2 of 5" in reason
+    reason = block_reason(rules=RULES, answers=5, skill_high=1, gold_answers=5, gold_correct=0)
+    assert reason is not None and "Failed gold: 0 of 5" in reason
+    assert "at most 46%" in reason  # Beta(1, 6)'s 97.5% quantile: the bound, not 0%
+
+
+def test_the_gold_rule_blocks_on_the_upper_bound_not_the_point_estimate():
+    # Issue 13: a 0.865-accurate worker and a 0.57 one were blocked on 2 of 5 gold (40%).
+    # Beta(3, 4)'s upper bound is 0.82: such a worker may well be above the bar.
+    assert (
+        block_reason(rules=RULES, answers=5, skill_high=1, gold_answers=5, gold_correct=2) is None
+    )
+    assert beta_interval(2, 3).high > RULES.gold_accuracy
+    # With evidence, the same 40% blocks: 8 of 20 has an upper bound of 0.62.
+    assert block_reason(rules=RULES, answers=20, skill_high=1, gold_answers=20, gold_correct=8)
 
 
 def test_rules_at_zero_are_off():
-    off = BlockRules(below_skill=0, min_answers=0, gold_accuracy=0, min_gold=0)
+    off = BlockRules(below_spam_score=0, below_skill=0, min_answers=0, gold_accuracy=0, min_gold=0)
     assert (
-        block_reason(rules=off, answers=100, skill_high=0, gold_answers=9, gold_correct=0) is None
+        block_reason(
+            rules=off, answers=100, skill_high=0, gold_answers=9, gold_correct=0, spam_high=0
+        )
+        is None
     )
+
+
+SPAM_RULES = BlockRules(
+    below_spam_score=0.5, below_skill=0, min_answers=20, gold_accuracy=0, min_gold=5
+)
+
+
+def test_the_spam_rule_blocks_when_the_scores_upper_bound_is_below_the_bar():
+    reason = block_reason(
+        rules=SPAM_RULES, answers=20, skill_high=1, gold_answers=0, gold_correct=0, spam_high=0.3
+    )
+    assert reason is not None and "too little information" in reason and "0.30" in reason
+    for answers, high in ((19, 0.3), (20, 0.5), (20, None), (20, float("nan"))):
+        assert (
+            block_reason(
+                rules=SPAM_RULES,
+                answers=answers,
+                skill_high=1,
+                gold_answers=0,
+                gold_correct=0,
+                spam_high=high,
+            )
+            is None
+        )
 
 
 def test_the_vector_form_matches_one_worker_at_a_time():
@@ -128,3 +174,157 @@ def test_the_gold_bar_is_the_strictest_rule_and_at_least_chance():
     assert gold_bar(gold_accuracy=0.6, below_skill=0.0, labels=2) == 0.6
     assert gold_bar(gold_accuracy=0.6, below_skill=0.7, labels=10) == 0.7
     assert gold_bar(gold_accuracy=0.0, below_skill=0.0, labels=2) == 0.5
+
+
+# --- Spam score -------------------------------------------------------------------------------
+
+
+def answers_of(kind, *, classes: int, n: int, rng: np.random.Generator, prior=None):
+    """A worker's answers against known truth: (true codes, given codes)."""
+    prior = np.full(classes, 1 / classes) if prior is None else np.asarray(prior)
+    truth = rng.choice(classes, size=n, p=prior)
+    if kind == "random":
+        given = rng.integers(classes, size=n)
+    elif kind == "constant":
+        given = np.full(n, int(np.argmax(prior)))
+    elif kind == "skewed":  # any answer mix that ignores the item: 70% the first class
+        given = np.where(rng.random(n) < 0.7, 0, rng.integers(classes, size=n))
+    else:  # accuracy `kind`, errors spread over the other classes
+        right = rng.random(n) < kind
+        given = np.where(right, truth, (truth + rng.integers(1, classes, size=n)) % classes)
+    return truth, given
+
+
+def counts_of(kind, *, classes: int, n: int, seed: int = 0, prior=None) -> np.ndarray:
+    truth, given = answers_of(
+        kind, classes=classes, n=n, rng=np.random.default_rng(seed), prior=prior
+    )
+    one_hot = np.eye(classes)[truth]
+    return soft_confusion_counts(np.zeros(n, dtype=int), given, one_hot, n_workers=1)[0]
+
+
+def flat(classes: int) -> np.ndarray:
+    return np.full(classes, 1 / classes)
+
+
+def kappa_of_accuracy(accuracy: float, classes: int) -> float:
+    """A symmetric worker on balanced classes: chance is 1 / classes."""
+    return (accuracy - 1 / classes) / (1 - 1 / classes)
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+@pytest.mark.parametrize("kind", ["random", "constant", "skewed"])
+def test_a_worker_whose_answers_ignore_the_truth_scores_about_zero(kind, classes):
+    score, low, high = spam_scores(
+        counts_of(kind, classes=classes, n=2000)[None], priors=flat(classes)
+    )
+    assert abs(score[0]) < 0.05
+    assert low[0] <= 0.0 + 0.02 and high[0] < 0.1
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+def test_a_constant_worker_on_a_majority_class_scores_zero_though_its_accuracy_is_the_share(
+    classes,
+):
+    prior = np.full(classes, 0.37 / (classes - 1))
+    prior[0] = 0.63
+    counts = counts_of("constant", classes=classes, n=500, prior=prior)
+    accuracy = np.trace(counts) / counts.sum()
+    assert accuracy == pytest.approx(0.63, abs=0.05)  # what skill saw (issue 13)
+    score, _, high = spam_scores(counts[None], priors=prior)
+    assert abs(score[0]) < 0.02 and high[0] < 0.05
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+@pytest.mark.parametrize("accuracy", [1.0, 0.9, 0.8, 0.57])
+def test_an_informative_worker_scores_its_accuracy_above_chance(accuracy, classes):
+    score, low, high = spam_scores(
+        counts_of(accuracy, classes=classes, n=2000)[None], priors=flat(classes)
+    )
+    expected = kappa_of_accuracy(accuracy, classes)
+    assert score[0] == pytest.approx(expected, abs=0.05)
+    assert low[0] - 0.01 <= expected <= high[0] + 0.01
+
+
+def upper_bounds(kind, *, classes: int, n: int) -> np.ndarray:
+    counts = np.stack([counts_of(kind, classes=classes, n=n, seed=seed) for seed in range(200)])
+    return spam_scores(counts, priors=flat(classes))[2]
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+@pytest.mark.parametrize("accuracy", [0.8, 0.95])
+def test_a_reliable_workers_upper_bound_is_seldom_low_even_with_ten_answers(accuracy, classes):
+    # What a block rule could get wrong: the bound under a bar of 0.5 (kappa 0.6 to 0.94).
+    assert (upper_bounds(accuracy, classes=classes, n=10) < 0.5).mean() <= 0.03
+
+
+@pytest.mark.parametrize("kind", ["random", "constant"])
+def test_a_spammers_upper_bound_falls_under_a_half_within_twenty_answers_on_ten_classes(kind):
+    assert (upper_bounds(kind, classes=10, n=20) < 0.5).mean() >= 0.95
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+@pytest.mark.parametrize("kind", ["random", "constant", 0.57, 0.8])
+def test_the_interval_holds_the_true_score_for_most_workers_with_fifty_answers(kind, classes):
+    truth_score = 0.0 if isinstance(kind, str) else kappa_of_accuracy(kind, classes)
+    counts = np.stack([counts_of(kind, classes=classes, n=50, seed=seed) for seed in range(200)])
+    _, low, high = spam_scores(counts, priors=flat(classes))
+    inside = (low <= truth_score + 1e-9) & (truth_score - 1e-9 <= high)
+    assert inside.mean() >= 0.8  # nominal 0.95 (docs/benchmarks-blocking.md)
+
+
+def test_more_answers_narrow_the_interval():
+    _, low_few, high_few = spam_scores(counts_of(0.9, classes=2, n=10)[None], priors=flat(2))
+    _, low_many, high_many = spam_scores(counts_of(0.9, classes=2, n=1000)[None], priors=flat(2))
+    assert high_many[0] - low_many[0] < (high_few[0] - low_few[0]) / 2
+
+
+def test_a_workers_interval_depends_on_their_counts_alone():
+    alone = spam_scores(counts_of(0.8, classes=10, n=30)[None], priors=flat(10))
+    among = spam_scores(
+        np.stack([counts_of("random", classes=10, n=40), counts_of(0.8, classes=10, n=30)]),
+        priors=flat(10),
+    )
+    assert [values[0] for values in alone] == pytest.approx([values[1] for values in among])
+
+
+def test_a_worker_without_answers_has_no_score_and_rows_limit_the_intervals():
+    counts = np.stack([np.zeros((2, 2)), counts_of(0.9, classes=2, n=50)])
+    score, low, high = spam_scores(counts, priors=flat(2), rows=[])
+    assert np.isnan(score[0]) and not np.isnan(score[1])
+    assert np.isnan(low).all() and np.isnan(high).all()
+
+
+def test_on_items_of_one_class_a_worker_cannot_be_told_from_a_spammer_and_is_not_called_one():
+    # 30 dog items, "dog" 21 times and "cat" 9: a 0.7 worker or a 70/30 coin, nobody knows
+    counts = np.zeros((1, 3, 3))
+    counts[0, 1, 1], counts[0, 1, 0] = 21, 9
+    _, low, high = spam_scores(counts, priors=flat(3))
+    assert low[0] < 0.1 and high[0] > 0.6
+
+
+def test_chance_corrected_accuracy_of_a_known_table():
+    # accuracy 0.6, P(true = 0) = P(given = 0) = 0.7: chance 0.58, (0.6 - 0.58) / 0.42
+    table = np.array([[5.0, 2.0], [2.0, 1.0]])
+    assert chance_corrected_accuracy(table) == pytest.approx(0.02 / 0.42)
+    assert chance_corrected_accuracy(np.array([[4.0, 0.0], [0.0, 0.0]])) == 0.0
+    assert np.isnan(chance_corrected_accuracy(np.zeros((2, 2))))
+
+
+def test_an_answers_truth_comes_from_the_other_answers_on_its_item():
+    perfect = np.array([[0.99, 0.01], [0.01, 0.99]])
+    confusions = np.stack([perfect, perfect, perfect])
+    truth = truth_without(
+        item_row=np.array([0, 0, 0, 1, 1, 2]),
+        worker_row=np.array([0, 1, 2, 0, 1, 0]),
+        given=np.array([1, 0, 0, 1, 0, 1]),
+        confusions=confusions,
+        priors=np.array([0.5, 0.5]),
+        known=np.array([-1, -1, 0]),
+    )
+    # item 0: each answer's truth is the two other workers' labels, never its own
+    assert truth[0, 0] == pytest.approx(1.0, abs=1e-3) and truth[1, 1] == pytest.approx(0.5)
+    # item 1 has one other answer each: which of the two is right is not known
+    assert truth[3].tolist() == truth[4].tolist() == [0.5, 0.5]
+    assert truth[5].tolist() == [1.0, 0.0]  # item 2 is gold, answered by one worker only
+    assert known_share(truth).tolist() == pytest.approx([1, 0, 0, 0, 0, 1], abs=0.01)

@@ -9,7 +9,7 @@ import pytest
 from apps.tasks.aggregation import aggregate
 from apps.tasks.models import AggregationRun, Answer, Item
 from apps.tasks.services.assignments import NotQualified, assignment_claim, assignment_submit
-from apps.workers.models import Block
+from apps.workers.models import Block, WorkerStats
 from apps.workers.services import worker_block, worker_unblock
 from tests import factories
 from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
@@ -23,6 +23,7 @@ def strict(requester):
         min_overlap=3,
         max_overlap=3,
         gold_share=0,
+        block_below_spam_score=0,  # the skill rule alone (the spam rule: tests below)
         block_below_skill=0.6,
         block_min_answers=20,
     )
@@ -155,7 +156,7 @@ def test_blocking_by_hand_twice_keeps_one_block(strict, worker, admin_user):
 def test_a_late_run_judges_only_the_answers_up_to_the_checkpoint(requester, sync_q, settings):
     settings.BLOCK_CHECK_EVERY = 10
     project = gold_project(requester, 14)
-    project.block_gold_accuracy = 0.8
+    project.block_gold_accuracy = 0.95  # 10 of 10: at most 0.998; 10 of 14: at most 0.90
     project.save()
     cheat = factories.WorkerFactory()
 
@@ -172,3 +173,64 @@ def test_a_late_run_judges_only_the_answers_up_to_the_checkpoint(requester, sync
     answer(6)
     assert aggregate_now(project)
     assert "Failed gold: 10 of 14" in Block.objects.get(worker=cheat).reason
+
+
+# --- The defaults: spam score and gold intervals (issue 13) ------------------------------------
+
+
+@pytest.fixture
+def by_default(requester):
+    """A project with the platform's default block rules."""
+    return factories.ProjectFactory(
+        owner=requester, labels=LABELS, min_overlap=4, max_overlap=4, gold_share=0
+    )
+
+
+def test_the_block_rules_are_on_by_default(by_default):
+    assert by_default.block_below_spam_score > 0 and by_default.block_gold_accuracy > 0
+
+
+def test_a_constant_and_a_random_worker_are_blocked_at_a_checkpoint_by_default(
+    by_default, sync_q, django_capture_on_commit_callbacks, settings
+):
+    settings.BLOCK_CHECK_EVERY = 10
+    items = make_items(by_default, 20, lambda i: LABELS[i % 3])
+    truth = {item.pk: item.truth for item in items}
+    rng = random.Random(5)
+    constant, spammer, good, also_good = (factories.WorkerFactory() for _ in range(4))
+    # The constant one gives the class a skill score cannot tell from a fair worker's.
+    work(constant, by_default, lambda item: "cat")
+    work(spammer, by_default, lambda item: rng.choice(LABELS))
+    work(good, by_default, lambda item: truth[item.pk])
+    work(also_good, by_default, lambda item: truth[item.pk])
+    assert aggregate_now(by_default)
+
+    blocked = {block.worker_id: block.reason for block in Block.objects.filter(project=by_default)}
+    assert set(blocked) == {constant.pk, spammer.pk}
+    assert all("too little information" in reason for reason in blocked.values())
+    assert all("after 20 answers" in reason for reason in blocked.values())  # the checkpoint
+    # As the run that blocked them saw them (their answers have left the consensus since).
+    constant_stats = WorkerStats.objects.get(project=by_default, worker=constant)
+    assert constant_stats.spam_score_high < 0.5 and abs(constant_stats.spam_score) < 0.15
+
+
+def test_a_reliable_worker_with_three_of_five_gold_wrong_is_not_blocked(
+    requester, sync_q, django_capture_on_commit_callbacks, settings
+):
+    # Issue 13: a 0.865-accurate worker was blocked on 2 of its first 5 gold answers right.
+    settings.BLOCK_CHECK_EVERY = 5
+    project = gold_project(requester, 5)
+    project.block_gold_accuracy, project.block_min_gold = 0.6, 5  # above the default bar
+    project.save()
+    unlucky = factories.WorkerFactory()
+    right = iter([True, False, True, False, False])
+    answered = work(
+        unlucky,
+        project,
+        lambda item: ("dog" if next(right) else "cat") if item.is_gold else "dog",
+        django_capture_on_commit_callbacks,
+    )
+    assert answered == 10
+    assert not Block.objects.filter(worker=unlucky).exists()
+    stats = WorkerStats.objects.get(worker=unlucky, project=project)
+    assert (stats.gold_answers, stats.gold_correct) == (5, 2)

@@ -72,7 +72,9 @@ def project_with(requester, name: str, gold_labels: Iterable[str | None], **opti
         max_overlap=3,
         gold_share=GOLD_SHARE,
         reward_per_answer=Decimal("0.05"),
-        **options,
+        # The attackers answer at random: the spam rule (on by default) would block them at
+        # their 20th answer, before they have probed enough. Blocks have their own test below.
+        **{"block_below_spam_score": 0, **options},
     )
     factories.GuidelineVersionFactory(project=project, number=1, text="Name the *animal*.")
     for index, gold in enumerate(gold_labels):

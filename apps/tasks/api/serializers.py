@@ -32,6 +32,11 @@ class ProjectSerializer(serializers.ModelSerializer):
             "qualification_pass_rate",
             "aggregation_method",
             "is_open",
+            "block_below_spam_score",
+            "block_below_skill",
+            "block_min_answers",
+            "block_gold_accuracy",
+            "block_min_gold",
             "created_at",
             "updated_at",
         ]

@@ -30,6 +30,11 @@ EDITABLE_FIELDS = frozenset(
         "qualification_pass_rate",
         "aggregation_method",
         "is_open",
+        "block_below_spam_score",
+        "block_below_skill",
+        "block_min_answers",
+        "block_gold_accuracy",
+        "block_min_gold",
     }
 )
 

@@ -6,6 +6,14 @@ from django import forms
 
 from apps.tasks.models import Batch, Project
 
+BLOCKING_FIELDS = [
+    "block_below_spam_score",
+    "block_min_answers",
+    "block_gold_accuracy",
+    "block_min_gold",
+    "block_below_skill",
+]
+
 
 class ProjectForm(forms.ModelForm):
     """Fields and widgets for `project_create`; the service does the write."""
@@ -43,6 +51,7 @@ class ProjectForm(forms.ModelForm):
             "qualification_pass_rate",
             "aggregation_method",
             "callback_url",
+            *BLOCKING_FIELDS,
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
@@ -56,6 +65,19 @@ class ProjectForm(forms.ModelForm):
             ),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in BLOCKING_FIELDS:  # optional: empty means the platform's default
+            self.fields[name].required = False
+            self.fields[name].help_text += " Empty: the default."
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in BLOCKING_FIELDS:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = Project._meta.get_field(name).default
+        return cleaned
+
     def clean_min_vote_lead(self) -> int:
         value = self.cleaned_data["min_vote_lead"]
         return Project._meta.get_field("min_vote_lead").default if value is None else value
@@ -63,6 +85,14 @@ class ProjectForm(forms.ModelForm):
     def clean_labels(self) -> list[str]:
         parts = re.split(r"[\n,]", self.cleaned_data["labels"])
         return [part.strip() for part in parts if part.strip()]
+
+
+class BlockingForm(forms.ModelForm):
+    """The block rules on the project page; `project_update` does the write."""
+
+    class Meta:
+        model = Project
+        fields = BLOCKING_FIELDS
 
 
 class ThresholdForm(forms.Form):

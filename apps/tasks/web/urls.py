@@ -11,6 +11,11 @@ urlpatterns = [
         views.project_threshold,
         name="requester-project-threshold",
     ),
+    path(
+        "projects/<int:project_id>/blocking/",
+        views.project_blocking,
+        name="requester-project-blocking",
+    ),
     path("projects/<int:project_id>/upload/", views.batch_upload, name="requester-batch-upload"),
     path("batches/<int:batch_id>/", views.batch_detail, name="requester-batch"),
 ]

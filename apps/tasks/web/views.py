@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +33,7 @@ from apps.tasks.selectors.projects import (
 )
 from apps.tasks.services.batches import BatchRejected, batch_import
 from apps.tasks.services.projects import project_create, project_update
-from apps.tasks.web.forms import ProjectForm, ThresholdForm, UploadForm
+from apps.tasks.web.forms import BlockingForm, ProjectForm, ThresholdForm, UploadForm
 from apps.workers.selectors import budget_status
 from hitlcrowd.api import ApiError
 
@@ -114,6 +115,23 @@ def project_threshold(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @requester_required
 @require_POST
+def project_blocking(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_requester(user=request.user, project_id=project_id)
+    form = BlockingForm(request.POST, instance=Project.objects.get(pk=project.pk))
+    if not form.is_valid():
+        return _render_project(request, project, UploadForm(), status=400, blocking_form=form)
+    fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+    try:
+        project_update(project=project, by=request.user, **fields)
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return _render_project(request, project, UploadForm(), status=400, blocking_form=form)
+    messages.success(request, "Blocking rules saved.")
+    return redirect("requester-project", project_id=project.pk)
+
+
+@requester_required
+@require_POST
 def batch_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_requester(user=request.user, project_id=project_id)
     form = UploadForm(request.POST, request.FILES)
@@ -157,6 +175,7 @@ def _render_project(
     *,
     status: int,
     pending: dict | None = None,
+    blocking_form: BlockingForm | None = None,
 ) -> HttpResponse:
     batches = list(batch_list_for_requester(user=request.user, project=project)[:BATCHES_SHOWN])
     statuses = batch_status_many(batches=batches)
@@ -169,6 +188,8 @@ def _render_project(
         "budget": budget_status(project=project),
         "auto_label_threshold": auto_label_threshold(project=project),
         "pending": pending,
+        "blocking_form": blocking_form or BlockingForm(instance=project),
+        "block_check_every": settings.BLOCK_CHECK_EVERY,
     }
     return render(request, "tasks/project_detail.html", context, status=status)
 
@@ -186,7 +207,7 @@ def _with_percent(status: dict) -> dict:
     }
 
 
-def _add_errors(form: ProjectForm, exc: ValidationError) -> None:
+def _add_errors(form: ProjectForm | BlockingForm, exc: ValidationError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return

@@ -1,7 +1,7 @@
 """Worker reliability: a project's workers for its owner, and a worker's own figures.
 
-A project's owner sees everything: skill with its interval, gold answers and accuracy,
-agreement, the confusion matrix, the block and its reason.
+A project's owner sees everything: skill and spam score with their intervals, gold answers and
+accuracy, agreement, the confusion matrix, the block and its reason.
 
 A worker's own view shows only what follows from their own actions: how many answers they
 gave, their median seconds per answer, and whether they are blocked, with a fixed sentence
@@ -43,6 +43,14 @@ class ProjectWorkerSerializer(serializers.Serializer):
     skill = serializers.FloatField(allow_null=True, help_text="Expected accuracy (the model).")
     skill_low = serializers.FloatField(allow_null=True, help_text="95% interval, low end.")
     skill_high = serializers.FloatField(allow_null=True, help_text="95% interval, high end.")
+    spam_score = serializers.FloatField(
+        allow_null=True,
+        help_text="Accuracy above chance: 0 for random or constant answers, 1 for perfect.",
+    )
+    spam_score_low = serializers.FloatField(allow_null=True, help_text="95% interval, low end.")
+    spam_score_high = serializers.FloatField(
+        allow_null=True, help_text="95% interval, high end: the spam rule blocks on it."
+    )
     gold_answers = serializers.IntegerField()
     gold_accuracy = serializers.FloatField(allow_null=True)
     agreement = serializers.FloatField(allow_null=True, help_text="Share agreeing with consensus.")
