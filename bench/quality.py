@@ -3,7 +3,8 @@
 Prints tables (markdown); not a test. Run from the repository root:
 
     .venv/bin/python bench/quality.py                 # every section
-    .venv/bin/python bench/quality.py real few        # some sections: real few speed overlap
+    .venv/bin/python bench/quality.py real few        # some sections: real few speed overlap decide
+    .venv/bin/python bench/quality.py decide --seeds 3 --datasets issue2 issue10 rte
 
 Real data sets are read from $HITLCROWD_SHARED_DATA (default ../shared/data).
 """
@@ -33,8 +34,10 @@ from apps.tasks.aggregation import (
     DEFAULT_MAX_OVERLAP,
     DEFAULT_MIN_OVERLAP,
     DEFAULT_MIN_VOTE_LEAD,
+    DEFAULT_REVIEW_BELOW,
     DEFAULT_TARGET_POSTERIOR,
     DEFAULT_TOL,
+    DONE,
     NEED_MORE,
     NEEDS_REVIEW,
     aggregate,
@@ -490,19 +493,230 @@ def _print_reliability(replays: dict[str, list[Replay]]) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+# ---------------------------------------------------------------------------- (e) the decision
+
+
+def issue_crowd(*, n_classes: int, seed: int, n_tasks: int = 1000) -> Crowd:
+    """The crowd of issue 13's outside runs: 30 workers, 19 reliable (accuracy 0.85-0.95), 7
+    noisy (0.6-0.7), 3 answering at random, 1 always answering the majority class. Two classes
+    with a 0.63 majority, or ten near-uniform ones (the digits demo). Every worker answers
+    every item, in a random order per item: the replay takes them one at a time."""
+    rng = np.random.default_rng(seed)
+    labels = tuple(f"c{c}" for c in range(n_classes))
+    prior = np.array([0.63, 0.37]) if n_classes == 2 else rng.dirichlet(np.full(n_classes, 50.0))
+    truth = rng.choice(n_classes, size=n_tasks, p=prior)
+    accuracy = np.concatenate([rng.uniform(0.85, 0.95, 19), rng.uniform(0.6, 0.7, 7)])
+    n_workers = 30
+    confusions = np.empty((n_workers, n_classes, n_classes))
+    for worker, right in enumerate(accuracy):
+        confusions[worker] = (1.0 - right) / (n_classes - 1)
+        np.fill_diagonal(confusions[worker], right)
+    confusions[26:29] = 1.0 / n_classes  # random
+    confusions[29] = 0.0
+    confusions[29, :, int(prior.argmax())] = 1.0  # constant: the majority class
+    task = np.repeat(np.arange(n_tasks), n_workers)
+    worker = np.tile(np.arange(n_workers), n_tasks)
+    cumulative = confusions[worker, truth[task]].cumsum(axis=1)
+    given = np.minimum((rng.random(len(task))[:, None] > cumulative).sum(axis=1), n_classes - 1)
+    answers = pd.DataFrame(
+        {"task": task, "worker": worker, "label": np.asarray(labels, dtype=object)[given]}
+    )
+    gold = dict(zip(range(n_tasks), np.asarray(labels)[truth].tolist(), strict=True))
+    return Crowd(answers=answers, gold=gold, labels=labels)
+
+
+@dataclass(frozen=True)
+class DecideRule:
+    target: float
+    min_vote_lead: int
+    hysteresis: bool = True
+    min_overlap: int = 2
+    max_overlap: int = 5  # the project's default (Project.max_overlap)
+
+
+DECIDE_RULES = (
+    DecideRule(0.999, 2),
+    DecideRule(0.999, 2, hysteresis=False),
+    DecideRule(0.99, 2),
+    DecideRule(0.999, 1),
+    DecideRule(0.99, 1),
+    DecideRule(0.999, 2, max_overlap=7),
+    DecideRule(0.99, 2, max_overlap=7),
+    DecideRule(0.999, 2, max_overlap=10),
+    DecideRule(0.99, 2, max_overlap=10),
+)
+REVIEW_BARS = (None, 0.99, 0.95, 0.9, 0.8, 0.5)  # None: review every unsure item at the cap
+# "-qc": the same crowd once quality control blocked its random and constant workers (their
+# answers leave the consensus), as issue 13 asks of the defaults.
+DECIDE_DATASETS = ("issue2", "issue2-qc", "issue10", "issue10-qc", *DATASETS)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One replay's end: per item its answers, top posterior, label right or not (NaN without
+    gold), whether it is unsure at the cap, and the times settled items went back to waiting."""
+
+    answers: np.ndarray
+    top: np.ndarray
+    correct: np.ndarray
+    done_early: np.ndarray
+    unsettled: int
+    unsettled_cold: int  # of which by the settle job's cold run
+
+
+def replay_decide(
+    answers: pd.DataFrame, gold: dict[Any, str], labels: list[str], rule: DecideRule, seed: int
+) -> Decided:
+    """As `replay_overlap`, with the platform's hysteresis (an item done before with the same
+    label is `settled`) and the project's overlap bounds. The review bar does not change
+    which items get answers (it only splits the items that reached the cap), so one replay
+    serves every bar."""
+    rng = np.random.default_rng(seed)
+    shuffled = answers.iloc[rng.permutation(len(answers))].reset_index(drop=True)
+    by_item = shuffled.groupby("task", sort=False)
+    rank = by_item.cumcount().to_numpy()
+    item_index = pd.Index(by_item.size().index)
+    available = by_item.size().to_numpy()
+    row_of_answer = item_index.get_indexer(shuffled["task"])
+    granted = np.minimum(rule.min_overlap, available)
+    done = np.zeros(len(item_index), dtype=bool)
+    label = np.full(len(item_index), -1)
+    warm, previous, settle, unsettled, unsettled_cold = None, 0, False, 0, 0
+    while True:
+        visible = shuffled[rank < granted[row_of_answer]]
+        use_warm = not settle and WARM_MIN_ANSWERS <= len(visible) <= previous / WARM_SHARE
+        result = aggregate(visible, labels=labels, initial_error=warm if use_warm else None)
+        warm, previous = result.initial_error(), len(visible)
+        rows = item_index.get_indexer(result.item_ids)
+        settled = (done[rows] & (label[rows] == result.label_codes)) if rule.hysteresis else None
+        codes = _decide_codes(result, visible, labels, rule, available[rows], settled)
+        flipped = int((done[rows] & (codes == NEED_MORE)).sum())
+        unsettled += flipped
+        unsettled_cold += flipped if settle else 0
+        done[rows], label[rows] = codes == DONE, result.label_codes
+        wanting = rows[codes == NEED_MORE]
+        if len(wanting):
+            granted[wanting] += 1
+            settle = False
+        elif use_warm:
+            settle = True  # the platform's settle job: a cold run on the same answers
+        else:
+            break
+    consensus = pd.Series(result.consensus()).astype(str)
+    truth = pd.Series(gold).reindex(consensus.index)
+    correct = np.where(truth.isna(), np.nan, (consensus == truth).to_numpy(dtype=float))
+    return Decided(
+        answers=result.item_answers,
+        top=result.posteriors.max(axis=1),
+        correct=correct,
+        done_early=codes == DONE,
+        unsettled=unsettled,
+        unsettled_cold=unsettled_cold,
+    )
+
+
+def _decide_codes(
+    result: Any,
+    visible: pd.DataFrame,
+    labels: list[str],
+    rule: DecideRule,
+    available: np.ndarray,
+    settled: np.ndarray | None,
+) -> np.ndarray:
+    items = pd.Index(result.item_ids).get_indexer(visible["task"])
+    codes = pd.Index(list(result.labels)).get_indexer(visible["label"])
+    lead = vote_leads(items, codes, result.label_codes, len(labels))
+    # review_below=None: the cap's verdict is applied per bar afterwards (`_decide_row`).
+    return overlap_decisions(
+        result.item_answers,
+        result.posteriors.max(axis=1),
+        lead,
+        min_overlap=np.minimum(rule.min_overlap, available),
+        max_overlap=np.minimum(rule.max_overlap, available),
+        target_posterior=rule.target,
+        min_vote_lead=rule.min_vote_lead,
+        settled=settled,
+    )
+
+
+def _load_decide_dataset(name: str, seed: int) -> tuple[pd.DataFrame, dict[Any, str], list[str]]:
+    if name.startswith("issue"):
+        classes, _, qc = name.removeprefix("issue").partition("-")
+        crowd = issue_crowd(n_classes=int(classes), seed=100 + seed)
+        answers = crowd.answers[crowd.answers["worker"] < 26] if qc else crowd.answers
+        return answers, crowd.gold, list(crowd.labels)
+    answers, gold = load_dataset(name)
+    return answers, gold, sorted(set(answers["label"]) | set(gold.values()))
+
+
+def section_decide(seeds: int = 3, datasets: tuple[str, ...] = DECIDE_DATASETS) -> None:
+    print("\n## (e) The decision: target, vote lead, max overlap and review bar (min 2)\n")
+    print(f"Seeds 0-{seeds - 1} (answer orders; the issue crowds are drawn anew per seed). "
+          "Finalized = done early or accepted at the cap (posterior >= review bar); accuracy "
+          "on finalized items with gold; expected = their mean top posterior; review = share "
+          "of items sent to review; crowd acc in review = their crowd label's accuracy; "
+          "unsettled = settled items moved back to waiting during the replay (all seeds), and "
+          "of those, by a settle (cold) run.\n")  # fmt: skip
+    print(
+        "| data set | target | lead | max | hysteresis | review bar | answers/item | review "
+        "| finalized acc | expected | crowd acc in review | all items acc | unsettled "
+        "| by cold run | goal |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in datasets:
+        for rule in DECIDE_RULES:
+            runs = []
+            for seed in range(seeds):
+                answers, gold, labels = _load_decide_dataset(name, seed)
+                runs.append(replay_decide(answers, gold, labels, rule, seed))
+            bars = REVIEW_BARS if rule.hysteresis else (DEFAULT_REVIEW_BELOW,)
+            for bar in bars:
+                _print_decide_row(name, rule, bar, runs)
+
+
+def _print_decide_row(name: str, rule: DecideRule, bar: float | None, runs: list[Decided]) -> None:
+    answers = np.concatenate([r.answers for r in runs])
+    top = np.concatenate([r.top for r in runs])
+    correct = np.concatenate([r.correct for r in runs])
+    early = np.concatenate([r.done_early for r in runs])
+    final = early | (top >= (2.0 if bar is None else bar))
+    known = ~np.isnan(correct)
+    accepted, review = final & known, ~final & known
+    acc = correct[accepted].mean() if accepted.any() else float("nan")
+    in_review = correct[review].mean() if review.any() else float("nan")
+    share = 1 - final.mean()
+    met = "yes" if acc >= 0.99 and share <= 0.05 else "no"
+    print(
+        f"| {name} | {rule.target} | {rule.min_vote_lead} | {rule.max_overlap} "
+        f"| {'on' if rule.hysteresis else 'off'} "
+        f"| {'none' if bar is None else bar} | {answers.mean():.2f} | {share:.1%} | {acc:.4f} "
+        f"| {top[accepted].mean():.4f} | {in_review:.3f} | {correct[known].mean():.4f} "
+        f"| {sum(r.unsettled for r in runs)} | {sum(r.unsettled_cold for r in runs)} | {met} |",
+        flush=True,
+    )
+
+
 SECTIONS = {"real": section_real, "few": section_few, "speed": section_speed,
-            "overlap": section_overlap}  # fmt: skip
+            "overlap": section_overlap, "decide": section_decide}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)} (default: all)")
-    chosen = parser.parse_args().sections or list(SECTIONS)
+    parser.add_argument("--seeds", type=int, default=3, help="decide: answer orders per data set")
+    parser.add_argument(
+        "--datasets", nargs="+", default=DECIDE_DATASETS, help="decide: data sets to replay"
+    )
+    args = parser.parse_args()
+    chosen = args.sections or list(SECTIONS)
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
     for name in chosen:
-        SECTIONS[name]()
+        if name == "decide":
+            section_decide(args.seeds, tuple(args.datasets))
+        else:
+            SECTIONS[name]()
 
 
 if __name__ == "__main__":

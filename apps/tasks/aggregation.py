@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from crowdkit.aggregation import GLAD, DawidSkene
 
 Method = Literal["dawid_skene", "majority_vote", "wawa", "glad"]
-Decision = Literal["need_more", "done", "needs_review"]
+Decision = Literal["need_more", "done", "needs_review", "no_worker_left"]
 METHODS: tuple[str, ...] = ("dawid_skene", "majority_vote", "wawa", "glad")
 
 # Workers with fewer than DEFAULT_FEW_ANSWERS answers get DEFAULT_SMOOTHING pseudo-answers per
@@ -564,18 +564,38 @@ def _result(
 # ---------------------------------------------------------------------------- overlap
 
 
-# Platform defaults for dynamic overlap, chosen with `bench/quality.py overlap` (see
-# docs/benchmarks-quality.md (d)). Dawid-Skene's posterior is over-confident while items have 2-3
-# answers, so an item is done only when the posterior reaches the target AND the raw votes back
-# the consensus label by DEFAULT_MIN_VOTE_LEAD (two agreeing answers at least). A low max_overlap
-# hurts: items still unsure at the cap keep a poor label until an admin resolves them.
+# Platform defaults for dynamic overlap, chosen with `bench/quality.py overlap` and `decide`
+# (docs/benchmarks-quality.md (d), (e)). Dawid-Skene's posterior is over-confident while items
+# have 2-3 answers, so an item is done early only when the posterior reaches the target AND the
+# raw votes back the consensus label by DEFAULT_MIN_VOTE_LEAD (two agreeing answers at least).
+# At max_overlap (or with no worker left to ask) no more answers can settle it: its consensus
+# is accepted when its posterior is at least the review bar, and only the rest, the real
+# disagreements, go to the review queue.
 DEFAULT_MIN_OVERLAP = 2
 DEFAULT_MAX_OVERLAP = 50
 DEFAULT_TARGET_POSTERIOR = 0.999
 DEFAULT_MIN_VOTE_LEAD = 2
+DEFAULT_REVIEW_BELOW = 0.9
+# Hysteresis: a settled item (in consensus, same label) stays settled while its posterior is
+# at least 1 - SETTLE_MARGIN x (1 - target), 0.99 for a target of 0.999: it leaves only when
+# its chance of being wrong grew tenfold. Warm-started and cold runs of the same answers, and
+# a late answer, move the posterior in its last digits; without a margin an item at 0.9991
+# flips to waiting at 0.9989 and back (issue 13: a cold run moved 7 finished items back to
+# waiting). Replayed on issue 13's crowd (bench/quality.py decide): margin 5 / 10 / 20 / none
+# moved 599 / 419 / 252 / 0 settled items back (binary, 3 seeds) at finalized accuracy
+# 0.9924 / 0.9928 / 0.9924 / 0.9883: the items that leave are mostly ones whose posterior
+# rested on a worker the model later found out, worth another answer.
+SETTLE_MARGIN = 10.0
 
-NEED_MORE, DONE, NEEDS_REVIEW = 0, 1, 2
-DECISIONS: tuple[Decision, ...] = ("need_more", "done", "needs_review")  # indexed by the codes
+NEED_MORE, DONE, NEEDS_REVIEW, NO_WORKER_LEFT = 0, 1, 2, 3
+# Indexed by the codes. NO_WORKER_LEFT is a review too, with its own reason: the item wants
+# more answers but every worker who may answer it already has.
+DECISIONS: tuple[Decision, ...] = ("need_more", "done", "needs_review", "no_worker_left")
+
+
+def settle_floor(target_posterior: float) -> float:
+    """The posterior below which a settled item is reconsidered (see SETTLE_MARGIN)."""
+    return max(0.0, 1.0 - SETTLE_MARGIN * (1.0 - target_posterior))
 
 
 def vote_leads(
@@ -606,11 +626,18 @@ def overlap_decisions(
     max_overlap: int | np.ndarray,
     target_posterior: float,
     min_vote_lead: int = DEFAULT_MIN_VOTE_LEAD,
+    review_below: float | None = None,
+    settled: np.ndarray | None = None,
+    no_worker_left: np.ndarray | None = None,
 ) -> np.ndarray:
     """Vectorised :func:`overlap_decision`: one code per item (``NEED_MORE``, ``DONE``,
-    ``NEEDS_REVIEW``; ``DECISIONS[code]`` is the name). ``max_overlap`` may be per item (a HIT
-    an admin sent back for more answers). ``vote_lead=None`` skips the vote check."""
-    _check_overlap_settings(min_overlap, max_overlap, target_posterior)
+    ``NEEDS_REVIEW``, ``NO_WORKER_LEFT``; ``DECISIONS[code]`` is the name). ``max_overlap``
+    may be per item (a HIT an admin sent back for more answers). ``vote_lead=None`` skips the
+    vote check; ``review_below=None`` reviews every item still unsure at ``max_overlap`` (a
+    bar above ``target_posterior`` acts as the target).
+    ``settled``: per item, whether it was done before with the label it has now (hysteresis);
+    ``no_worker_left``: per item, whether every worker who may answer it has."""
+    _check_overlap_settings(min_overlap, max_overlap, target_posterior, review_below)
     n_answers = np.asarray(n_answers)
     max_posteriors = np.asarray(max_posteriors, dtype=float)
     if np.isnan(max_posteriors).any():
@@ -618,9 +645,20 @@ def overlap_decisions(
     sure = max_posteriors >= target_posterior
     if vote_lead is not None:
         sure &= np.asarray(vote_lead) >= min_vote_lead
-    codes = np.where(n_answers >= max_overlap, NEEDS_REVIEW, NEED_MORE)
-    codes = np.where(sure, DONE, codes)
-    return np.where(n_answers < min_overlap, NEED_MORE, codes)
+    enough = n_answers >= min_overlap
+    if settled is not None:
+        sure |= np.asarray(settled, dtype=bool) & (max_posteriors >= settle_floor(target_posterior))
+    at_cap = n_answers >= max_overlap
+    stuck = np.zeros(len(n_answers), dtype=bool) if no_worker_left is None else no_worker_left
+    stuck = np.asarray(stuck, dtype=bool) & ~at_cap
+    final = at_cap | stuck  # no more answers will come
+    bar = 2.0 if review_below is None else min(review_below, target_posterior)
+    accepted = enough & (max_posteriors >= bar)
+    codes = np.where(at_cap, NEEDS_REVIEW, NEED_MORE)
+    codes = np.where(stuck, NO_WORKER_LEFT, codes)
+    codes = np.where(final & accepted, DONE, codes)
+    codes = np.where(enough & sure, DONE, codes)
+    return np.where(~enough & ~stuck, NEED_MORE, codes)
 
 
 def overlap_decision(
@@ -632,13 +670,20 @@ def overlap_decision(
     target_posterior: float,
     vote_lead: int | None = None,
     min_vote_lead: int = DEFAULT_MIN_VOTE_LEAD,
+    review_below: float | None = None,
+    settled: bool = False,
+    no_worker_left: bool = False,
 ) -> Decision:
     """Whether an item wants another answer, is done, or needs a human review.
 
-    Below ``min_overlap`` answers it always wants more; from there it is done once its
-    consensus reaches ``target_posterior`` and (when ``vote_lead`` is given, see
-    :func:`vote_leads`) its answers back the consensus label by ``min_vote_lead`` votes; at
-    ``max_overlap`` and still unsure it goes to review.
+    Below ``min_overlap`` answers it wants more (unless nobody is left to give them: review).
+    From there it is done once its consensus reaches ``target_posterior`` and (when
+    ``vote_lead`` is given, see :func:`vote_leads`) its answers back the consensus label by
+    ``min_vote_lead`` votes. A ``settled`` item (done before, same label) stays done until its
+    posterior falls below :func:`settle_floor`. When no more answers can come (``max_overlap``
+    reached, or ``no_worker_left``) an unsure item is accepted if its posterior is at least
+    ``review_below`` and goes to review otherwise (``needs_review`` at the cap,
+    ``no_worker_left`` before it).
     """
     code = overlap_decisions(
         np.array([n_answers]),
@@ -648,15 +693,23 @@ def overlap_decision(
         max_overlap=max_overlap,
         target_posterior=target_posterior,
         min_vote_lead=min_vote_lead,
+        review_below=review_below,
+        settled=np.array([settled]),
+        no_worker_left=np.array([no_worker_left]),
     )[0]
     return DECISIONS[int(code)]
 
 
 def _check_overlap_settings(
-    min_overlap: int | np.ndarray, max_overlap: int | np.ndarray, target_posterior: float
+    min_overlap: int | np.ndarray,
+    max_overlap: int | np.ndarray,
+    target_posterior: float,
+    review_below: float | None = None,
 ) -> None:
     low, high = np.asarray(min_overlap), np.asarray(max_overlap)
     if np.any(low < 1) or np.any(high < low):
         raise ValueError(f"need 1 <= min_overlap <= max_overlap, got {min_overlap}, {max_overlap}")
     if not 0.0 < target_posterior <= 1.0:
         raise ValueError(f"bad target_posterior {target_posterior}")
+    if review_below is not None and not 0.0 <= review_below <= 1.0:
+        raise ValueError(f"bad review_below {review_below}")

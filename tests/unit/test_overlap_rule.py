@@ -1,4 +1,6 @@
-"""The dynamic-overlap stopping rule: posterior target plus a vote lead, vectorised."""
+"""The dynamic-overlap stopping rule: posterior target plus a vote lead, hysteresis for settled
+items, the review bar at the maximum overlap and items no worker is left to answer;
+vectorised."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from apps.tasks.aggregation import (
     DONE,
     NEED_MORE,
     NEEDS_REVIEW,
+    NO_WORKER_LEFT,
     overlap_decision,
     overlap_decisions,
+    settle_floor,
     vote_leads,
 )
 
@@ -97,3 +101,116 @@ def test_bad_settings_are_refused(min_overlap: int, max_overlap: int, target: fl
 def test_a_nan_posterior_is_refused() -> None:
     with pytest.raises(ValueError):
         overlap_decisions(np.array([3, 3]), np.array([0.9, np.nan]), **SETTINGS)
+
+
+# --- Hysteresis: a settled item stays settled unless its label changes or its posterior
+# falls clearly below the target.
+
+
+def test_the_settle_floor_sits_clearly_below_the_target() -> None:
+    assert settle_floor(0.999) == pytest.approx(0.99)
+    assert settle_floor(0.99) == pytest.approx(0.9)
+    assert settle_floor(0.5) == 0.0
+
+
+def test_a_settled_item_stays_done_when_its_posterior_wobbles_below_the_target() -> None:
+    # a cold run after warm ones: 0.9991 -> 0.9987, and a late answer cut the lead to 1
+    assert overlap_decision(3, 0.9987, vote_lead=1, settled=True, **SETTINGS) == "done"
+    assert overlap_decision(3, 0.9987, vote_lead=1, settled=False, **SETTINGS) == "need_more"
+
+
+def test_a_settled_item_leaves_when_its_posterior_falls_clearly_below_the_target() -> None:
+    assert overlap_decision(3, 0.989, vote_lead=2, settled=True, **SETTINGS) == "need_more"
+
+
+def test_the_vectorised_rule_keeps_settled_items_item_by_item() -> None:
+    top = np.array([0.9999, 0.9987, 0.9987, 0.98])
+    settled = np.array([False, True, False, True])
+    codes = overlap_decisions(np.full(4, 3), top, np.full(4, 1), settled=settled, **SETTINGS)
+    assert codes.tolist() == [NEED_MORE, DONE, NEED_MORE, NEED_MORE]
+
+
+# --- At the maximum overlap: the consensus is accepted above the review bar.
+
+
+def test_at_the_maximum_an_item_above_the_review_bar_is_accepted() -> None:
+    assert overlap_decision(5, 0.93, vote_lead=1, review_below=0.9, **SETTINGS) == "done"
+
+
+def test_at_the_maximum_an_item_below_the_review_bar_goes_to_review() -> None:
+    assert overlap_decision(5, 0.89, vote_lead=1, review_below=0.9, **SETTINGS) == "needs_review"
+
+
+def test_below_the_maximum_the_review_bar_finishes_nothing() -> None:
+    assert overlap_decision(4, 0.99, vote_lead=1, review_below=0.9, **SETTINGS) == "need_more"
+
+
+def test_a_review_bar_above_the_target_acts_as_the_target() -> None:
+    settings = {**SETTINGS, "target_posterior": 0.95}
+    assert overlap_decision(5, 0.96, vote_lead=1, review_below=0.99, **settings) == "done"
+
+
+def test_a_review_bar_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        overlap_decisions(np.array([5]), np.array([0.9]), review_below=1.5, **SETTINGS)
+
+
+# --- No worker left who may answer: no more answers will come, as at the maximum.
+
+
+def test_an_unsure_item_nobody_may_answer_goes_to_review_with_its_own_reason() -> None:
+    decision = overlap_decision(
+        3, 0.7, vote_lead=1, no_worker_left=True, review_below=0.9, **SETTINGS
+    )
+    assert decision == "no_worker_left"
+
+
+def test_an_item_nobody_may_answer_is_accepted_above_the_review_bar() -> None:
+    decision = overlap_decision(
+        3, 0.95, vote_lead=1, no_worker_left=True, review_below=0.9, **SETTINGS
+    )
+    assert decision == "done"
+
+
+def test_an_item_below_the_minimum_that_nobody_may_answer_goes_to_review() -> None:
+    decision = overlap_decision(
+        1, 0.99, vote_lead=1, no_worker_left=True, review_below=0.9, **SETTINGS
+    )
+    assert decision == "no_worker_left"
+
+
+def test_an_item_nobody_may_answer_at_the_maximum_is_reviewed_as_unsure() -> None:
+    decision = overlap_decision(
+        5, 0.7, vote_lead=1, no_worker_left=True, review_below=0.9, **SETTINGS
+    )
+    assert decision == "needs_review"
+
+
+def _with_bar_by_the_book(n: int, top: float, lead: int, settled: bool, stuck: bool) -> str:
+    """The whole rule as the docs state it, one item at a time (review bar 0.9)."""
+    if n >= SETTINGS["min_overlap"]:
+        if top >= SETTINGS["target_posterior"] and lead >= SETTINGS["min_vote_lead"]:
+            return "done"
+        if settled and top >= settle_floor(SETTINGS["target_posterior"]):
+            return "done"
+    elif not stuck:
+        return "need_more"
+    if n >= SETTINGS["max_overlap"] or stuck:
+        if n >= SETTINGS["min_overlap"] and top >= 0.9:
+            return "done"
+        return "needs_review" if n >= SETTINGS["max_overlap"] else "no_worker_left"
+    return "need_more"
+
+
+def test_the_vectorised_rule_with_every_option_follows_the_rule_item_by_item() -> None:
+    grid = list(
+        itertools.product(
+            range(7), (0.5, 0.9, 0.995, 0.999, 1.0), (-1, 1, 2), (False, True), (False, True)
+        )
+    )
+    n, top, lead, settled, stuck = (np.array(column) for column in zip(*grid, strict=True))
+    codes = overlap_decisions(
+        n, top, lead, review_below=0.9, settled=settled, no_worker_left=stuck, **SETTINGS
+    )
+    assert [DECISIONS[code] for code in codes] == [_with_bar_by_the_book(*row) for row in grid]
+    assert {NEED_MORE, DONE, NEEDS_REVIEW, NO_WORKER_LEFT} == set(codes.tolist())
