@@ -64,8 +64,10 @@ class Project(models.Model):
     min_overlap = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
+    # 7, not 5: on issue 13's crowd, 5 answers left too many items unsure (12-44% to review, or
+    # 97.7% accuracy if accepted); 7 reaches >= 99% with <= 5% to review (benchmarks-quality (e)).
     max_overlap = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(50)]
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
     # Dynamic overlap (services/consensus.py): an item is done when its posterior reaches
     # target_posterior AND its answers back the consensus label by min_vote_lead votes (0: no
@@ -78,6 +80,18 @@ class Project(models.Model):
         default=2,
         validators=[MaxValueValidator(50)],
         help_text="Votes the consensus label needs over any other before an item is done.",
+    )
+    # At max_overlap, or with no worker left who may answer, no more answers will settle an
+    # item: its consensus is accepted when its posterior is at least review_below, and it goes
+    # to the review queue otherwise (bench/quality.py decide, docs/benchmarks-quality.md (e)).
+    review_below = models.FloatField(
+        default=0.9,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=(
+            "At the maximum overlap, an item whose posterior is below this goes to review; "
+            "at or above it, its consensus is accepted (a bar above the target posterior acts "
+            "as the target)."
+        ),
     )
     # The speed/quality slider. With auto_label_accuracy set (the accuracy the requester wants
     # for auto-labels), the confidence threshold is derived from the model's audited record
@@ -283,6 +297,10 @@ class Item(models.Model):
         GOLD = "gold", "Gold"
         USER = "user", "User feedback"
 
+    class ReviewReason(models.TextChoices):
+        UNSURE = "unsure", "Unsure at the maximum overlap"
+        NO_WORKER_LEFT = "no_worker_left", "No worker left who may answer"
+
     class ReviewAction(models.TextChoices):
         RESOLVED = "resolved", "Resolved to a label"
         MORE_ANSWERS = "more_answers", "Sent back for more answers"
@@ -336,6 +354,8 @@ class Item(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # The last review action; resolved_by/resolved_at say who and when.
     review_action = models.CharField(max_length=16, choices=ReviewAction.choices, blank=True)
+    # Why the consensus last sent the item to review (services/consensus.py, _overlap_rows).
+    review_reason = models.CharField(max_length=16, choices=ReviewReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

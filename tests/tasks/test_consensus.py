@@ -197,7 +197,9 @@ def test_each_item_records_its_method_and_run(
 ):
     items = make_items(three_way, 6, lambda i: LABELS[i % 3])
     truth = {item.pk: item.truth for item in items}
-    for worker in (factories.WorkerFactory() for _ in range(3)):
+    # The crowd exists before the first answer: an item every worker already answered would go
+    # to review (no worker left who may answer it).
+    for worker in [factories.WorkerFactory() for _ in range(3)]:
         work(worker, three_way, lambda item: truth[item.pk], django_capture_on_commit_callbacks)
 
     item = Item.objects.get(pk=items[0].pk)

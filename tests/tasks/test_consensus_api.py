@@ -87,6 +87,7 @@ def test_the_consensus_list_filters_by_state_and_rejects_a_bad_one(
     project, labeled, requester, api_client_for
 ):
     client = api_client_for(requester)
+    Item.objects.filter(pk=labeled[0].pk).update(state=Item.State.WAITING)
     Item.objects.filter(pk=labeled[1].pk).update(state=Item.State.NEEDS_REVIEW)
     body = client.get(consensus_url(project), {"state": "needs_review"}).json()
     assert [row["id"] for row in body["results"]] == [labeled[1].pk]
@@ -154,3 +155,46 @@ def test_the_schema_documents_the_new_endpoints(admin_user, api_client_for):
         "/api/v1/work/me/stats/",
     ):
         assert "404" in str(schema["paths"][path]) or "403" in str(schema["paths"][path])
+
+
+def decided(project, confidences: list[float], state=Item.State.CONSENSUS) -> None:
+    for confidence in confidences:
+        factories.ItemFactory(
+            project=project,
+            state=state,
+            final_label="cat",
+            label_source=Item.Source.CROWD,
+            final_confidence=confidence,
+        )
+
+
+def test_the_review_tradeoff_counts_items_below_each_bar_and_the_rest_s_posterior(
+    project, requester, api_client_for
+):
+    project.review_below = 0.85
+    project.save()
+    decided(project, [0.999, 0.97, 0.92])
+    decided(project, [0.6], state=Item.State.NEEDS_REVIEW)
+    factories.ItemFactory(project=project, state=Item.State.WAITING, final_confidence=0.1)
+    factories.ItemFactory(project=project, state=Item.State.RESOLVED, final_confidence=0.2)
+    body = api_client_for(requester).get(f"/api/v1/projects/{project.pk}/quality/").json()
+    rows = {row["review_below"]: row for row in body["review_tradeoff"]}
+    assert sorted(rows) == [0.5, 0.8, 0.85, 0.9, 0.95, 0.99]
+    assert [row["review_below"] for row in body["review_tradeoff"] if row["current"]] == [0.85]
+    assert {bar: rows[bar]["to_review"] for bar in rows} == {
+        0.5: 0,
+        0.8: 1,
+        0.85: 1,
+        0.9: 1,
+        0.95: 2,
+        0.99: 3,
+    }
+    assert rows[0.95]["decided"] == 4 and rows[0.95]["share_to_review"] == 0.5
+    assert rows[0.95]["expected_accuracy"] == pytest.approx((0.999 + 0.97) / 2)
+    assert rows[0.5]["expected_accuracy"] == pytest.approx((0.999 + 0.97 + 0.92 + 0.6) / 4)
+
+
+def test_the_review_tradeoff_is_empty_before_any_consensus(project, requester, api_client_for):
+    body = api_client_for(requester).get(f"/api/v1/projects/{project.pk}/quality/").json()
+    assert all(row["decided"] == 0 for row in body["review_tradeoff"])
+    assert all(row["expected_accuracy"] is None for row in body["review_tradeoff"])

@@ -22,6 +22,13 @@ def project(requester):
     )
 
 
+@pytest.fixture(autouse=True)
+def a_worker_left(db):
+    """A worker who has answered nothing: items here are never out of workers who may answer
+    (that case goes to review, tests/tasks/test_consensus_decision.py)."""
+    return factories.WorkerFactory(username="idle")
+
+
 @pytest.fixture
 def item(project):
     item = factories.ItemFactory(project=project)

@@ -119,6 +119,28 @@ def test_the_project_page_shows_settings_counts_batches_and_export_links(
     assert f"/api/v1/projects/{project.pk}/export?format=jsonl" in page
 
 
+def test_the_project_page_shows_the_review_bar_trade_off(browser, requester, project):
+    for confidence in (0.999, 0.93, 0.7):
+        ItemFactory(
+            project=project,
+            state=Item.State.CONSENSUS,
+            final_label="cat",
+            label_source=Item.Source.CROWD,
+            final_confidence=confidence,
+        )
+    page = browser(requester).get(reverse("requester-project", args=[project.pk])).content
+    page = page.decode()
+    assert "Review queue trade-off" in page and "Of the 3 items the crowd decided" in page
+    # the project's bar (0.9): one item below it, the others' mean posterior
+    assert "0.9 (this project)" in page
+    assert f"{(0.999 + 0.93) / 2:.4f}" in page
+
+
+def test_the_project_page_says_when_nothing_was_decided_yet(browser, requester, project):
+    page = browser(requester).get(reverse("requester-project", args=[project.pk])).content
+    assert "No item decided by the crowd yet" in page.decode()
+
+
 def test_the_owner_moves_the_slider_on_the_page(browser, requester, project):
     url = reverse("requester-project-threshold", args=[project.pk])
     assert browser(requester).post(url, {"confidence_threshold": "0.75"}).status_code == 302

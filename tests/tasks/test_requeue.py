@@ -25,7 +25,9 @@ VOTES = {"a": ("cat", "cat"), "b": ("dog", "dog"), "c": ("cat", "dog")}
 
 @pytest.fixture
 def voted(project, worker, other_worker, sync_q, django_capture_on_commit_callbacks):
-    """v1 current; a and b have consensus (cat, dog), c has none (one cat, one dog)."""
+    """v1 current; a and b have consensus (cat, dog), c has none (one cat, one dog) and waits
+    for a worker who has not answered yet."""
+    factories.WorkerFactory(username="idle")
     project.aggregation_method = "majority_vote"
     project.min_overlap, project.max_overlap, project.gold_share = 2, 3, 0
     project.save()

@@ -362,10 +362,13 @@ def test_a_worker_cannot_tell_gold_answers_or_their_correctness_from_anything_th
     gold_labels = [rng.choice(LABELS) if index in golds else None for index in range(100)]
     attacked = project_with(requester, "Animals", gold_labels)
     plain = project_with(requester, "Animals", [None] * 100)
+    # Both sign up before the peers answer: an item every worker has answered goes to review.
+    attacker_user = factories.WorkerFactory(username="attacker")
+    twin_user = factories.WorkerFactory(username="twin")
     for project in (attacked, plain):
         peers(project)
-    attacker = Worker(factories.WorkerFactory(username="attacker"), attacked, api_client_for)
-    twin = Worker(factories.WorkerFactory(username="twin"), plain, api_client_for)
+    attacker = Worker(attacker_user, attacked, api_client_for)
+    twin = Worker(twin_user, plain, api_client_for)
     choices = [rng.choice(LABELS) for _ in range(STEPS)]
 
     play([attacker, twin], choices, django_capture_on_commit_callbacks)
@@ -431,10 +434,13 @@ def test_a_block_for_failing_gold_comes_at_a_checkpoint_and_says_nothing_more(
     gold_labels = [rng.choice(LABELS) if index in golds else None for index in range(60)]
     attacked = project_with(requester, "Animals", gold_labels, **rules)
     plain = project_with(requester, "Animals", [None] * 60, **rules)
+    # Both sign up before the peers answer: an item every worker has answered goes to review.
+    attacker_user = factories.WorkerFactory(username="attacker")
+    twin_user = factories.WorkerFactory(username="twin")
     for project in (attacked, plain):
         peers(project)
-    attacker = Worker(factories.WorkerFactory(username="attacker"), attacked, api_client_for)
-    twin = Worker(factories.WorkerFactory(username="twin"), plain, api_client_for)
+    attacker = Worker(attacker_user, attacked, api_client_for)
+    twin = Worker(twin_user, plain, api_client_for)
 
     play(
         [attacker, twin],

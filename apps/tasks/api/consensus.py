@@ -48,6 +48,7 @@ class ConsensusItemSerializer(serializers.ModelSerializer):
             "n_answers",
             "method",
             "run",
+            "review_reason",
             "resolved_by",
             "resolved_at",
         ]
@@ -68,6 +69,19 @@ class RunSerializer(serializers.Serializer):
     items_changed = serializers.IntegerField()
 
 
+class TradeoffSerializer(serializers.Serializer):
+    review_below = serializers.FloatField(help_text="A review bar (the project's is `current`).")
+    current = serializers.BooleanField(help_text="This is the project's `review_below`.")
+    decided = serializers.IntegerField(help_text="Crowd-labeled items in consensus or review.")
+    to_review = serializers.IntegerField(help_text="Of those, posterior below this bar.")
+    share_to_review = serializers.FloatField(allow_null=True)
+    expected_accuracy = serializers.FloatField(
+        allow_null=True,
+        help_text="Mean top posterior of the others: Dawid-Skene's own estimate, optimistic "
+        "on hard data (docs/benchmarks-quality.md).",
+    )
+
+
 class QualitySerializer(serializers.Serializer):
     gold_answers = serializers.IntegerField()
     gold_accuracy = serializers.FloatField(allow_null=True, help_text="Crowd answers on gold.")
@@ -80,6 +94,11 @@ class QualitySerializer(serializers.Serializer):
     blocked_workers = serializers.IntegerField()
     items_by_state = serializers.DictField(child=serializers.IntegerField())
     latest_run = RunSerializer(allow_null=True)
+    review_tradeoff = TradeoffSerializer(
+        many=True,
+        help_text="For a few review bars: items that would go to review, and the expected "
+        "accuracy of the rest.",
+    )
 
 
 STATE = OpenApiParameter(
@@ -136,7 +155,8 @@ class QualityView(APIView):
     permission_classes = [IsRequester]
 
     @extend_schema(
-        summary="Project quality: gold accuracy, mean posterior, answers per item, blocks",
+        summary="Project quality: gold accuracy, mean posterior, answers per item, blocks, "
+        "the review bar's trade-off",
         responses={200: QualitySerializer, **ERRORS},
         tags=["consensus"],
     )

@@ -21,6 +21,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "max_overlap",
             "target_posterior",
             "min_vote_lead",
+            "review_below",
             "auto_label_accuracy",
             "confidence_threshold",
             "gold_share",

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet, Subquery, Value
 from django.shortcuts import get_object_or_404
 
-from apps.tasks.models import COUNTED_ANSWERS, AggregationRun, Answer, Item, Project
+from apps.tasks.models import COUNTED_ANSWERS, AggregationRun, Answer, Assignment, Item, Project
+from apps.tasks.selectors.eligibility import eligible_workers
 from apps.workers.models import Block
 
 NEEDS_REVIEW = Item.State.NEEDS_REVIEW
@@ -43,7 +44,8 @@ def aggregation_run_latest(*, project: Project) -> AggregationRun | None:
 
 def project_quality(*, project: Project) -> dict[str, Any]:
     """Gold accuracy of the crowd's answers, mean posterior of crowd labels, answers per item
-    (answers that still count), blocked workers, items by state, and the latest run."""
+    (answers that still count), blocked workers, items by state, the latest run, and the review
+    bar's trade-off."""
     counted = Answer.objects.counted().filter(project=project)
     gold = counted.filter(item__is_gold=True).aggregate(
         answers=Count("pk"), correct=Count("pk", filter=Q(label=F("item__gold_label")))
@@ -69,4 +71,69 @@ def project_quality(*, project: Project) -> dict[str, Any]:
         "blocked_workers": Block.objects.filter(project=project, lifted_at__isnull=True).count(),
         "items_by_state": by_state,
         "latest_run": aggregation_run_latest(project=project),
+        "review_tradeoff": review_tradeoff(project=project),
     }
+
+
+# Review bars the trade-off shows beside the project's own (`review_tradeoff`).
+TRADEOFF_BARS = (0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+def review_tradeoff(*, project: Project) -> list[dict[str, Any]]:
+    """For a few review bars: how many of the items the crowd decided (in consensus or in
+    review, crowd label) would go to review, and the expected accuracy of the others, read as
+    their mean top posterior. One query. Dawid-Skene's posterior runs above the real accuracy
+    on hard data (docs/benchmarks-quality.md (d), (e)): an estimate, not a measurement."""
+    bars = sorted({*TRADEOFF_BARS, project.review_below})
+    decided = Item.objects.filter(
+        project=project,
+        is_gold=False,
+        label_source=Item.Source.CROWD,
+        state__in=[Item.State.CONSENSUS, Item.State.NEEDS_REVIEW],
+        final_confidence__isnull=False,
+    )
+    columns: dict[str, Any] = {"total": Count("pk")}
+    for index, bar in enumerate(bars):
+        below = Q(final_confidence__lt=bar)
+        columns[f"review_{index}"] = Count("pk", filter=below)
+        columns[f"expected_{index}"] = Avg("final_confidence", filter=~below)
+    row = decided.aggregate(**columns)
+    total = row["total"]
+    return [
+        {
+            "review_below": bar,
+            "current": bar == project.review_below,
+            "decided": total,
+            "to_review": row[f"review_{index}"],
+            "share_to_review": row[f"review_{index}"] / total if total else None,
+            "expected_accuracy": row[f"expected_{index}"],
+        }
+        for index, bar in enumerate(bars)
+    ]
+
+
+def items_nobody_may_answer(*, project: Project) -> list[int]:
+    """Items of the project's people HITs that every eligible worker (selectors/eligibility.py)
+    was already served (the claim never serves a HIT twice: any assignment not superseded
+    counts) and that no live lease is on: no answer can come. One grouped query over the
+    project's assignments, whatever the number of items; none while the project has no
+    eligible worker at all (new workers may still come)."""
+    workers = eligible_workers(project=project).order_by()
+    # The number of eligible workers, as a scalar subquery (grouped on a constant).
+    total = workers.annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")
+    served = (
+        Assignment.objects.filter(
+            project=project,
+            hit__is_gold=False,
+            superseded_by__isnull=True,
+            worker__in=workers.values("pk"),
+        )
+        .values("hit__item_id")
+        .annotate(
+            n=Count("worker", distinct=True),
+            live=Count("pk", filter=Q(state=Assignment.State.LEASED)),
+        )
+        .filter(n__gte=Subquery(total), live=0)
+        .order_by()
+    )
+    return list(served.values_list("hit__item_id", flat=True))

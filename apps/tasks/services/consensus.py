@@ -56,6 +56,7 @@ from apps.tasks.aggregation import (
     DONE,
     NEED_MORE,
     NEEDS_REVIEW,
+    NO_WORKER_LEFT,
     AggregationResult,
     aggregate,
     overlap_decisions,
@@ -69,6 +70,7 @@ from apps.tasks.models import (
     Item,
     Project,
 )
+from apps.tasks.selectors.consensus import items_nobody_may_answer
 from apps.tasks.services.discard import answers_discard_blocked
 from apps.workers.models import Block
 from apps.workers.reliability import first_answers, soft_confusion_counts, truth_without
@@ -100,6 +102,11 @@ ITEM_STATE_OF = {
     NEED_MORE: Item.State.WAITING,
     DONE: Item.State.CONSENSUS,
     NEEDS_REVIEW: Item.State.NEEDS_REVIEW,
+    NO_WORKER_LEFT: Item.State.NEEDS_REVIEW,
+}
+REVIEW_REASON_OF = {
+    NEEDS_REVIEW: Item.ReviewReason.UNSURE,
+    NO_WORKER_LEFT: Item.ReviewReason.NO_WORKER_LEFT,
 }
 
 
@@ -452,7 +459,7 @@ def _store(
     lock_in_id_order(Item, [row.pk for row in chain(stale, items)])
     lock_in_id_order(HIT, [hit.pk for hit in hits])
     _bulk_update(Item, stale, CROWD_LABEL_FIELDS)
-    _bulk_update(Item, items, ["state", "updated_at"])
+    _bulk_update(Item, items, ["state", "review_reason", "updated_at"])
     _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
     _keep_slots_wanted([hit.pk for hit in hits])
     changed = [row.pk for row in stale]
@@ -665,22 +672,33 @@ def _overlap_rows(
         .filter(state__in=open_states, hit__is_gold=False)
         .exclude(hit__state=HIT.State.CANCELLED)
         .values_list(
-            "pk", "state", "hit__pk", "hit__answers_wanted", "hit__state", "hit__extra_answers"
+            "pk",
+            "state",
+            _label_code("final_label", result.labels),
+            "hit__pk",
+            "hit__answers_wanted",
+            "hit__state",
+            "hit__extra_answers",
         )
     )
     if not current:
         return [], []
-    pk, state, hit_id, wanted, hit_state, extra = zip(*current, strict=True)
+    pk, state, stored_code, hit_id, wanted, hit_state, extra = zip(*current, strict=True)
     positions = _positions(result.item_ids, pk)
     # Items without answers: n = 0, top = 0 (a trailing 0 row that position -1 picks).
     answered = np.append(result.item_answers, 0)[positions]
     top = np.append(result.posteriors.max(axis=1, initial=0.0), 0.0)[positions]
     lead = np.append(_vote_leads(project, result, answers), 0)[positions]
+    label = np.append(result.label_codes, -1)[positions]
+    # Hysteresis (aggregation.SETTLE_MARGIN): done before, and still with the same label.
+    settled = (np.asarray(state) == Item.State.CONSENSUS) & (np.asarray(stored_code) == label)
+    stuck = np.isin(np.asarray(pk, dtype=np.int64), items_nobody_may_answer(project=project))
     extra = np.asarray([more or 0 for more in extra], dtype=np.int64)
-    new_state, new_wanted, new_hit_state = _decide_many(project, answered, top, lead, wanted, extra)
+    rows = _OverlapInput(answered, top, lead, np.asarray(wanted), extra, settled, stuck)
+    new_state, reasons, new_wanted, new_hit_state = _decide_many(project, rows)
     items = [
-        Item(pk=row, state=new, updated_at=now)
-        for row, old, new in zip(pk, state, new_state, strict=True)
+        Item(pk=row, state=new, review_reason=reason, updated_at=now)
+        for row, old, new, reason in zip(pk, state, new_state, reasons, strict=True)
         if new != old
     ]
     changes = zip(hit_id, wanted, hit_state, new_wanted, new_hit_state, strict=True)
@@ -690,6 +708,21 @@ def _overlap_rows(
         if (more, new) != (want, old)
     ]
     return items, hits
+
+
+@dataclass(frozen=True, eq=False)
+class _OverlapInput:
+    """Per item: counted answers, top posterior, vote lead, its HIT's answers wanted, answers an
+    admin asked for beyond max_overlap (services/items.py item_send_back), whether it is settled (in
+    consensus with the same label) and whether no worker is left who may answer it."""
+
+    answers: np.ndarray
+    top: np.ndarray
+    lead: np.ndarray
+    wanted: np.ndarray
+    extra: np.ndarray
+    settled: np.ndarray
+    stuck: np.ndarray
 
 
 def _vote_leads(project: Project, result: AggregationResult, answers: ProjectAnswers) -> np.ndarray:
@@ -702,29 +735,32 @@ def _vote_leads(project: Project, result: AggregationResult, answers: ProjectAns
 
 
 def _decide_many(
-    project: Project, n: np.ndarray, top: np.ndarray, lead: np.ndarray, wanted, extra: np.ndarray
-) -> tuple[list[str], list[int], list[str]]:
-    """Per item: its new state, answers wanted and HIT state, from its answers `n`, its top
-    posterior, its vote lead, its HIT's answers wanted and `extra` (answers an admin asked for
-    beyond max_overlap, services/items.py item_send_back)."""
-    max_overlap = project.max_overlap + extra
+    project: Project, rows: _OverlapInput
+) -> tuple[list[str], list[str], list[int], list[str]]:
+    """Per item: its new state, review reason ('' unless sent to review), answers wanted and
+    HIT state."""
+    max_overlap = project.max_overlap + rows.extra
     codes = overlap_decisions(
-        n,
-        top,
-        lead,
+        rows.answers,
+        rows.top,
+        rows.lead,
         min_overlap=project.min_overlap,
         max_overlap=max_overlap,
         target_posterior=project.target_posterior,
         min_vote_lead=project.min_vote_lead,
+        review_below=project.review_below,
+        settled=rows.settled,
+        no_worker_left=rows.stuck,
     )
     decided = codes != NEED_MORE
     # slots_taken (live + submitted) is untouched: the claim serves this HIT while
     # slots_taken < answers_wanted, so a live lease already counts toward the next answer.
-    more = np.minimum(np.maximum(n + 1, project.min_overlap), max_overlap)
-    new_wanted = np.where(decided, np.asarray(wanted, dtype=np.int64), more)
+    more = np.minimum(np.maximum(rows.answers + 1, project.min_overlap), max_overlap)
+    new_wanted = np.where(decided, rows.wanted.astype(np.int64), more)
     hit_states = np.where(decided, HIT.State.DONE, HIT.State.OPEN)
     states = [ITEM_STATE_OF[code] for code in codes.tolist()]
-    return states, new_wanted.tolist(), hit_states.tolist()
+    reasons = [REVIEW_REASON_OF.get(code, "") for code in codes.tolist()]
+    return states, reasons, new_wanted.tolist(), hit_states.tolist()
 
 
 # --- Worker stats --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ EDITABLE_FIELDS = frozenset(
         "max_overlap",
         "target_posterior",
         "min_vote_lead",
+        "review_below",
         "auto_label_accuracy",
         "confidence_threshold",
         "gold_share",

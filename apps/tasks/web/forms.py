@@ -30,6 +30,13 @@ class ProjectForm(forms.ModelForm):
         initial=Project._meta.get_field("min_vote_lead").default,
         help_text=Project._meta.get_field("min_vote_lead").help_text + " Empty: the default.",
     )
+    review_below = forms.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        initial=Project._meta.get_field("review_below").default,
+        help_text=Project._meta.get_field("review_below").help_text + " Empty: the default.",
+    )
 
     class Meta:
         model = Project
@@ -44,6 +51,7 @@ class ProjectForm(forms.ModelForm):
             "max_overlap",
             "target_posterior",
             "min_vote_lead",
+            "review_below",
             "gold_share",
             "reward_per_answer",
             "lease_seconds",
@@ -81,6 +89,10 @@ class ProjectForm(forms.ModelForm):
     def clean_min_vote_lead(self) -> int:
         value = self.cleaned_data["min_vote_lead"]
         return Project._meta.get_field("min_vote_lead").default if value is None else value
+
+    def clean_review_below(self) -> float:
+        value = self.cleaned_data["review_below"]
+        return Project._meta.get_field("review_below").default if value is None else value
 
     def clean_labels(self) -> list[str]:
         parts = re.split(r"[\n,]", self.cleaned_data["labels"])

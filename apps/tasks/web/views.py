@@ -25,6 +25,7 @@ from apps.tasks.selectors.batches import (
     batch_status,
     batch_status_many,
 )
+from apps.tasks.selectors.consensus import review_tradeoff
 from apps.tasks.selectors.items import item_counts_by_project
 from apps.tasks.selectors.projects import (
     project_get_for_requester,
@@ -190,6 +191,7 @@ def _render_project(
         "pending": pending,
         "blocking_form": blocking_form or BlockingForm(instance=project),
         "block_check_every": settings.BLOCK_CHECK_EVERY,
+        "tradeoff": review_tradeoff(project=project),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
 
