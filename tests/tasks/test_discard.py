@@ -60,11 +60,13 @@ def test_after_a_block_the_items_it_held_are_served_again_and_finish(
     project, full, admin_user, django_capture_on_commit_callbacks
 ):
     _, spammer = full
+    # A worker who may still answer them (else they would go to review: no worker left).
+    bo = factories.WorkerFactory(username="bo")
     block(spammer, project, admin_user, django_capture_on_commit_callbacks)
     for hit in HIT.objects.filter(project=project):
         assert (hit.state, hit.slots_taken) == (HIT.State.OPEN, 1)  # the spammer's slot is back
     assert project_invariants_broken(project_id=project.pk) == {}
-    assert work(factories.WorkerFactory(username="bo"), project, lambda item: "cat") == 6
+    assert work(bo, project, lambda item: "cat") == 6
     assert aggregate_now(project)
     assert states(project) == {Item.State.CONSENSUS}
     assert set(Item.objects.filter(project=project).values_list("final_label", flat=True)) == {
@@ -119,6 +121,7 @@ def test_an_automatic_block_gives_the_slots_back_in_the_same_run(requester, sync
     work(spammer, strict, lambda item: LABELS[(truth[item.pk] == "cat") + 1])  # always wrong
     for _ in range(2):
         work(factories.WorkerFactory(), strict, lambda item: truth[item.pk])
+    third = factories.WorkerFactory()  # who may answer the items once the spammer is out
     assert aggregate_now(strict)
     assert Block.objects.filter(worker=spammer, project=strict).exists()
     assert not Answer.objects.counted().filter(worker=spammer).exists()
@@ -126,7 +129,7 @@ def test_an_automatic_block_gives_the_slots_back_in_the_same_run(requester, sync
     # Two right answers of three wanted: the items want the third and are served again.
     open_hits = HIT.objects.filter(project=strict, state=HIT.State.OPEN)
     assert open_hits.filter(slots_taken__lt=3).count() == open_hits.count()
-    assert work(factories.WorkerFactory(), strict, lambda item: truth[item.pk]) > 0
+    assert work(third, strict, lambda item: truth[item.pk]) > 0
     assert aggregate_now(strict)
     assert states(strict) == {Item.State.CONSENSUS}
     assert project_invariants_broken(project_id=strict.pk) == {}
