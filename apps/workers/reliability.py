@@ -209,6 +209,14 @@ SPAM_DRAWS = 200
 # reliable worker whose first items were shared with a spammer looked like one.
 MIN_OTHER_ANSWERS = 2
 SPAM_SEED = 20261202  # fixed: the same counts always give the same interval
+# The spam rule judges a worker only once this much evidence (answers on items whose truth is
+# known from gold or two other answers; soft counts) backs the score. With less, the prior
+# dominates the Dirichlet draws, and near-empty rows are as likely off the diagonal as on it:
+# a perfect worker with 1 such answer scored at most 0.45 on 10 classes, under the default bar
+# of 0.5, and the live simulator saw 3 of 6 reliable workers blocked at their 10th answer on
+# 1-3 answers of evidence. From 4 answers, 0 of 200 perfect or one-wrong workers fall under
+# 0.5 on 2 or 10 classes, while constant ones do (tests/unit/test_reliability.py).
+SPAM_MIN_EVIDENCE = 4.0
 
 
 def soft_confusion_counts(

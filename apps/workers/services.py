@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.workers.models import Block, Qualification, User, WorkerStats
 from apps.workers.reliability import (
+    SPAM_MIN_EVIDENCE,
     BlockRules,
     block_reason,
     checkpoint_size,
@@ -280,9 +281,15 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
 
 
 def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
-    """The spam score's upper bound over the answers each check covers."""
+    """The spam score's upper bound over the answers each check covers; None (no verdict)
+    below SPAM_MIN_EVIDENCE answers of evidence."""
     out: list[float | None] = [None] * len(checked)
-    due = [index for index, done in enumerate(checked) if done.get("spam_counts") is not None]
+    due = [
+        index
+        for index, done in enumerate(checked)
+        if done.get("spam_counts") is not None
+        and float(np.sum(done["spam_counts"])) >= SPAM_MIN_EVIDENCE
+    ]
     if due:
         counts = np.stack([np.asarray(checked[i]["spam_counts"], dtype=float) for i in due])
         _, _, high = spam_scores(counts)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from apps.workers.reliability import (
+    SPAM_MIN_EVIDENCE,
     BlockRules,
     beta_interval,
     block_reason,
@@ -328,3 +329,21 @@ def test_an_answers_truth_comes_from_the_other_answers_on_its_item():
     assert truth[3].tolist() == truth[4].tolist() == [0.5, 0.5]
     assert truth[5].tolist() == [1.0, 0.0]  # item 2 is gold, answered by one worker only
     assert known_share(truth).tolist() == pytest.approx([1, 0, 0, 0, 0, 1], abs=0.01)
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+def test_a_perfect_worker_with_one_answer_of_evidence_looks_like_a_spammer_so_none_is_judged(
+    classes,
+):
+    # Why the spam rule waits for SPAM_MIN_EVIDENCE: with one answer the prior decides.
+    one = counts_of(1.0, classes=classes, n=1)
+    if classes == 10:
+        assert spam_scores(one[None], priors=flat(classes))[2][0] < 0.5
+    assert one.sum() < SPAM_MIN_EVIDENCE
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+def test_from_the_minimum_evidence_a_reliable_workers_bound_clears_the_default_bar(classes):
+    n = int(SPAM_MIN_EVIDENCE)
+    counts = np.stack([counts_of(0.95, classes=classes, n=n, seed=s) for s in range(200)])
+    assert (spam_scores(counts, priors=flat(classes))[2] < 0.5).mean() <= 0.03
