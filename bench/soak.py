@@ -350,7 +350,7 @@ def seed_project(config: SoakConfig) -> tuple[int, list[str]]:
     for n in range(config.items):
         row = {"external_id": f"s{n}", "text": f"soak item {n} {rng.random():.6f}"}
         if rng.random() < config.gold_share:
-            row["gold_label"] = rng.choice(LABELS)
+            row["gold_label"] = true_label(n)  # gold agrees with the truth workers know
         lines.append(json.dumps(row))
     body = io.BytesIO(("\n".join(lines) + "\n").encode())
     batch_import(project=project, user=owner, stream=body, file_name="soak.jsonl")

@@ -28,6 +28,12 @@ ERRORS = {
 
 class ConsensusItemSerializer(serializers.ModelSerializer):
     label_source = serializers.ChoiceField(**LABEL_SOURCE)
+    review_reason = serializers.ChoiceField(
+        choices=Item.ReviewReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why the item is in review; blank when it is not.",
+    )
     n_answers = serializers.IntegerField(read_only=True)
     run = serializers.IntegerField(source="aggregation_run_id", read_only=True, allow_null=True)
     method = serializers.CharField(source="consensus_method", read_only=True)
