@@ -151,6 +151,7 @@ class Project(models.Model):
     )
     block_min_answers = models.PositiveIntegerField(
         default=DEFAULT_BLOCK_MIN_ANSWERS,
+        validators=[MaxValueValidator(1_000_000)],  # the same bound on SQLite as on PostgreSQL
         help_text="Answers a worker gives before the spam score or skill rule may block them.",
     )
     block_gold_accuracy = models.FloatField(
@@ -160,6 +161,7 @@ class Project(models.Model):
     )
     block_min_gold = models.PositiveIntegerField(
         default=DEFAULT_BLOCK_MIN_GOLD,
+        validators=[MaxValueValidator(1_000_000)],  # the same bound on SQLite as on PostgreSQL
         help_text="Gold answers a worker gives before the gold rule may block them.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
