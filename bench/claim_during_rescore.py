@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from guidelines import admin_sql, setup_django  # bench/ is on sys.path: run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = "hitlcrowd_claim_rescore_bench"
@@ -43,25 +45,6 @@ def main() -> None:
 
         connections.close_all()
         admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-
-
-def admin_sql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def setup_django() -> None:
-    import django
-    from django.conf import settings
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitlcrowd.settings")
-    django.setup()
-    settings.MIGRATION_MODULES = {app.label: None for app in django.apps.apps.get_app_configs()}
-    from django.core.management import call_command
-
-    call_command("migrate", run_syncdb=True, verbosity=0)
 
 
 def run(n_hits: int) -> None:
