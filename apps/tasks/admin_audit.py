@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from apps.tasks.audit import field_changes
+from apps.tasks.audit import changes_shown, field_changes
 from apps.tasks.models import AuditEvent, Project
 from apps.tasks.services.audit import audit_record
 
@@ -23,7 +23,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["=object_id", "actor__username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ["created_at", "project", "actor", "action", "object_type", "object_id", "changes"]
+    fields = [
+        "created_at", "project", "actor", "action", "object_type", "object_id", "changes_text",
+    ]  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -45,15 +47,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="changes")
     def changes_text(self, event: AuditEvent):
-        return format_html_join(
-            "; ", "{}: {}", ((key, _short(value)) for key, value in event.changes.items())
-        )
-
-
-def _short(value: object) -> str:
-    if isinstance(value, list) and len(value) == 2:
-        return f"{value[0]!r} → {value[1]!r}"
-    return repr(value)
+        return format_html_join("; ", "{}: {}", changes_shown(event.action, event.changes))
 
 
 def _audited_project_admin(base: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -56,3 +57,38 @@ def field_changes(
         if old != new:
             changes[name] = [old, new]
     return changes
+
+
+# Values an event records as context rather than as [old, new]: a list there is the value
+# itself (the labels a guideline re-queue was about), never a change from one to the other.
+CONTEXT_LISTS = {("guideline_publish", "labels")}
+
+
+def changes_shown(action: str, changes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, text) of an event's record as the admin shows it: an [old, new] pair only
+    when the values differ (by value: lists and JSON compared whole, "0.50" equal to "0.5"),
+    and context values as they are."""
+    shown = []
+    for name, value in changes.items():
+        if _is_pair(value) and (action, name) not in CONTEXT_LISTS:
+            old, new = value
+            if not _same(old, new):
+                shown.append((name, f"{old!r} → {new!r}"))
+        else:
+            shown.append((name, repr(value)))
+    return shown
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2
+
+
+def _same(old: Any, new: Any) -> bool:
+    if json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True):  # True is not 1
+        return True
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return False
+    try:  # decimals are recorded as text, with or without trailing zeros
+        return decimal.Decimal(old) == decimal.Decimal(new)
+    except decimal.InvalidOperation:
+        return False

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.models.models import LearningSettings
 from apps.models.services.training import model_retrain
+from apps.tasks.audit import changes_shown
 from apps.tasks.models import AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.items import item_resolve
@@ -207,3 +208,58 @@ def test_non_staff_cannot_reach_the_trail(event, who, worker, requester):
     response = client.get(reverse("admin:tasks_auditevent_changelist"))
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+# --- Only real changes are shown ---------------------------------------------------------------
+
+
+def test_a_guideline_republish_by_labels_shows_the_labels_not_a_change_between_them():
+    changes = {"number": [1, 2], "requeue": "labels", "requeued": 3, "labels": ["4", "9"]}
+    shown = dict(changes_shown(Action.GUIDELINE_PUBLISH, changes))
+    assert shown["labels"] == "['4', '9']"
+    assert shown["number"] == "1 → 2"
+
+
+def test_pairs_whose_values_are_equal_are_left_out_comparing_lists_json_and_decimals():
+    changes = {
+        "labels": [["4", "9"], ["4", "9"]],
+        "settings": [{"a": 1, "b": [2]}, {"b": [2], "a": 1}],
+        "reward_per_answer": ["0.0500", "0.05"],
+        "final_label": ["cat", "cat"],
+        "is_open": [True, False],
+        "min_overlap": [1, True],
+    }
+    shown = dict(changes_shown(Action.PROJECT_UPDATE, changes))
+    assert shown == {"is_open": "True → False", "min_overlap": "1 → True"}
+
+
+def test_resolving_to_the_crowds_label_records_no_label_change(project, admin_user):
+    item = factories.ItemFactory(
+        project=project, state=Item.State.NEEDS_REVIEW, final_label="cat", label_source="crowd"
+    )
+    item_resolve(item_id=item.pk, label="cat", by=admin_user)
+
+    event = only_event(Action.ITEM_RESOLVE)
+    assert event.changes == {
+        "state": ["needs_review", "resolved"],
+        "label_source": ["crowd", "admin"],
+        "leases_closed": 0,
+    }
+
+
+def test_the_trail_page_shows_a_republish_by_labels_without_an_arrow(staff, project, admin_user):
+    guideline = factories.GuidelineVersionFactory(project=project, number=None, published_at=None)
+    changes = {"number": [None, 1], "requeue": "labels", "requeued": 0, "labels": ["cat", "dog"]}
+    audit_record(
+        project_id=project.pk,
+        actor=admin_user,
+        action=Action.GUIDELINE_PUBLISH,
+        obj=guideline,
+        changes=changes,
+    )
+    page = staff.get(reverse("admin:tasks_auditevent_changelist")).content.decode()
+    assert "labels: [&#x27;cat&#x27;, &#x27;dog&#x27;]" in page
+    assert "&#x27;cat&#x27; → &#x27;dog&#x27;" not in page
+    event = AuditEvent.objects.get()
+    detail = staff.get(reverse("admin:tasks_auditevent_change", args=[event.pk]))
+    assert "number: None → 1" in detail.content.decode()

@@ -31,6 +31,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from apps.models.services import item_queue_priorities, labels_changed
+from apps.tasks.audit import field_changes
 from apps.tasks.models import (
     HIT,
     Answer,
@@ -374,7 +375,8 @@ def item_resolve(*, item_id: int, label: str, by: User, source: str = Item.Sourc
         raise ResolveRefused(f"Pick one of the project's labels: {', '.join(project.labels)}.")
     if item.is_gold:
         raise ResolveRefused("A gold item already has its known label.")
-    before = (item.state, item.final_label, item.label_source)
+    names = ["state", "final_label", "label_source"]
+    before = {name: getattr(item, name) for name in names}
     now = timezone.now()
     item.final_label = label
     item.posterior = {name: float(name == label) for name in project.labels}
@@ -387,12 +389,8 @@ def item_resolve(*, item_id: int, label: str, by: User, source: str = Item.Sourc
     item.resolved_at = now
     item.save()
     closed = _close_hit(item, now)
-    changes = {
-        "state": [before[0], item.state],
-        "final_label": [before[1], label],
-        "label_source": [before[2], source],
-        "leases_closed": closed,
-    }
+    changes = field_changes(before, {name: getattr(item, name) for name in names}, names)
+    changes["leases_closed"] = closed
     audit_record(
         project_id=item.project_id,
         actor=by,
