@@ -19,7 +19,12 @@ from django.urls import path, reverse
 
 from apps.tasks.models import GuidelineAcknowledgement, GuidelineVersion
 from apps.tasks.selectors.guidelines import guideline_diff_html
-from apps.tasks.services.guidelines import Requeue, guideline_draft_create, guideline_publish
+from apps.tasks.services.guidelines import (
+    Requeue,
+    guideline_draft_create,
+    guideline_publish,
+    guideline_requeue_count,
+)
 from apps.workers.web.rendering import guideline_html
 
 FROZEN = ["project", "number", "text", "change_note", "author", "published_at", "created_at"]
@@ -132,33 +137,59 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
 
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         guideline = self._get(request, pk, change=True)
-        change_url = reverse("admin:tasks_guidelineversion_change", args=[guideline.pk])
         if guideline.is_published:
             self.message_user(request, f"{guideline} is already published.", messages.WARNING)
+            change_url = reverse("admin:tasks_guidelineversion_change", args=[guideline.pk])
             return HttpResponseRedirect(change_url)
         form = PublishForm(request.POST or None, labels=list(guideline.project.labels))
-        if request.method == "POST" and form.is_valid():
-            try:
-                result = guideline_publish(
-                    guideline=guideline,
-                    by=request.user,
-                    requeue=form.cleaned_data["requeue"],
-                    labels=form.cleaned_data["labels"],
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                self.message_user(
-                    request,
-                    f"Published version {result.guideline.number}; "
-                    f"{result.requeued} item(s) re-queued.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(change_url)
         context = self._context(request, guideline, f"Publish {guideline}")
+        if request.method == "POST" and form.is_valid():
+            step = self._publish if _confirmed(request, form) else self._confirm_step
+            response = step(request, guideline, form, context)
+            if response is not None:
+                return response
         context["form"] = form
         context["html"] = guideline_html(guideline.text)
         return TemplateResponse(request, "admin/tasks/guidelineversion/publish.html", context)
+
+    def _confirm_step(
+        self, request: HttpRequest, guideline: GuidelineVersion, form: PublishForm, context: dict
+    ) -> HttpResponse | None:
+        """How many items the re-queue takes back, counted by the publish's own query, before
+        anything happens; publishing waits for the confirmation."""
+        try:
+            count = guideline_requeue_count(
+                project=guideline.project,
+                requeue=form.cleaned_data["requeue"],
+                labels=form.cleaned_data["labels"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return None
+        choice = dict(Requeue.CHOICES)[form.cleaned_data["requeue"]]
+        context.update(form=form, requeue_count=count, choice=choice)
+        template = "admin/tasks/guidelineversion/publish_confirm.html"
+        return TemplateResponse(request, template, context)
+
+    def _publish(
+        self, request: HttpRequest, guideline: GuidelineVersion, form: PublishForm, context: dict
+    ) -> HttpResponse | None:
+        try:
+            result = guideline_publish(
+                guideline=guideline,
+                by=request.user,
+                requeue=form.cleaned_data["requeue"],
+                labels=form.cleaned_data["labels"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return None
+        self.message_user(
+            request,
+            f"Published version {result.guideline.number}; {result.requeued} item(s) re-queued.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(context["change_url"])
 
     def diff_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         guideline = self._get(request, pk)
@@ -173,6 +204,11 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
             old, new = sorted([other, guideline], key=_order)
             context["diff"] = guideline_diff_html(old=old, new=new)
         return TemplateResponse(request, "admin/tasks/guidelineversion/diff.html", context)
+
+
+def _confirmed(request: HttpRequest, form: PublishForm) -> bool:
+    """Keeping the items needs no confirmation; a re-queue needs the confirmation step's."""
+    return form.cleaned_data["requeue"] == Requeue.KEEP or "confirm" in request.POST
 
 
 def _order(guideline: GuidelineVersion) -> tuple[int, int]:

@@ -155,12 +155,33 @@ def test_the_preview_renders_markdown_without_raw_html(staff, project, admin_use
     assert "<script>alert(1)</script>" not in page
 
 
+def test_the_preview_renders_markdown_tables_with_their_cells_escaped(staff, project, admin_user):
+    text = "| label | when |\n|---|---|\n| cat | <b>whiskers</b> |\n"
+    draft = guideline_draft_create(project=project, text=text, author=admin_user)
+    page = staff.get(admin_url("preview", draft.pk)).content.decode()
+    assert "<table>" in page and "<th>label</th>" in page and "<td>cat</td>" in page
+    assert "<td>&lt;b&gt;whiskers&lt;/b&gt;</td>" in page
+
+
+def test_keeping_the_items_publishes_without_a_confirmation_step(staff, draft):
+    response = staff.post(admin_url("publish", draft.pk), {"requeue": "keep"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.is_published
+
+
 def test_staff_publish_from_the_admin_with_a_requeue_choice(staff, draft):
     page = staff.get(admin_url("publish", draft.pk))
     assert page.status_code == 200
     assert 'value="labels"' in page.content.decode()
 
-    response = staff.post(admin_url("publish", draft.pk), {"requeue": "all"}, follow=True)
+    confirm = staff.post(admin_url("publish", draft.pk), {"requeue": "all"})
+    assert confirm.context["requeue_count"] == 0
+    draft.refresh_from_db()
+    assert not draft.is_published
+    response = staff.post(
+        admin_url("publish", draft.pk), {"requeue": "all", "confirm": "0"}, follow=True
+    )
 
     assert response.status_code == 200
     draft.refresh_from_db()

@@ -15,6 +15,7 @@ from apps.tasks.services.guidelines import (
     guideline_acknowledge,
     guideline_draft_create,
     guideline_publish,
+    guideline_requeue_count,
 )
 from tests import factories
 
@@ -96,9 +97,10 @@ def test_keep_changes_no_item_and_no_answer(voted, admin_user, django_capture_on
 def test_each_choice_requeues_exactly_its_items(
     voted, admin_user, django_capture_on_commit_callbacks, requeue, labels, expected
 ):
+    preview = guideline_requeue_count(project=voted, requeue=requeue, labels=labels)
     result = publish(voted, admin_user, django_capture_on_commit_callbacks, requeue, labels)
 
-    assert result.requeued == len(expected)
+    assert result.requeued == preview == len(expected)
     assert requeued_names(voted) == expected
     for name in expected:
         hit = HIT.objects.get(item__external_id=name)
@@ -195,3 +197,31 @@ def test_the_requester_sees_which_answers_a_requeue_took_out(
     assert [a["superseded_by"] for a in requeued["answers"]] == [2, 2]
     assert [a["guideline_version"] for a in requeued["answers"]] == [1, 1]
     assert [a["superseded_by"] for a in kept["answers"]] == [None, None]
+
+
+def test_the_admin_shows_the_requeue_count_and_publishes_only_once_confirmed(
+    voted, admin_user, client, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    draft = guideline_draft_create(project=voted, text="Birds count.", author=admin_user)
+    url = f"/admin/tasks/guidelineversion/{draft.pk}/publish/"
+
+    step = client.post(url, {"requeue": Requeue.ALL})
+    assert step.status_code == 200 and step.context["requeue_count"] == 3
+    assert "Publishing will re-queue <strong>3 items</strong>" in step.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published and requeued_names(voted) == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {"requeue": Requeue.ALL, "confirm": "3"}, follow=True)
+    assert "Published version 2; 3 item(s) re-queued." in done.content.decode()
+    assert requeued_names(voted) == {"a", "b", "c"}
+
+
+def test_the_count_for_a_label_choice_counts_only_those_labels(voted, admin_user, client):
+    client.force_login(admin_user)
+    draft = guideline_draft_create(project=voted, text="Birds count.", author=admin_user)
+    url = f"/admin/tasks/guidelineversion/{draft.pk}/publish/"
+    step = client.post(url, {"requeue": Requeue.LABELS, "labels": ["dog"]})
+    assert step.context["requeue_count"] == 1
+    assert 'name="labels" value="dog"' in step.content.decode()  # carried to the confirmation

@@ -116,7 +116,8 @@ def guideline_publish(
     if requeue != Requeue.KEEP:
         from apps.tasks.services.items import items_requeue  # it imports guideline_gate
 
-        items = _requeue_items(project, requeue, labels).values_list("pk", flat=True)
+        items = guideline_requeue_items(project=project, requeue=requeue, labels=labels)
+        items = items.values_list("pk", flat=True)
         requeued = items_requeue(project=project, version=draft, item_ids=items)
     changes = {"number": [previous, draft.number], "requeue": requeue, "requeued": requeued}
     if requeue == Requeue.LABELS:
@@ -148,8 +149,18 @@ def _check_requeue(project: Project, requeue: str, labels: list[str] | None) -> 
     return sorted(set(labels))
 
 
-def _requeue_items(project: Project, requeue: str, labels: list[str]) -> QuerySet[Item]:
-    """Crowd items with answers still counting (so: given under an older version)."""
+def guideline_requeue_count(*, project: Project, requeue: str, labels: list[str] | None) -> int:
+    """How many items publishing with this choice would re-queue now (0 for KEEP), counted
+    by the query the publish runs; ValidationError like the publish for a bad choice."""
+    labels = _check_requeue(project, requeue, labels)
+    if requeue == Requeue.KEEP:
+        return 0
+    return guideline_requeue_items(project=project, requeue=requeue, labels=labels).count()
+
+
+def guideline_requeue_items(*, project: Project, requeue: str, labels: list[str]) -> QuerySet[Item]:
+    """The items a publish re-queues: crowd items with answers still counting (so: given
+    under an older version)."""
     counting = Answer.objects.counted().filter(item=OuterRef("pk"))
     items = (
         Item.objects.filter(project=project, is_gold=False, state__in=REQUEUE_STATES[requeue])

