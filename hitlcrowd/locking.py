@@ -5,9 +5,11 @@ aborts one with `deadlock detected`. The scale-out soak (docs/benchmarks-soak.md
 re-score job that way: its chunk updated items in id order while a consensus run updated the
 same items in heap order. The order every writer keeps:
 
+    worker accounts (a block and a submit, `lock_workers_for_block` and `hold_worker`), then
     tasks_item rows, then tasks_assignment rows, then tasks_hit rows; each table in id order.
 
-(The submit locks its assignment, then its HIT; the lease sweep likewise.) A writer of many
+(The submit holds its worker, then locks its assignment, then its HIT; the lease sweep locks
+the assignment, then the HIT.) A writer of many
 rows locks them with `lock_in_id_order` before writing them, or writes them one row per
 statement in id order (`hitlcrowd.rawrows.update_rows` sorts its rows). A cycle that ordering
 cannot rule out (a lease claimed between two of a writer's statements) is retried by
@@ -46,6 +48,44 @@ def lock_in_id_order(model: type[Model], ids: Iterable[int]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(ordered), LOCK_BATCH):
             cursor.execute(sql, [ordered[start : start + LOCK_BATCH]])
+
+
+# A block and a submit serialize on the worker's account row: the block (by hand or by the
+# rules) takes it FOR NO KEY UPDATE before it writes the Block row, the submit and the skip
+# FOR SHARE before they read whether the worker is blocked, in a statement of its own (READ
+# COMMITTED: the next statement's snapshot sees a block committed while the submit waited).
+# Submits never wait on each other, of one worker or of many; foreign-key checks (FOR KEY
+# SHARE: a claim's lease, an answer) do not wait on the block. Without it, a submit that read
+# "not blocked" just before the block committed was accepted and paid (issue 13 #5).
+_HOLD_WORKER_SQL = "SELECT 1 FROM {table} WHERE id = %s FOR SHARE"
+
+
+def hold_worker(worker_id: int) -> None:
+    """Hold the worker's row against a block until the transaction ends (PostgreSQL; SQLite
+    serializes writers). First in the submit's transaction."""
+    if connection.vendor != "postgresql":
+        return
+    from hitlcrowd.rawrows import hot_cursor
+
+    with hot_cursor() as cursor:
+        cursor.execute(_HOLD_WORKER_SQL.format(table=_user_table()), [worker_id])
+
+
+def lock_workers_for_block(worker_ids: Iterable[int]) -> None:
+    """Wait out the workers' submits in flight and hold new ones until the transaction (which
+    writes their blocks) ends. Before any item, assignment or HIT lock (the order above)."""
+    ids = sorted(set(worker_ids))
+    if connection.vendor != "postgresql" or not ids:
+        return
+    sql = f"SELECT 1 FROM {_user_table()} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids])
+
+
+def _user_table() -> str:
+    from django.contrib.auth import get_user_model
+
+    return connection.ops.quote_name(get_user_model()._meta.db_table)
 
 
 def is_lock_conflict(exc: BaseException) -> bool:

@@ -21,6 +21,7 @@ from apps.workers.reliability import (
     spam_scores,
 )
 from apps.workers.selectors import worker_stats_values
+from hitlcrowd.locking import lock_workers_for_block
 
 if TYPE_CHECKING:
     from apps.tasks.models import Project
@@ -274,6 +275,7 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         )
         if reason is not None:
             blocks.append(Block(worker_id=row["worker_id"], project=project, reason=reason))
+    lock_workers_for_block(block.worker_id for block in blocks)
     created = Block.objects.bulk_create(blocks)
     for block in created:  # a handful per run at most: rules block each worker once
         _audit(block, None, "worker_block", {"worker": block.worker_id, "reason": block.reason})
@@ -302,7 +304,9 @@ def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
 def worker_block(*, worker: User, project: Project, reason: str, by: User | None = None) -> Block:
     """Block a worker on a project by hand (an active block is returned as it is); their
     answers leave the consensus for good, their leases there end and their slots come back
-    (apps.tasks.services.discard); the consensus is queued to run again."""
+    (apps.tasks.services.discard); the consensus is queued to run again. A submit of the
+    worker's in flight finishes first; one that comes meanwhile waits and is refused."""
+    lock_workers_for_block([worker.pk])
     block = (
         Block.objects.select_for_update()
         .filter(worker=worker, project=project, lifted_at__isnull=True)

@@ -48,6 +48,7 @@ from apps.workers.selectors import (
 )
 from apps.workers.services import qualification_record, qualification_start
 from hitlcrowd.api import ApiError
+from hitlcrowd.locking import hold_worker
 from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
 
 CLAIM_RETRIES = 3
@@ -662,7 +663,10 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
     """The worker's assignment, locked, with its project and guideline version, and what the
     worker is told when blocked on the project now (`block_notice`, else None). One raw
     query: the ORM's select_related compiled ~1 ms of CPU on every submit. Http404 when the
-    assignment is not the worker's."""
+    assignment is not the worker's. The worker's row is held first (hitlcrowd.locking
+    `hold_worker`): a block being written commits before the probe reads it, not after the
+    answer is paid."""
+    hold_worker(worker.pk)
     readers = (
         RowReader.of(Assignment, "a"),
         RowReader.of(Project, "p"),

@@ -453,9 +453,14 @@ def _store(
     now = timezone.now()
     stale = _stale_rows(project, run, result, now)
     items, hits = _overlap_rows(project, result, now, answers)
-    # Every row written is locked first, in the order all writers keep (hitlcrowd.locking):
-    # items then HITs, each in id order. Written in the order the database joined them, a
-    # re-score chunk updating the same items in id order deadlocked with this.
+    # Blocks first: they lock their workers' rows, which come before items and HITs in the
+    # order all writers keep (hitlcrowd.locking), as a blocked worker's submit takes them.
+    stored = worker_stats_values(project=project)
+    stats = _worker_stats(project, answers, true_labels, result, stored, every=not run.warm_started)
+    blocked = worker_stats_store(project=project, stats=stats, stored=stored)
+    # Every row written is locked first, in that order: items then HITs, each in id order.
+    # Written in the order the database joined them, a re-score chunk updating the same items
+    # in id order deadlocked with this.
     lock_in_id_order(Item, [row.pk for row in chain(stale, items)])
     lock_in_id_order(HIT, [hit.pk for hit in hits])
     _bulk_update(Item, stale, CROWD_LABEL_FIELDS)
@@ -463,9 +468,6 @@ def _store(
     _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
     _keep_slots_wanted([hit.pk for hit in hits])
     changed = [row.pk for row in stale]
-    stored = worker_stats_values(project=project)
-    stats = _worker_stats(project, answers, true_labels, result, stored, every=not run.warm_started)
-    blocked = worker_stats_store(project=project, stats=stats, stored=stored)
     AggregationRun.objects.filter(project=project, confusions__isnull=False).exclude(
         pk=run.pk
     ).update(confusions=None)
