@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -39,6 +40,7 @@ CHECKPOINT_LAG = timedelta(minutes=2)
 # take turns, so concurrent claims cannot overshoot it.
 BUDGET_SLACK = 50
 MAX_REASON_LENGTH = 500
+MAX_CHOSEN_ANSWERS = 10_000
 
 
 class BudgetSpent(ApiError):
@@ -73,16 +75,48 @@ def ledger_credit_answer(*, answer: Answer, project: Project) -> LedgerEntry:
     return entry
 
 
+@dataclass(frozen=True)
+class AnswerChoice:
+    """Which of a worker's answers on a project an admin rejects: all of them (the default),
+    those given in a time range (`since` inclusive, `until` exclusive), or the `answer_ids`."""
+
+    answer_ids: tuple[int, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def q(self, prefix: str = "") -> Q:
+        chosen = Q()
+        if self.answer_ids is not None:
+            chosen &= Q(**{f"{prefix}pk__in": self.answer_ids})
+        if self.since is not None:
+            chosen &= Q(**{f"{prefix}created_at__gte": self.since})
+        if self.until is not None:
+            chosen &= Q(**{f"{prefix}created_at__lt": self.until})
+        return chosen
+
+
+ALL_ANSWERS = AnswerChoice()
+
+
 @transaction.atomic
-def ledger_reject_answers(*, worker: User, project: Project, by: User, reason: str) -> int:
-    """Reject all of the worker's credited answers on the project: one reversal per credit not
-    reversed yet, and the answers leave the consensus for good, giving their slots back
-    (apps.tasks.services.discard; a live lease is left to be answered). Returns how many were
-    reversed; running it again reverses nothing more."""
-    reason = _clean_reason(reason)
+def ledger_reject_answers(
+    *,
+    worker: User,
+    project: Project,
+    by: User,
+    reason: str,
+    choice: AnswerChoice = ALL_ANSWERS,
+) -> int:
+    """Reject the worker's chosen answers on the project (all by default): one reversal per
+    credit not reversed yet, and the answers leave the consensus for good, giving their slots
+    back (apps.tasks.services.discard; a live lease is left to be answered). `reason` is shown
+    to the worker. Returns how many were reversed; running it again reverses nothing more."""
+    reason = clean_reason(reason, required="Say why the answers are rejected: the worker reads it.")
+    _check_choice(worker, project, choice)
     credits = list(
         LedgerEntry.objects.select_for_update()
         .filter(worker=worker, project=project, kind=LedgerEntry.Kind.CREDIT)
+        .filter(choice.q("answer__"))
         .exclude(answer_id__in=_reversed_answers(worker, project))
         .order_by("pk")
         .values_list("answer_id", "amount")
@@ -102,20 +136,37 @@ def ledger_reject_answers(*, worker: User, project: Project, by: User, reason: s
         ],
         batch_size=1000,
     )
-    discarded = _discard_answers(project, worker)
+    discarded = _discard_answers(project, worker, choice)
     if credits or discarded:
         changes = {"worker": worker.pk, "answers": len(credits), "reason": reason}
         _audit(project, by, "answers_reject", project, changes | {"discarded": discarded})
     return len(credits)
 
 
-def _discard_answers(project: Project, worker: User) -> int:
+def _check_choice(worker: User, project: Project, choice: AnswerChoice) -> None:
+    from apps.tasks.models import Answer
+
+    if choice.since and choice.until and choice.since >= choice.until:
+        raise _invalid("until", "Must be after `since`.")
+    if choice.answer_ids is None:
+        return
+    if not choice.answer_ids:
+        raise _invalid("answer_ids", "Choose at least one answer.")
+    if len(choice.answer_ids) > MAX_CHOSEN_ANSWERS:
+        raise _invalid("answer_ids", f"At most {MAX_CHOSEN_ANSWERS} answers at a time.")
+    found = Answer.objects.filter(worker=worker, project=project, pk__in=choice.answer_ids)
+    if found.count() != len(set(choice.answer_ids)):
+        raise _invalid("answer_ids", "Only this worker's answers on this project.")
+
+
+def _discard_answers(project: Project, worker: User, choice: AnswerChoice) -> int:
     from apps.tasks.models import Answer
     from apps.tasks.services.discard import answers_discard
 
     reason = Answer.DiscardReason.REJECTED
+    only = None if choice == ALL_ANSWERS else choice.q()
     return answers_discard(
-        project_id=project.pk, worker_ids=[worker.pk], reason=reason, leases=False
+        project_id=project.pk, worker_ids=[worker.pk], reason=reason, leases=False, only=only
     ).answers
 
 
@@ -131,9 +182,7 @@ def ledger_grant_bonus(
 ) -> LedgerEntry:
     """Grant a bonus (a positive Decimal, at most MAX_BONUS) with a reason."""
     value = _clean_amount(amount)
-    reason = _clean_reason(reason)
-    if not reason:
-        raise _invalid("reason", "Say why the bonus is granted.")
+    reason = clean_reason(reason, required="Say why the bonus is granted.")
     if not worker.is_worker:
         raise _invalid("worker", "Bonuses go to workers.")
     entry = LedgerEntry(
@@ -165,9 +214,13 @@ def _clean_amount(amount: object) -> Decimal:
     return value
 
 
-def _clean_reason(reason: object) -> str:
+def clean_reason(reason: object, *, required: str | None = None) -> str:
+    """The reason stripped; a 400 naming `reason` when too long, or empty and `required` (the
+    message then)."""
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
         raise _invalid("reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    if required and not reason.strip():
+        raise _invalid("reason", required)
     return reason.strip()
 
 

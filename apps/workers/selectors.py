@@ -13,6 +13,7 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -76,28 +77,44 @@ def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
 
 def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
     """The worker's own stats on each project, each annotated with `blocked_automatic` (None
-    when not blocked): the worker is told `block_notice`, never the block's reason."""
+    when not blocked) and `blocked_by_admin_reason`: the worker is told `block_notice`."""
     active = Block.objects.filter(
         project=OuterRef("project"), worker=OuterRef("worker"), lifted_at__isnull=True
     )
     return (
         WorkerStats.objects.filter(worker=worker)
         .select_related("project")
-        .annotate(blocked_automatic=Subquery(active.values("automatic")[:1]))
+        .annotate(
+            blocked_automatic=Subquery(active.values("automatic")[:1]),
+            blocked_by_admin_reason=Subquery(active.filter(automatic=False).values("reason")[:1]),
+        )
         .order_by("project_id")
     )
 
 
-def block_notice(*, automatic: bool) -> str:
-    """What a blocked worker is told. Never the block's reason: an automatic one names gold
-    answers and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would
-    say whether gold did."""
+def block_notice(*, automatic: bool, reason: str = "") -> str:
+    """What a blocked worker is told. Never an automatic block's reason: it names gold answers
+    and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would say whether
+    gold did. An admin's block carries the admin's `reason`, written for the worker."""
     if automatic:
         return (
             "You are blocked on this project: your answers did not meet its quality rules "
             f"(checked every {settings.BLOCK_CHECK_EVERY} answers)."
         )
+    if reason:
+        return f"You are blocked on this project by an administrator: {reason}"
     return "You are blocked on this project by an administrator."
+
+
+def block_notices_for_worker(*, worker: User) -> dict[int, str]:
+    """What the worker is told of each active block, by project id (block_notice). One query."""
+    rows = Block.objects.filter(worker=worker, lifted_at__isnull=True).values_list(
+        "project_id", "automatic", "reason"
+    )
+    return {
+        project_id: block_notice(automatic=automatic, reason=reason)
+        for project_id, automatic, reason in rows
+    }
 
 
 # --- Ledger ----------------------------------------------------------------------------------
@@ -159,6 +176,25 @@ def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+NOTES_SHOWN = 50
+
+
+def worker_ledger_notes(*, worker: User) -> list[dict[str, Any]]:
+    """The admins' bonuses and rejections for the worker, newest first (at most NOTES_SHOWN):
+    kind, project name, reason, amount, answers and `at`. Each bonus is a row; a project's
+    reversals with one reason are one row (one rejection, or several with the same reason).
+    One query."""
+    kind = LedgerEntry.Kind
+    rows = (
+        LedgerEntry.objects.filter(worker=worker, kind__in=[kind.BONUS, kind.REVERSAL])
+        .annotate(bonus_id=Case(When(kind=kind.BONUS, then=F("pk"))))
+        .values("kind", "project__name", "reason", "bonus_id")
+        .annotate(amount=Sum("amount"), answers=Count("answer_id"), at=Max("created_at"))
+        .order_by("-at", "kind")[:NOTES_SHOWN]
+    )
+    return list(rows)
 
 
 def signed_sum() -> Coalesce:

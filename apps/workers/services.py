@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.workers.ledger import AnswerChoice, clean_reason, ledger_reject_answers
 from apps.workers.models import Block, Qualification, User, WorkerStats
 from apps.workers.reliability import (
     SPAM_MIN_EVIDENCE,
@@ -21,6 +22,7 @@ from apps.workers.reliability import (
     spam_scores,
 )
 from apps.workers.selectors import worker_stats_values
+from hitlcrowd.api import ApiError
 from hitlcrowd.locking import lock_workers_for_block
 
 if TYPE_CHECKING:
@@ -301,12 +303,30 @@ def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
 
 
 @transaction.atomic
-def worker_block(*, worker: User, project: Project, reason: str, by: User | None = None) -> Block:
-    """Block a worker on a project by hand (an active block is returned as it is); their
-    answers leave the consensus for good, their leases there end and their slots come back
+def worker_block(
+    *,
+    worker: User,
+    project: Project,
+    reason: str,
+    by: User | None = None,
+    reject: AnswerChoice | None = None,
+) -> Block:
+    """Block a worker on a project, by hand when `by` is given (its reason is then required:
+    the worker reads it); an active block is returned as it is. Their answers leave the
+    consensus for good, their leases there end and their slots come back
     (apps.tasks.services.discard); the consensus is queued to run again. A submit of the
-    worker's in flight finishes first; one that comes meanwhile waits and is refused."""
+    worker's in flight finishes first; one that comes meanwhile waits and is refused. With
+    `reject`, their answers are rejected first (ledger_reject_answers: pay reversed, with
+    the same reason)."""
+    if by is not None:
+        reason = clean_reason(reason, required="Say why: the worker reads it.")
+        if not worker.is_worker:
+            raise ApiError(
+                "The request is not valid.", code="invalid", errors={"worker": ["Not a worker."]}
+            )
     lock_workers_for_block([worker.pk])
+    if reject is not None and by is not None:
+        ledger_reject_answers(worker=worker, project=project, by=by, reason=reason, choice=reject)
     block = (
         Block.objects.select_for_update()
         .filter(worker=worker, project=project, lifted_at__isnull=True)
@@ -322,18 +342,39 @@ def worker_block(*, worker: User, project: Project, reason: str, by: User | None
     return block
 
 
+def worker_block_everywhere(*, worker: User, reason: str, by: User) -> list[Block]:
+    """Block the worker by hand on every project (worker_block on each, one transaction each:
+    a worker on many projects does not hold every project's locks at once). Projects created
+    later are not covered. Returns the active blocks."""
+    from apps.tasks.models import Project
+
+    reason = clean_reason(reason, required="Say why: the worker reads it.")
+    return [
+        worker_block(worker=worker, project=project, reason=reason, by=by)
+        for project in Project.objects.order_by("pk")
+    ]
+
+
 @transaction.atomic
-def worker_unblock(*, block: Block, by: User) -> Block:
+def worker_unblock(*, block: Block, by: User, reason: str = "") -> Block:
     """Lift a block: the worker may take tasks again. The answers discarded at the block
-    stay out of the consensus (apps.tasks.services.discard)."""
+    stay out of the consensus (apps.tasks.services.discard). `reason` goes to the audit."""
+    reason = clean_reason(reason)
     block = Block.objects.select_for_update().get(pk=block.pk)
     if block.lifted_at is None:
         block.lifted_at = timezone.now()
         block.lifted_by = by
         block.save(update_fields=["lifted_at", "lifted_by"])
-        _audit(block, by, "worker_unblock", {"worker": block.worker_id, "active": [True, False]})
+        changes = {"worker": block.worker_id, "active": [True, False]}
+        _audit(block, by, "worker_unblock", changes | ({"reason": reason} if reason else {}))
         _reaggregate(block.project_id)
     return block
+
+
+def worker_unblock_everywhere(*, worker: User, by: User, reason: str = "") -> list[Block]:
+    """Lift every active block of the worker (worker_unblock on each). Returns them."""
+    active = Block.objects.filter(worker=worker, lifted_at__isnull=True).order_by("pk")
+    return [worker_unblock(block=block, by=by, reason=reason) for block in active]
 
 
 def _audit(block: Block, by: User | None, action: str, changes: dict[str, Any]) -> None:

@@ -226,8 +226,9 @@ def test_a_submit_after_a_block_is_refused_unpaid_and_the_slot_comes_back(
     )
     assert response.status_code == 403
     assert response.json()["code"] == "not_qualified"
-    assert response.json()["detail"] == block_notice(automatic=False)  # never the reason
-    assert "Copy-pasting" not in response.content.decode()
+    # A block by hand carries the admin's reason, written for the worker (issue 14).
+    assert response.json()["detail"] == block_notice(automatic=False, reason="Copy-pasting")
+    assert response.json()["detail"].endswith("by an administrator: Copy-pasting")
     assert not Answer.objects.filter(worker=worker).exists() and credits(worker) == 0
     hit.refresh_from_db()
     assert hit.slots_taken == 0

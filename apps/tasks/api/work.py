@@ -112,6 +112,14 @@ class WorkAnswerSerializer(serializers.Serializer):
     seconds_spent = serializers.FloatField()
     guideline_number = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
+    discard_reason = serializers.ChoiceField(
+        choices=["", "blocked", "rejected"],
+        help_text="Why the answer no longer counts: `blocked` (a block on the project), "
+        "`rejected` (an admin rejected it); blank while it counts.",
+    )
+    rejected_reason = serializers.CharField(
+        allow_null=True, help_text="The admin's reason when they rejected it (its pay reversed)."
+    )
 
 
 class WorkQualificationSerializer(serializers.Serializer):

@@ -31,7 +31,7 @@ from apps.tasks.models import (
     GuidelineVersion,
     Project,
 )
-from apps.workers.models import Block, Qualification, User
+from apps.workers.models import Block, LedgerEntry, Qualification, User
 from apps.workers.selectors import block_notice
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
@@ -77,13 +77,16 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
         flag=PRE_ANNOTATION_FLAG,
     )
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker.pk, worker.pk, project_id])
+        cursor.execute(sql, [worker.pk, worker.pk, worker.pk, project_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    (project,), (block_automatic, pre_annotation, number, acknowledged) = read_row(row, reader)
+    (project,), extra = read_row(row, reader)
+    block_automatic, block_reason, pre_annotation, number, acknowledged = extra
     project.active_block_notice = (
-        None if block_automatic is None else block_notice(automatic=bool(block_automatic))
+        None
+        if block_automatic is None
+        else block_notice(automatic=bool(block_automatic), reason=block_reason)
     )
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     project.current_guideline_number = number
@@ -96,6 +99,9 @@ SELECT {columns},
     (SELECT b.automatic FROM {block} b
      WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
      LIMIT 1) AS active_block_automatic,
+    (SELECT b.reason FROM {block} b
+     WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
+     LIMIT 1) AS active_block_reason,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
         AS {flag},
     g.number AS current_guideline_number,
@@ -178,10 +184,13 @@ def item_ref(*, worker_id: int, item_id: int) -> str:
 
 
 def answer_list_for_worker(*, worker: User) -> QuerySet[Answer]:
-    """My answers, newest first (index answer_worker_history)."""
+    """My answers, newest first (index answer_worker_history), each with `rejected_reason`:
+    the admin's reason when they rejected it (its reversal's, ledger_one_reversal_per_answer)."""
+    reversal = LedgerEntry.objects.filter(answer=OuterRef("pk"), kind=LedgerEntry.Kind.REVERSAL)
     return (
         Answer.objects.filter(worker=worker)
         .select_related("project", "guideline_version")
+        .annotate(rejected_reason=Subquery(reversal.values("reason")[:1]))
         .order_by("-created_at", "-id")
     )
 
@@ -198,6 +207,8 @@ def answer_for_worker(*, answer: Answer) -> dict[str, Any]:
         "seconds_spent": answer.seconds_spent,
         "guideline_number": guideline.number if guideline else None,
         "created_at": answer.created_at,
+        "discard_reason": answer.discard_reason,
+        "rejected_reason": getattr(answer, "rejected_reason", None),
     }
 
 

@@ -473,7 +473,9 @@ def _block_notice(worker: User, project: Project) -> str | None:
     if hasattr(project, "active_block_notice"):
         return project.active_block_notice
     block = block_active(worker=worker, project=project)
-    return block_notice(automatic=block.automatic) if block is not None else None
+    if block is None:
+        return None
+    return block_notice(automatic=block.automatic, reason=block.reason)
 
 
 def _load(assignment_id: int, project: Project | None = None) -> Assignment:
@@ -684,11 +686,14 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such assignment among yours.")
-    (assignment, project, guideline), (pre_annotation, automatic) = read_row(row, *readers)
+    (assignment, project, guideline), extra = read_row(row, *readers)
+    pre_annotation, automatic, block_reason = extra
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     assignment.project = project
     assignment.guideline_version = guideline if assignment.guideline_version_id else None
-    notice = None if automatic is None else block_notice(automatic=bool(automatic))
+    notice = (
+        None if automatic is None else block_notice(automatic=bool(automatic), reason=block_reason)
+    )
     return assignment, notice
 
 
@@ -699,7 +704,9 @@ SELECT {columns},
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id
             AND s.pre_annotation) AS {flag},
     (SELECT b.automatic FROM {blocks} b WHERE b.project_id = a.project_id
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic
+     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
+    (SELECT b.reason FROM {blocks} b WHERE b.project_id = a.project_id
+     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_reason
 FROM tasks_assignment a
 JOIN tasks_project p ON p.id = a.project_id
 LEFT JOIN tasks_guidelineversion g ON g.id = a.guideline_version_id

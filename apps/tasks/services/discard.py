@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -47,12 +47,18 @@ class Discarded:
 
 @transaction.atomic
 def answers_discard(
-    *, project_id: int, worker_ids: Collection[int], reason: str, leases: bool = True
+    *,
+    project_id: int,
+    worker_ids: Collection[int],
+    reason: str,
+    leases: bool = True,
+    only: Q | None = None,
 ) -> Discarded:
     """Take the workers' answers on the project out of the consensus for good and give their
-    slots back; with `leases`, their live leases there end as well (a block). `reason` is an
-    Answer.DiscardReason. Answers discarded before keep their first reason. Queues a
-    consensus run when anything changed."""
+    slots back; with `leases`, their live leases there end as well (a block). `only` narrows
+    the answers (an admin rejecting some of them: ids, a time range) and their assignments.
+    `reason` is an Answer.DiscardReason. Answers discarded before keep their first reason.
+    Queues a consensus run when anything changed."""
     workers = sorted(set(worker_ids))
     if not workers:
         return Discarded()
@@ -63,6 +69,10 @@ def answers_discard(
     answers = Answer.objects.filter(
         project_id=project_id, worker_id__in=workers, discarded_at__isnull=True
     )
+    if only is not None:
+        answers = answers.filter(only)
+        chosen = Answer.objects.filter(project_id=project_id, worker_id__in=workers).filter(only)
+        assignments = assignments.filter(pk__in=chosen.values("assignment_id"))
     # Items losing an answer that counted (a superseded one already did not).
     losing = set(answers.filter(superseded_by__isnull=True).values_list("item_id", flat=True))
     in_review = list(

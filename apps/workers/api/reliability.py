@@ -3,17 +3,17 @@
 A project's owner sees everything: skill and spam score with their intervals, gold answers and
 accuracy, agreement, the confusion matrix, the block and its reason.
 
-A worker's own view shows only what follows from their own actions: how many answers they
-gave, their median seconds per answer, and whether they are blocked, with a fixed sentence
-for why (apps/workers/selectors.py `block_notice`). Every figure that depends on whether an
-answer was right, against gold or against the other workers, is left out, however coarse or
-delayed it could be made (issue 12): skill and its Beta interval gave a worker's gold answers
-and correct ones exactly after each answer, agreement's denominator counted the answers that
-were not gold, and any correctness figure lets a worker probe a suspected item's label by
-answering it both ways over time. `updated_at` is left out too: a row rewritten without an
-answer of theirs would say that their figures moved with other workers' answers. The block
-itself is decided at checkpoints (apps/workers/reliability.py). tests/workers/test_gold_leakage.py
-plays the attacker against all of this.
+A worker's own view shows only what follows from their own actions: how many answers they gave,
+their median seconds per answer, and whether they are blocked, with a fixed sentence for why or
+the admin's reason for a block by hand (apps/workers/selectors.py `block_notice`). Every figure
+that depends on whether an answer was right, against gold or against the other workers, is left
+out, however coarse or delayed it could be made (issue 12): skill and its Beta interval gave a
+worker's gold answers and correct ones exactly after each answer, agreement's denominator
+counted the answers that were not gold, and any correctness figure lets a worker probe a
+suspected item's label by answering it both ways over time. `updated_at` is left out too: a row
+rewritten without an answer of theirs would say that their figures moved with other workers'
+answers. The block itself is decided at checkpoints (apps/workers/reliability.py).
+tests/workers/test_gold_leakage.py plays the attacker against all of this.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class MyStatsSerializer(serializers.Serializer):
     median_seconds = serializers.FloatField(allow_null=True)
     blocked = serializers.SerializerMethodField()
     blocked_reason = serializers.SerializerMethodField(
-        help_text="Why, in general terms (the same sentence for every automatic block)."
+        help_text="Why: the same sentence for every automatic block; an admin's reason."
     )
 
     def get_blocked(self, stats) -> bool:
@@ -80,7 +80,9 @@ class MyStatsSerializer(serializers.Serializer):
     def get_blocked_reason(self, stats) -> str | None:
         if stats.blocked_automatic is None:
             return None
-        return block_notice(automatic=bool(stats.blocked_automatic))
+        return block_notice(
+            automatic=bool(stats.blocked_automatic), reason=stats.blocked_by_admin_reason or ""
+        )
 
 
 class ProjectWorkersView(generics.ListAPIView):

@@ -37,6 +37,7 @@ from apps.tasks.selectors.assignments import (
 from apps.tasks.selectors.guidelines import guideline_for_worker
 from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
 from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_acknowledge
+from apps.workers.selectors import block_notices_for_worker, worker_ledger_notes
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import ApiError
 from hitlcrowd.params import ascii_int
@@ -72,9 +73,13 @@ def worker_required(view: View) -> View:
 @worker_required
 def projects(request: HttpRequest) -> HttpResponse:
     rows = []
+    blocks = block_notices_for_worker(worker=request.user)
     for project in project_list_open_to_worker(worker=request.user):
         state = qualification_state_of(project)
-        rows.append({"project": project, "state": state, "note": QUALIFICATION_TEXT.get(state)})
+        note = QUALIFICATION_TEXT.get(state)
+        rows.append(
+            {"project": project, "state": state, "note": note, "blocked": blocks.get(project.pk)}
+        )
     return render(request, "workers/projects.html", {"rows": rows})
 
 
@@ -170,8 +175,13 @@ def earnings(request: HttpRequest) -> HttpResponse:
         for row in worker_earnings(worker=request.user)
     ]
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
+    notes = [
+        {**note, "amount_text": money(note["amount"])}
+        for note in worker_ledger_notes(worker=request.user)
+    ]
     context = {
         "rows": rows,
+        "notes": notes,
         "total": total,
         "total_text": money(total),
         "answers": sum(row["answers"] for row in rows),
