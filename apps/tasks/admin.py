@@ -22,6 +22,7 @@ from apps.tasks.models import (
     Item,
     Project,
 )
+from apps.workers.web.rendering import payload_html
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -33,6 +34,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ShowsItem:
+    """The item as the worker's task page shows it (the same template), for the admins that
+    judge or inspect items: text, the image, the pixels drawn, other fields as key/value."""
+
+    @admin.display(description="as the worker saw it")
+    def as_the_worker_saw_it(self, item: Item) -> str:
+        return payload_html(item.payload, size=256)  # the admin has no site.css to bound it
+
+    @admin.display(description="item")
+    def item_thumbnail(self, item: Item) -> str:
+        return payload_html(item.payload, size=64, text_limit=120)
 
 
 @admin.register(Project)
@@ -79,7 +93,7 @@ class BatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ShowsItem, admin.ModelAdmin):
     list_display = [
         "external_id", "project", "state", "final_label", "label_source", "final_confidence",
         "prediction", "confidence", "is_gold", "batch",
@@ -89,8 +103,12 @@ class ItemAdmin(admin.ModelAdmin):
     search_fields = ["=external_id", "project__name"]
     list_select_related = ["project", "batch"]
     raw_id_fields = ["project", "batch"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["as_the_worker_saw_it", "created_at", "updated_at"]
     show_full_result_count = False
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        fields = [f for f in super().get_fields(request, obj) if f != "as_the_worker_saw_it"]
+        return ["as_the_worker_saw_it", *fields] if obj is not None else fields
 
 
 @admin.register(HIT)

@@ -13,6 +13,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from apps.tasks.admin import ShowsItem
 from apps.tasks.models import Answer, Item, ReviewItem
 from apps.tasks.services.items import (
     MAX_MORE_ANSWERS,
@@ -102,7 +103,7 @@ class ResolveActionForm(ActionForm):
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(admin.ModelAdmin):
+class ReviewItemAdmin(ShowsItem, admin.ModelAdmin):
     form = ResolveForm
     action_form = ResolveActionForm
     actions = [
@@ -113,14 +114,14 @@ class ReviewItemAdmin(admin.ModelAdmin):
     ]
     inlines = [ReviewAnswerInline]
     list_display = [
-        "external_id", "project", "final_label", "final_confidence", "posterior_per_class",
-        "updated_at",
+        "external_id", "item_thumbnail", "project", "final_label", "final_confidence",
+        "posterior_per_class", "updated_at",
     ]  # fmt: skip
     list_filter = ["project"]
     list_select_related = ["project"]
     search_fields = ["=external_id"]
     readonly_fields = [
-        "external_id", "project", "payload", "final_label", "final_confidence",
+        "external_id", "project", "as_the_worker_saw_it", "final_label", "final_confidence",
         "posterior_per_class", "consensus_method", "aggregation_run",
     ]  # fmt: skip
     fields = [*readonly_fields, "resolution"]

@@ -8,7 +8,13 @@ import pytest
 from django.utils import timezone
 
 from apps.tasks.models import HIT, Answer, Assignment, GuidelineVersion, Item
-from tests.factories import PASSWORD, GuidelineVersionFactory, HITFactory, ItemFactory
+from tests.factories import (
+    PASSWORD,
+    GuidelineVersionFactory,
+    HITFactory,
+    ItemFactory,
+    ProjectFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,3 +94,60 @@ def test_the_diff_of_long_lines_stays_within_the_page(page, admin_user, project)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     assert page.evaluate("(b) => b.scrollWidth <= b.clientWidth", box.element_handle())
+
+
+def test_resolving_a_digit_and_an_image_in_the_queue_shows_them_as_the_worker_saw_them(
+    page, admin_user, requester, live_server
+):
+    from playwright.sync_api import expect
+
+    digits = ProjectFactory(owner=requester, name="Digits", labels=[str(n) for n in range(10)])
+    pixels = [0] * 27 + [16] * 10 + [0] * 27
+    digit = ItemFactory(
+        project=digits,
+        external_id="d7",
+        payload={"pixels": pixels},
+        state="needs_review",
+        final_label="1",
+        final_confidence=0.4,
+        posterior={"1": 0.4, "7": 0.35},
+    )
+    image_url = f"{live_server.url}/static/admin/img/icon-yes.svg"
+    photo = ItemFactory(
+        project=digits,
+        external_id="p1",
+        payload={"image_url": image_url},
+        state="needs_review",
+        final_label="4",
+        final_confidence=0.5,
+    )
+    for item in (digit, photo):
+        HITFactory(item=item, state="done")
+
+    log_in_as_staff(page, admin_user)
+    page.goto(f"/admin/tasks/reviewitem/?project__id__exact={digits.pk}")
+    row = page.locator("#result_list tbody tr", has_text="d7")
+    expect(row.locator("svg.item-pixels rect")).to_have_count(64)
+
+    row.get_by_role("link", name="d7").click()
+    drawn = page.locator(".field-as_the_worker_saw_it svg.item-pixels")
+    expect(drawn).to_have_attribute("width", "256")
+    expect(drawn.locator("rect")).to_have_count(64)
+    expect(page.locator(".field-as_the_worker_saw_it")).not_to_contain_text("[0, 0, 0")
+    page.select_option("#id_resolution", "7")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".messagelist")).to_be_visible()
+    digit.refresh_from_db()
+    assert (digit.state, digit.final_label, digit.label_source) == ("resolved", "7", "admin")
+
+    page.goto(f"/admin/tasks/reviewitem/{photo.pk}/change/")
+    image = page.locator(".field-as_the_worker_saw_it img.item-image")
+    expect(image).to_have_attribute("src", image_url)
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    page.select_option("#id_resolution", "4")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".messagelist")).to_be_visible()
+    photo.refresh_from_db()
+    assert (photo.state, photo.final_label) == ("resolved", "4")

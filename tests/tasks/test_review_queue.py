@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from apps.tasks.models import HIT, Item
 from apps.workers.models import Block, WorkerStats
+from apps.workers.web.rendering import payload_html
 from tests import factories
 from tests.tasks.test_consensus import LABELS, aggregate_now, split_to_review
 
@@ -109,3 +111,68 @@ def test_an_admin_unblocks_with_the_block_action(queue, admin_client_, admin_use
     )
     block.refresh_from_db()
     assert block.lifted_by == admin_user and block.lifted_at is not None
+
+
+# --- The item as the worker saw it ---------------------------------------------------------------
+
+DIGIT = [0, 16] + [8] * 62
+PAYLOADS = {
+    "text": {"text": "a <b>cat</b>\nin a box"},
+    "image-url": {"image_url": "https://img.example.org/7.png"},
+    "digits": {"pixels": DIGIT},
+    "vector": {"features": [0.5, 1.25]},
+    "unsafe-url": {"image_url": "javascript:alert(1)", "note": "<i>x</i>"},
+}
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_the_queue_and_item_pages_show_the_item_as_the_workers_task_page_does(
+    queue, admin_client_, worker, requester, payload
+):
+    _, items = queue
+    Item.objects.filter(pk=items[0].pk).update(payload=payload)
+    payload = Item.objects.get(pk=items[0].pk).payload  # as stored: jsonb orders the keys
+    shown = payload_html(payload).strip()
+
+    # The worker's task page renders the same payload with the same HTML.
+    elsewhere = factories.ProjectFactory(owner=requester, gold_share=0)
+    factories.HITFactory(item=factories.ItemFactory(project=elsewhere, payload=payload))
+    worker_client = Client()
+    worker_client.force_login(worker)
+    assert shown in worker_client.get(f"/work/projects/{elsewhere.pk}/task/").content.decode()
+
+    # The admin's pages render it with the same template, the picture bounded (no site.css).
+    for url in (f"{QUEUE}{items[0].pk}/change/", f"/admin/tasks/item/{items[0].pk}/change/"):
+        page = admin_client_.get(url).content.decode()
+        assert payload_html(payload, size=256).strip() in page, url
+    listed = admin_client_.get(QUEUE).content.decode()
+    assert payload_html(payload, size=64, text_limit=120).strip() in listed
+
+
+def test_a_digit_is_drawn_not_listed_as_numbers_in_the_queue(queue, admin_client_):
+    _, items = queue
+    Item.objects.filter(pk=items[0].pk).update(payload={"pixels": DIGIT})
+    change = admin_client_.get(f"{QUEUE}{items[0].pk}/change/").content.decode()
+    assert change.count("<rect ") == 64 and 'width="256"' in change
+    assert "[0, 16, 8" not in change
+    listed = admin_client_.get(QUEUE).content.decode()
+    assert 'class="item-pixels"' in listed and 'width="64"' in listed
+
+
+def test_the_queue_makes_the_same_queries_for_three_items_or_thirteen(
+    queue, admin_client_, requester
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, _ = queue
+    with CaptureQueriesContext(connection) as few:
+        admin_client_.get(QUEUE)
+    for n in range(10):
+        factories.ItemFactory(
+            project=project, external_id=f"more{n}", state="needs_review", payload={"pixels": DIGIT}
+        )
+    with CaptureQueriesContext(connection) as many:
+        response = admin_client_.get(QUEUE)
+    assert len(response.context["cl"].result_list) == 13
+    assert len(many) == len(few)

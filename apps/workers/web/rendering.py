@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.template.loader import render_to_string
 from markdown_it import MarkdownIt
 
 # The keys the batch import reads for each item kind (see apps/tasks/services/batches.py).
@@ -60,6 +61,14 @@ def payload_view(payload: Any) -> PayloadView:
         (str(key), _plain(value)) for key, value in payload.items() if not shown.get(key, False)
     ]
     return view
+
+
+def payload_html(payload: Any, *, size: int | None = None, text_limit: int | None = None) -> str:
+    """The item as the worker's task page shows it (the same template), for the admin pages
+    that judge or inspect an item: `size` bounds the picture in pixels, `text_limit` shortens
+    the text (lists)."""
+    context = {"payload": payload_view(payload), "size": size, "text_limit": text_limit}
+    return render_to_string("workers/_item.html", context)
 
 
 def pixel_grid(pixels: Any) -> PixelGrid | None:
