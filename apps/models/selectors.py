@@ -16,6 +16,7 @@ from apps.models import evidence
 from apps.models.models import ItemFlag, ModelVersion, RescoreRun, TrainingRun
 from apps.models.services.common import learning_settings_of
 from apps.tasks.models import HIT, Answer, Item, Project
+from apps.tasks.selectors.overview import automation, automation_of
 from apps.workers.selectors import blocked_worker_ids
 
 __all__ = [
@@ -188,45 +189,39 @@ def auto_label_preview(
 
 
 def _per_day(project: Project, since) -> list[dict[str, Any]]:
-    """Per day: items auto-labeled, items labeled by people, human answers."""
-    auto = (
+    """Per day: the automation rate of the items created that day (labeled, auto-labeled:
+    apps.tasks.selectors.overview.automation_of) and the human answers given."""
+    by_state = (
         Item.objects.filter(project=project, created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(
-            items=Count("id"),
-            auto=Count("id", filter=Q(label_source=Item.Source.MODEL)),
-        )
-        .order_by("day")
+        .values_list("day", "state")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     answers = (
         Answer.objects.filter(project=project, created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
-        .values("day")
+        .values_list("day")
         .annotate(n=Count("id"))
-        .order_by("day")
+        .order_by()
     )
-    days: dict[Any, dict[str, Any]] = {}
-    for row in auto:
-        days[row["day"]] = {"day": row["day"], "items": row["items"], "auto": row["auto"]}
-    for row in answers:
-        days.setdefault(row["day"], {"day": row["day"], "items": 0, "auto": 0})["answers"] = row[
-            "n"
-        ]
+    counts: dict[Any, dict[str, int]] = defaultdict(dict)
+    for day, state, n in by_state:
+        counts[day][state] = n
+    answered = dict(answers)
     out = []
-    for day in sorted(days):
-        entry = days[day] | {"answers": days[day].get("answers", 0)}
-        entry["automation_rate"] = entry["auto"] / entry["items"] if entry["items"] else None
-        out.append(entry)
+    for day in sorted(counts.keys() | answered.keys()):
+        rate = automation_of(counts[day])
+        out.append(
+            {"day": day, **rate, "automation_rate": rate["rate"], "answers": answered.get(day, 0)}
+        )
     return out
 
 
 def dashboard(*, project: Project) -> dict[str, Any]:
     versions = list(model_version_list(project=project))
     active = next((v for v in versions if v.is_active), None)
-    counts = Item.objects.filter(project=project).aggregate(
-        total=Count("id"), auto=Count("id", filter=Q(label_source=Item.Source.MODEL))
-    )
+    rate = automation(project=project)
     return {
         "versions": versions,
         "active": active,
@@ -238,8 +233,8 @@ def dashboard(*, project: Project) -> dict[str, Any]:
             else version_threshold(active, project.auto_label_accuracy).value
         ),
         "audit": audit_accuracy(project=project, version=active) if active else None,
-        "automation_rate": counts["auto"] / counts["total"] if counts["total"] else None,
-        "items": counts["total"],
+        "automation": rate,
+        "automation_rate": rate["rate"],
         "per_day": _per_day(project, timezone.now() - timedelta(days=DASHBOARD_DAYS)),
         "rescore": rescore_latest(project=project),
         "runs": list(training_run_list(project=project)[:10]),

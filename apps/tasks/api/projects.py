@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from apps.models.selectors import auto_label_threshold
 from apps.tasks.api.serializers import ProjectDetailSerializer, ProjectSerializer
 from apps.tasks.models import Project
+from apps.tasks.selectors.overview import automation
 from apps.tasks.selectors.projects import (
     project_get_for_requester,
     project_item_counts,
@@ -77,6 +78,7 @@ class ProjectViewSet(
 
     def _detail(self, project) -> dict:
         project.item_counts = project_item_counts(project=project)
+        project.automation = automation(project=project, counts=project.item_counts)
         budget = budget_status(project=project)
         project.budget_remaining = budget["remaining"]
         project.budget_exhausted = budget["exhausted"]

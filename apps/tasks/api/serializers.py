@@ -45,6 +45,14 @@ class ProjectSerializer(serializers.ModelSerializer):
         extra_kwargs = {"labels": {"help_text": "The label set: 2 to 50 distinct strings."}}
 
 
+class AutomationSerializer(serializers.Serializer):
+    labeled = serializers.IntegerField(
+        help_text="Items with a final label: auto-labeled, consensus or resolved."
+    )
+    auto = serializers.IntegerField(help_text="Of those, the items the model labeled.")
+    rate = serializers.FloatField(allow_null=True, help_text="auto / labeled; null: none yet.")
+
+
 class ProjectDetailSerializer(ProjectSerializer):
     item_counts = serializers.DictField(
         child=serializers.IntegerField(), read_only=True, help_text="Items per state."
@@ -75,10 +83,16 @@ class ProjectDetailSerializer(ProjectSerializer):
         "confidence_threshold.",
     )
 
+    automation = AutomationSerializer(
+        read_only=True,
+        help_text="The automation rate, as every page shows it (README, 'Automation rate').",
+    )
+
     class Meta(ProjectSerializer.Meta):
         fields = [
             *ProjectSerializer.Meta.fields,
             "item_counts",
+            "automation",
             "callback_secret",
             "budget_remaining",
             "budget_exhausted",

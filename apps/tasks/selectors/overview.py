@@ -3,6 +3,7 @@ queries, none per row, so the page costs the same for ten items or ten million."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,24 +39,35 @@ def answers_per_hour(*, project: Project, now: datetime | None = None) -> list[d
     return [{"hour": hour, "answers": counts.get(hour, 0)} for hour in hours]
 
 
-def automation(*, project: Project) -> dict[str, Any]:
-    """Auto-labeled items over items with a final label (None when nothing is labeled)."""
-    row = (
-        Item.objects.filter(project=project)
-        .exclude(final_label="")
-        .aggregate(labeled=Count("id"), auto=Count("id", filter=Q(label_source=Item.Source.MODEL)))
-    )
-    rate = row["auto"] / row["labeled"] if row["labeled"] else None
-    return {**row, "rate": rate}
+# The automation rate, one definition for every page and the API (README, "Automation rate"):
+# of the items with a final label, the share the model labeled. Items still waiting or in
+# review, ambiguous ones (no label) and gold (never given a label of its own) are left out.
+AUTOMATION_LABELED = (Item.State.AUTO_LABELED, Item.State.CONSENSUS, Item.State.RESOLVED)
+
+
+def automation_of(counts: Mapping[str, int]) -> dict[str, Any]:
+    """{labeled, auto, rate, percent} from item counts per state (rate and percent None when
+    nothing is labeled; percent is what the pages print, to one decimal)."""
+    labeled = sum(counts.get(state, 0) for state in AUTOMATION_LABELED)
+    auto = counts.get(Item.State.AUTO_LABELED, 0)
+    rate = auto / labeled if labeled else None
+    percent = None if rate is None else round(100 * rate, 1)
+    return {"labeled": labeled, "auto": auto, "rate": rate, "percent": percent}
+
+
+def automation(*, project: Project, counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The project's automation rate; from `counts` (project_item_counts) when the caller
+    has them, else one GROUP BY state."""
+    return automation_of(project_item_counts(project=project) if counts is None else counts)
 
 
 def project_overview(*, project: Project) -> dict[str, Any]:
-    """Everything the overview page shows; at most 7 queries."""
+    """Everything the overview page shows; at most 6 queries."""
     counts = project_item_counts(project=project)
     return {
         "counts": counts,
         "per_hour": answers_per_hour(project=project),
-        "automation": automation(project=project),
+        "automation": automation(project=project, counts=counts),
         "disagreements": counts.get(Item.State.NEEDS_REVIEW, 0),
         "blocked": Block.objects.filter(project=project, lifted_at__isnull=True).count(),
         "budget": budget_status(project=project),
