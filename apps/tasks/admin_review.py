@@ -21,9 +21,9 @@ from apps.tasks.services.items import (
     item_resolve,
     item_send_back,
 )
-from apps.workers.ledger import MAX_REASON_LENGTH, ledger_grant_bonus, ledger_reject_answers
-from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, WorkerStats
-from apps.workers.services import worker_unblock
+from apps.workers.admin_blocking import worker_block_link
+from apps.workers.ledger import ledger_grant_bonus
+from apps.workers.models import LedgerCheckpoint, LedgerEntry, WorkerStats
 from hitlcrowd.api import ApiError
 from hitlcrowd.params import ascii_int
 
@@ -35,7 +35,7 @@ class ReviewAnswerInline(admin.TabularInline):
     fk_name = "item"
     fields = [
         "worker", "label", "worker_skill", "worker_spam_score", "worker_agreement",
-        "seconds_spent", "created_at",
+        "seconds_spent", "created_at", "block_worker",
     ]  # fmt: skip
     readonly_fields = fields
     extra = 0
@@ -72,6 +72,10 @@ class ReviewAnswerInline(admin.TabularInline):
     @admin.display(description="agrees with consensus")
     def worker_agreement(self, answer: Answer) -> str:
         return "-" if answer.agreement is None else f"{answer.agreement:.0%}"
+
+    @admin.display(description="")
+    def block_worker(self, answer: Answer) -> str:
+        return worker_block_link(answer.worker_id, answer.project_id)
 
 
 class ResolveForm(forms.ModelForm):
@@ -194,44 +198,6 @@ class ReviewItemAdmin(ShowsItem, admin.ModelAdmin):
             done += 1
         if done:
             self.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
-
-
-# --- Unblocking: an action on the workers app's Block admin ------------------------------------
-
-
-@admin.action(description="Unblock: their answers count again (re-aggregates the project)")
-def unblock_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]) -> None:
-    lifted = 0
-    for block in queryset.filter(lifted_at__isnull=True):
-        worker_unblock(block=block, by=request.user)
-        lifted += 1
-    modeladmin.message_user(request, f"Lifted {lifted} block(s).", messages.SUCCESS)
-
-
-@admin.action(description="Reject their answers on this project: reverse the pay (ledger)")
-def reject_answers_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]) -> None:
-    reversed_ = 0
-    for block in queryset.select_related("worker", "project"):
-        reason = f"Rejected by an admin (block {block.pk}: {block.reason})"[:MAX_REASON_LENGTH]
-        reversed_ += ledger_reject_answers(
-            worker=block.worker, project=block.project, by=request.user, reason=reason
-        )
-    modeladmin.message_user(request, f"Reversed {reversed_} answer credit(s).", messages.SUCCESS)
-
-
-def _add_unblock_action() -> None:
-    """apps.workers registers Block first (INSTALLED_APPS order); add the actions to its admin."""
-    base = type(admin.site.get_model_admin(Block)) if admin.site.is_registered(Block) else None
-    if base is None:
-        return
-    if unblock_selected in (base.actions or []):
-        return
-    actions = [*(base.actions or []), unblock_selected, reject_answers_selected]
-    admin.site.unregister(Block)
-    admin.site.register(Block, type("BlockAdmin", (base,), {"actions": actions}))
-
-
-_add_unblock_action()
 
 
 # --- Rewards ledger: browse entries, grant bonuses -------------------------------------------

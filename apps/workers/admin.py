@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from apps.workers.admin_blocking import BlockListMixin, WorkerBlockingMixin
 from apps.workers.models import Block, Qualification, User, WorkerStats
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(WorkerBlockingMixin, DjangoUserAdmin):
     list_display = ["username", "email", "role", "is_staff", "is_active", "date_joined"]
     list_filter = ["role", "is_staff", "is_superuser", "is_active"]
     search_fields = ["username", "email", "first_name", "last_name"]
@@ -54,7 +55,7 @@ class WorkerStatsAdmin(_ServiceWrittenAdmin):
 
 
 @admin.register(Block)
-class BlockAdmin(_ServiceWrittenAdmin):
+class BlockAdmin(BlockListMixin, _ServiceWrittenAdmin):
     list_display = ["worker", "project", "reason", "automatic", "created_at", "lifted_at"]
     list_filter = ["automatic", ("lifted_at", admin.EmptyFieldListFilter)]
     search_fields = ["worker__username", "project__name", "reason"]

@@ -342,7 +342,9 @@ def worker_block(
     return block
 
 
-def worker_block_everywhere(*, worker: User, reason: str, by: User) -> list[Block]:
+def worker_block_everywhere(
+    *, worker: User, reason: str, by: User, reject: AnswerChoice | None = None
+) -> list[Block]:
     """Block the worker by hand on every project (worker_block on each, one transaction each:
     a worker on many projects does not hold every project's locks at once). Projects created
     later are not covered. Returns the active blocks."""
@@ -350,7 +352,7 @@ def worker_block_everywhere(*, worker: User, reason: str, by: User) -> list[Bloc
 
     reason = clean_reason(reason, required="Say why: the worker reads it.")
     return [
-        worker_block(worker=worker, project=project, reason=reason, by=by)
+        worker_block(worker=worker, project=project, reason=reason, by=by, reject=reject)
         for project in Project.objects.order_by("pk")
     ]
 

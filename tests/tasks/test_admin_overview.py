@@ -142,11 +142,16 @@ def test_rejecting_a_blocked_workers_answers_from_the_block_admin(
     project, _ = busy
     block = Block.objects.get(worker=other_worker, project=project)
     data = {"action": "reject_answers_selected", "_selected_action": [block.pk]}
+    # The worker reads the reason: none typed in the action bar, nothing is rejected.
+    response = staff.post("/admin/workers/block/", data, follow=True)
+    assert "Nothing rejected" in response.content.decode()
+    assert not LedgerEntry.objects.filter(kind="reversal").exists()
+    data["reason"] = "spam answers"
     response = staff.post("/admin/workers/block/", data, follow=True)
     assert "Reversed 1 answer credit(s)." in response.content.decode()
     reversal = LedgerEntry.objects.get(kind="reversal")
     assert (reversal.worker, reversal.created_by) == (other_worker, admin_user)
-    assert "spam" in reversal.reason
+    assert reversal.reason == "spam answers"
     staff.post("/admin/workers/block/", data)
     assert LedgerEntry.objects.filter(kind="reversal").count() == 1
 

@@ -28,14 +28,18 @@ from tests.workers.test_worker_pages import client_for
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def paid_project(requester):
+def make_paid_project(owner):
     project = factories.ProjectFactory(
-        owner=requester, name="Paid", gold_share=0, reward_per_answer=REWARD
+        owner=owner, name="Paid", gold_share=0, reward_per_answer=REWARD
     )
     for i in range(6):
         factories.HITFactory(item__project=project, item__external_id=f"p{i}", answers_wanted=2)
     return project
+
+
+@pytest.fixture
+def paid_project(requester):
+    return make_paid_project(requester)
 
 
 def reversed_ids(worker) -> set[int]:
