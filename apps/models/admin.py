@@ -37,7 +37,9 @@ class LearningSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyAdmin):
+    """History, like the runs and flags below: written by training, scoring and audits only."""
+
     list_display = [
         "__str__",
         "project",
@@ -53,7 +55,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
+class TrainingRunAdmin(ReadOnlyAdmin):
     list_display = ["pk", "project", "status", "trigger", "started_at", "finished_at"]
     list_filter = ["status"]
     list_select_related = ["project"]
@@ -61,14 +63,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(RescoreRun)
-class RescoreRunAdmin(admin.ModelAdmin):
+class RescoreRunAdmin(ReadOnlyAdmin):
     list_display = ["pk", "project", "model_version", "status", "done", "total", "auto_labeled"]
     list_select_related = ["project", "model_version"]
     readonly_fields = [f.name for f in RescoreRun._meta.fields]
 
 
 @admin.register(ItemFlag)
-class ItemFlagAdmin(admin.ModelAdmin):
+class ItemFlagAdmin(ReadOnlyAdmin):
     list_display = ["item", "kind", "model_label", "given_label", "confidence", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["item"]

@@ -7,9 +7,11 @@ renders a select of millions of rows.
 
 from __future__ import annotations
 
+from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django_q.models import Failure, Success
 
 from apps.tasks.models import (
     HIT,
@@ -122,7 +124,9 @@ class HITAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReadOnlyAdmin):
+    """History: a lease and its outcome; states change only through the services."""
+
     list_display = [
         "__str__", "project", "worker", "state", "leased_at", "lease_expires_at", "finished_at",
     ]  # fmt: skip
@@ -160,6 +164,23 @@ class AggregationStateAdmin(ReadOnlyAdmin):
     list_filter = ["pending"]
     search_fields = ["project__name"]
     list_select_related = ["project", "last_run"]
+
+
+def read_only(model: type[models.Model]) -> None:
+    """Re-register another app's admin of history rows with ReadOnlyAdmin's permissions."""
+    if not admin.site.is_registered(model):
+        return
+    base = type(admin.site.get_model_admin(model))
+    if issubclass(base, ReadOnlyAdmin):
+        return
+    admin.site.unregister(model)
+    admin.site.register(model, type(base.__name__, (ReadOnlyAdmin, base), {}))
+
+
+# Job results and login logs are history too (django-q's retry action still works). Axes'
+# AccessAttempt stays deletable: deleting one is how an admin lifts a lockout.
+for _model in (Success, Failure, AccessLog, AccessFailureLog):
+    read_only(_model)
 
 
 from apps.tasks import admin_overview  # noqa: E402, F401, I001  (project overview page, filters)

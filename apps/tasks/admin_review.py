@@ -9,8 +9,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from apps.tasks.admin import ShowsItem
@@ -215,7 +218,8 @@ class BonusForm(forms.ModelForm):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    """Append-only: the add form grants a bonus; nothing is changed or deleted."""
+    """History: entries are neither added, changed nor deleted here. A bonus is granted on
+    its own page (grant-bonus/, linked from the list) through ledger_grant_bonus."""
 
     form = BonusForm
     list_display = ["worker", "project", "kind", "amount", "answer", "reason", "created_by"]
@@ -226,28 +230,53 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     raw_id_fields = ["worker", "project"]
     show_full_result_count = False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if "amount" in form.base_fields:  # the add form; existing entries are read-only
-            form.base_fields["amount"].help_text = "The bonus, a positive decimal."
-        return form
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.grant_bonus_view)
+        grant = path("grant-bonus/", view, name="workers_ledgerentry_grant_bonus")
+        return [grant, *super().get_urls()]
 
-    def save_model(self, request: HttpRequest, obj: LedgerEntry, form, change: bool) -> None:
-        entry = ledger_grant_bonus(
-            worker=obj.worker,
-            project=obj.project,
-            amount=form.cleaned_data["amount"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
+    def grant_bonus_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("workers.add_ledgerentry"):
+            raise PermissionDenied
+        form = self.get_form(request, None, change=False, fields=BonusForm.Meta.fields)(
+            request.POST or None
         )
-        obj.pk, obj.kind, obj.created_at = entry.pk, entry.kind, entry.created_at
-        obj._state.adding = False
+        form.fields["amount"].help_text = "The bonus, a positive decimal."
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = ledger_grant_bonus(**form.cleaned_data, by=request.user)
+            except ApiError as exc:
+                _form_errors(form, exc)
+            else:
+                self.message_user(request, f"Granted {entry.amount} to {entry.worker}.")
+                return HttpResponseRedirect(reverse("admin:workers_ledgerentry_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Grant a bonus",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        template = "admin/workers/ledgerentry/grant_bonus.html"
+        return TemplateResponse(request, template, context)
+
+
+def _form_errors(form: forms.Form, exc: ApiError) -> None:
+    """The service's 400 on the form: by field where it names one."""
+    fields = exc.errors if isinstance(exc.errors, dict) else {}
+    for name, errors in fields.items():
+        form.add_error(name if name in form.fields else None, errors)
+    if not fields:
+        form.add_error(None, str(exc.detail))
 
 
 @admin.register(LedgerCheckpoint)

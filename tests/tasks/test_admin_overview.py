@@ -20,6 +20,9 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
+LEDGER = "/admin/workers/ledgerentry/"
+
+
 def overview_url(project) -> str:
     return f"/admin/tasks/project/{project.pk}/overview/"
 
@@ -163,7 +166,9 @@ def test_an_automatic_block_does_not_take_pay_back(busy, other_worker):
 def test_granting_a_bonus_from_the_ledger_admin(busy, staff, worker, admin_user):
     project, _ = busy
     data = {"worker": worker.pk, "project": project.pk, "amount": "3.25", "reason": "extra mile"}
-    response = staff.post("/admin/workers/ledgerentry/add/", data)
+    assert "/admin/workers/ledgerentry/grant-bonus/" in staff.get(LEDGER).content.decode()
+    assert staff.get(f"{LEDGER}add/").status_code == 403  # entries are history
+    response = staff.post(f"{LEDGER}grant-bonus/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     bonus = LedgerEntry.objects.get(kind="bonus")
     assert (bonus.amount, bonus.created_by, bonus.reason) == (
@@ -171,6 +176,21 @@ def test_granting_a_bonus_from_the_ledger_admin(busy, staff, worker, admin_user)
         admin_user,
         "extra mile",
     )
+
+
+def test_a_bad_bonus_shows_the_form_again_naming_the_field(busy, staff, worker, requester):
+    project, _ = busy
+    data = {"worker": requester.pk, "project": project.pk, "amount": "3", "reason": "x"}
+    response = staff.post(f"{LEDGER}grant-bonus/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"worker": ["Bonuses go to workers."]}
+    assert not LedgerEntry.objects.filter(kind="bonus").exists()
+
+
+def test_only_staff_reach_the_bonus_page(busy, client, worker):
+    client.force_login(worker)
+    response = client.get(f"{LEDGER}grant-bonus/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
 def test_ledger_entries_cannot_be_edited_or_deleted_in_the_admin(busy, staff):
