@@ -302,6 +302,7 @@ class Item(models.Model):
     class ReviewReason(models.TextChoices):
         UNSURE = "unsure", "Unsure at the maximum overlap"
         NO_WORKER_LEFT = "no_worker_left", "No worker left who may answer"
+        SUSPECTED_ERROR = "suspected_error", "A model suspects the crowd's label"
 
     class ReviewAction(models.TextChoices):
         RESOLVED = "resolved", "Resolved to a label"

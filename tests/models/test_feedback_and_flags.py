@@ -50,6 +50,7 @@ def test_consensus_the_model_confidently_contradicts_goes_to_review(pets, worker
 
     wrong = Item.objects.get(pk=items[7].pk)
     assert wrong.state == Item.State.NEEDS_REVIEW
+    assert wrong.review_reason == Item.ReviewReason.SUSPECTED_ERROR
     flag = ItemFlag.objects.get(item=wrong, kind=ItemFlag.Kind.SUSPECTED_ERROR)
     assert flag.given_label == wrong.final_label and flag.model_label == items[7].truth
     assert flag.model_version == run.model_version and "out of fold" in flag.reason

@@ -38,6 +38,7 @@ from apps.models.services.common import (
 )
 from apps.tasks.models import Answer, AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
+from apps.tasks.services.items import items_review_suspected
 from apps.workers.selectors import blocked_worker_ids
 
 log = logging.getLogger(__name__)
@@ -460,14 +461,10 @@ def suspected_errors_flag(*, project: Project, version: ModelVersion) -> int:
 
 @transaction.atomic
 def _flag_errors(project, version, data: TrainingSet, errors: list) -> int:
-    flagged = 0
-    for error in errors:
-        item_id = data.item_ids[error.index]
-        moved = Item.objects.filter(
-            pk=item_id, state=Item.State.CONSENSUS, label_source=Item.Source.CROWD
-        ).update(state=Item.State.NEEDS_REVIEW, updated_at=timezone.now())
-        if not moved:
-            continue
+    by_item = {data.item_ids[error.index]: error for error in errors}
+    moved = items_review_suspected(project=project, item_ids=by_item)
+    for item_id in moved:
+        error = by_item[item_id]
         reason = (
             f"Model {version.name} (out of fold) says {error.suggested!r} with "
             f"p={error.confidence:.3f}; consensus {error.given!r} has "
@@ -485,8 +482,7 @@ def _flag_errors(project, version, data: TrainingSet, errors: list) -> int:
                 "reason": reason,
             },
         )
-        flagged += 1
-    return flagged
+    return len(moved)
 
 
 def learning_settings_ensure(*, project: Project) -> LearningSettings:

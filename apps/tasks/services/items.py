@@ -628,6 +628,29 @@ def _reopen_priorities(project: Project, item_ids: list[int]) -> dict[int, float
     return item_queue_priorities(project=project, item_ids=item_ids)
 
 
+@transaction.atomic
+def items_review_suspected(*, project: Project, item_ids: Iterable[int]) -> list[int]:
+    """Crowd labels a model confidently contradicts (out of fold) go to the admins' review
+    queue with `review_reason` suspected_error; the label stays until an admin decides. Only
+    items still settled by the crowd move (their HIT is done already). Returns those moved."""
+    ids = sorted(set(item_ids))
+    lock_in_id_order(Item, ids)
+    moved = list(
+        Item.objects.filter(
+            pk__in=ids,
+            project=project,
+            state=Item.State.CONSENSUS,
+            label_source=Item.Source.CROWD,
+        ).values_list("pk", flat=True)
+    )
+    Item.objects.filter(pk__in=moved).update(
+        state=Item.State.NEEDS_REVIEW,
+        review_reason=Item.ReviewReason.SUSPECTED_ERROR,
+        updated_at=timezone.now(),
+    )
+    return moved
+
+
 # --- Review bookkeeping -------------------------------------------------------------------------
 
 
