@@ -16,7 +16,8 @@ no sign-up API) and the guideline is published as the admin would; everything el
 
 The truth comes from the data set, never from the server: workers find an item's true label
 from its payload (they never see ids), the requester's report from the external id it uploaded.
-The run stops when no item outside gold is waiting, when nothing moved for `stall_seconds`
+The run stops when no item outside gold is waiting and no job is left that could send work
+back (a re-score returns auto-labels to people), when nothing moved for `stall_seconds`
 (what is still waiting then is stranded), or at the time cap. The report: consensus accuracy on
 the items the crowd finalized, system accuracy over every final label (auto-labels too), human
 answers (gold and seed labels included) against fixed overlap 3 on every item, answers per
@@ -482,6 +483,7 @@ class Simulation:
         }
         self.samples: list[Sample] = []
         self.workers: list[Worker] = []
+        self.dsn: str | None = None  # the server's database, when this run started it
 
     def is_gold(self, payload: dict[str, Any]) -> bool:
         return payload_key(payload) in self.gold_keys
@@ -500,6 +502,7 @@ def run_simulation(config: SimConfig, dsn: str | None = None) -> Report:
     dataset = load_dataset(config)
     with _server(config, dsn) as base_url:
         sim = Simulation(config, base_url, dataset)
+        sim.dsn = None if config.base_url else dsn
         requester = _requester(config, sim)
         tokens = _crowd_accounts(config, sim)
         sim.started = time.monotonic()
@@ -654,7 +657,7 @@ def _drive(sim: Simulation, requester: Http, tokens: list[tuple[WorkerSpec, str]
             if sample.states != last_states:
                 last_states, moved = sample.states, time.monotonic()
             _progress(sim, sample)
-            if sample.states.get("waiting", 0) == 0:
+            if sample.states.get("waiting", 0) == 0 and _jobs_idle(sim):
                 stopped_by = "done"
                 break
             quiet = time.monotonic() - max(moved, sim.stats.last_real_answer)
@@ -737,6 +740,19 @@ def _progress(sim: Simulation, sample: Sample) -> None:
         f" | accuracy {_pct(sample.system_accuracy)} | {sample.t:.0f} s "
     )
     print(line, end="", file=sys.stderr, flush=True)
+
+
+def _jobs_idle(sim: Simulation) -> bool:
+    """Nothing waiting is done only once no job can send work back: a re-score after the
+    last promotion returns auto-labels the new version doubts to people (on a server this
+    run did not start, the queue is not visible: taken as idle)."""
+    if not sim.dsn:
+        return True
+    import psycopg
+    import soak
+
+    with psycopg.connect(sim.dsn, autocommit=True) as conn:
+        return soak._settled(conn, soak.SoakConfig(), sim.project_id)
 
 
 def _pct(value: float | None) -> str:

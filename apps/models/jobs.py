@@ -19,7 +19,7 @@ def rescore_job(model_version_id: int) -> str:
     from apps.models.services.scoring import rescore_run
 
     run = rescore_run(model_version_id=model_version_id)
-    return "version no longer active" if run is None else f"{run.status}: {run.done}/{run.total}"
+    return "no active version" if run is None else f"{run.status}: {run.done}/{run.total}"
 
 
 def webhook_deliver_job(delivery_id: int) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.models.models import ItemFlag, LearningSettings, RescoreRun
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
+from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_submit
 from tests.models.conftest import answer, labeled, text_of, waiting
 
@@ -111,6 +112,70 @@ def test_a_retried_rescore_changes_nothing_twice(
     assert RescoreRun.objects.count() == 1
 
 
+def auto_labeled(project, texts_and_labels: list[tuple[str, str]]) -> list[Item]:
+    """Items an earlier model (the import's) auto-labeled, their HITs cancelled."""
+    items = waiting(project, [text for text, _ in texts_and_labels], prefix="a")
+    for item, (_, label) in zip(items, texts_and_labels, strict=True):
+        Item.objects.filter(pk=item.pk).update(
+            state=Item.State.AUTO_LABELED,
+            final_label=label,
+            final_confidence=0.91,
+            label_source=Item.Source.MODEL,
+            prediction=label,
+            confidence=0.91,
+            model_version="seed-model",
+        )
+        HIT.objects.filter(item=item).update(state=HIT.State.CANCELLED)
+    return items
+
+
+def test_a_promoted_model_relabels_earlier_auto_labels_and_sends_unsure_ones_to_people(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    labeled(pets, 100, worker)
+    wrong, right, unsure = auto_labeled(
+        pets, [(text_of("cat", 970), "dog"), (text_of("dog", 971), "dog"), (UNSURE, "cat")]
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    name = run.model_version.name
+    for item in (wrong, right, unsure):
+        item.refresh_from_db()
+    # An auto-label is a model's label: the better model's replaces it.
+    assert (wrong.state, wrong.final_label, wrong.model_version) == ("auto_labeled", "cat", name)
+    assert wrong.final_confidence >= pets.confidence_threshold
+    assert (right.state, right.final_label, right.label_source) == ("auto_labeled", "dog", "model")
+    # Below the threshold now in force: back to people, on an open HIT.
+    assert unsure.state == Item.State.WAITING and unsure.final_label == ""
+    assert unsure.confidence < pets.confidence_threshold and unsure.model_version == name
+    hit = HIT.objects.get(item=unsure)
+    assert (hit.state, hit.answers_wanted) == (HIT.State.OPEN, pets.min_overlap)
+    broken = project_invariants(project_id=pets.pk)
+    assert not any(unsure.pk in ids for ids in broken.values())
+
+
+def test_auto_labels_stand_while_the_new_version_proves_no_threshold(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    pets.auto_label_accuracy = 0.999  # far more evidence than 100 labels give
+    pets.save()
+    labeled(pets, 100, worker)
+    (unsure,) = auto_labeled(pets, [(UNSURE, "cat")])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    assert run.status == "promoted"
+    unsure.refresh_from_db()
+    assert (unsure.state, unsure.final_label, unsure.model_version) == (
+        Item.State.AUTO_LABELED,
+        "cat",
+        "seed-model",
+    )
+
+
 @pytest.mark.parametrize("strategy", ["kcenter", "cluster_margin", "coverage"])
 def test_a_batch_strategy_puts_its_diverse_batch_first(
     strategy, pets, worker, sync_q, django_capture_on_commit_callbacks
@@ -186,3 +251,55 @@ def test_a_rescore_chunk_costs_the_same_queries_whatever_its_size(
             assert item.model_version == version.name and item.prediction in ("cat", "dog")
             assert HIT.objects.get(item=item).priority > 0
     assert queries[0] == queries[1]
+
+
+def test_auto_labels_below_the_threshold_wait_their_turn_while_people_have_work(
+    pets, worker, sync_q, django_capture_on_commit_callbacks
+):
+    from apps.models.services.audits import auto_labels_due_back
+
+    LearningSettings.objects.filter(project=pets).update(retrain_after_labels=2)
+    labeled(pets, 100, worker)
+    unsure = auto_labeled(pets, [(UNSURE, "cat"), (UNSURE, "dog"), (UNSURE, "dog")])
+    queue = waiting(pets, [UNSURE, UNSURE, UNSURE], prefix="q")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = model_retrain(project_id=pets.pk)
+
+    # A retrain's worth (2) goes back; the third waits, scored by the new version.
+    states = [Item.objects.get(pk=item.pk).state for item in unsure]
+    assert sorted(states) == ["auto_labeled", "waiting", "waiting"]
+    left = Item.objects.get(pk=unsure[states.index("auto_labeled")].pk)
+    assert left.model_version == run.model_version.name
+    assert left.final_confidence < pets.confidence_threshold
+    assert auto_labels_due_back(project=pets) == 0  # people still have 5 items to do
+
+    Item.objects.filter(pk__in=[item.pk for item in queue]).update(state=Item.State.CONSENSUS)
+    HIT.objects.filter(item__in=queue).update(state=HIT.State.DONE)
+    Item.objects.filter(pk__in=[item.pk for item in unsure], state="waiting").update(
+        state=Item.State.CONSENSUS
+    )
+    HIT.objects.filter(item__in=unsure, state=HIT.State.OPEN).update(state=HIT.State.DONE)
+
+    # People ran out of work: the rest goes to them.
+    assert auto_labels_due_back(project=pets) == 1
+    left.refresh_from_db()
+    assert left.state == Item.State.WAITING and HIT.objects.get(item=left).state == HIT.State.OPEN
+
+
+def test_a_rescore_job_of_a_replaced_version_scores_with_the_active_one(pets, worker):
+    from apps.models.services.scoring import rescore_run
+
+    labeled(pets, 100, worker)
+    (sure,) = waiting(pets, [text_of("cat", 980)])
+    first = model_retrain(project_id=pets.pk, trigger="manual")
+    labeled(pets, 40, worker, start=100)
+    second = model_retrain(project_id=pets.pk, trigger="manual")
+    assert second.status == "promoted"
+
+    run = rescore_run(model_version_id=first.model_version.pk)  # its job ran late
+
+    assert run.model_version == second.model_version and run.status == "finished"
+    sure.refresh_from_db()
+    assert (sure.state, sure.model_version) == ("auto_labeled", second.model_version.name)
+    assert rescore_run(model_version_id=second.model_version.pk).auto_labeled == 1  # no twice

@@ -61,6 +61,19 @@ def test_a_candidate_no_better_than_the_active_one_is_kept_aside_with_the_reason
     assert second.model_version.compared_with is not None
 
 
+def test_a_candidate_trained_on_more_labels_replaces_the_active_one_unless_clearly_worse(
+    pets, worker
+):
+    labeled(pets, 100, worker)
+    first = model_retrain(project_id=pets.pk, trigger="manual")
+    labeled(pets, 40, worker, start=100)
+    second = model_retrain(project_id=pets.pk, trigger="manual")
+
+    assert second.status == TrainingRun.Status.PROMOTED, second.detail
+    assert second.detail.startswith("not worse") and first.model_version.name in second.detail
+    assert active_of(pets) == second.model_version
+
+
 def test_a_better_candidate_replaces_the_active_version(pets, worker):
     # People relabel every item the other way round: the active version is now wrong on all
     # the evidence, the candidate learned the new labels.

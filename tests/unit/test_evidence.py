@@ -75,6 +75,34 @@ def test_a_tie_keeps_the_incumbent():
     assert not evidence.promotion_verdict(same, same, 0.1).promote
 
 
+def test_a_successor_replaces_its_incumbent_unless_clearly_worse():
+    incumbent = np.array([True] * 90 + [False] * 10)
+    tie = incumbent.copy()
+    tie[[0, 90]] = [False, True]  # one each way
+    slightly_worse = incumbent.copy()
+    slightly_worse[:2] = False  # wrong on 2 it got right, right on none
+    clearly_worse = incumbent.copy()
+    clearly_worse[:5] = False  # wrong on 5 it got right
+    assert evidence.promotion_verdict(tie, incumbent, 0.1, "active", successor=True).promote
+    assert evidence.promotion_verdict(incumbent, incumbent, 0.1, successor=True).promote
+    verdict = evidence.promotion_verdict(slightly_worse, incumbent, 0.1, successor=True)
+    assert verdict.promote and verdict.reason.startswith("not worse")
+    verdict = evidence.promotion_verdict(clearly_worse, incumbent, 0.1, successor=True)
+    assert not verdict.promote and verdict.reason.startswith("worse")
+    # Not a successor (the import's model): the same tie keeps the incumbent.
+    assert not evidence.promotion_verdict(tie, incumbent, 0.1, "import").promote
+
+
+def test_a_successor_still_needs_a_min_gain_above_zero():
+    incumbent = np.array([True] * 90 + [False] * 10)
+    better = incumbent.copy()
+    better[90:92] = True  # gains 0.02
+    assert not evidence.promotion_verdict(
+        incumbent, incumbent, 0.1, min_gain=0.01, successor=True
+    ).promote
+    assert evidence.promotion_verdict(better, incumbent, 0.1, min_gain=0.01, successor=True).promote
+
+
 def test_min_gain_is_required_on_top():
     incumbent = np.array([True] * 90 + [False] * 10)
     clear = np.ones(100, dtype=bool)  # gains 0.10

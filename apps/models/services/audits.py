@@ -244,6 +244,42 @@ def auto_labels_recheck(*, project: Project) -> int:
     )
 
 
+def reopen_budget(*, project: Project, row: LearningSettings) -> int:
+    """How many auto-labels below the threshold a re-score sends back to people: a retrain's
+    worth (retrain_after_labels) while people have more than that left to do, all of them
+    once they have less (auto_labels_due_back sends those when people run out between
+    re-scores)."""
+    if _people_work_left(project) < row.retrain_after_labels:
+        return 10**9
+    return row.retrain_after_labels
+
+
+def _people_work_left(project: Project) -> int:
+    return Item.objects.filter(project=project, state=Item.State.WAITING, is_gold=False).count()
+
+
+def auto_labels_due_back(*, project: Project) -> int:
+    """When people have less than a retrain's worth of work left, the auto-labels the active
+    version scored below the threshold in force go back to them (a re-score sends back only
+    a retrain's worth at a time: scoring._auto_labels_rescore). Called after labels change.
+    Returns the items sent back."""
+    from apps.tasks.services.items import items_auto_labels_reopen
+
+    row = learning_settings_of(project)
+    version = active_version(project.pk)
+    if version is None or not row.model_enabled:
+        return 0
+    threshold = auto_label_threshold(project=project)
+    if threshold is None or _people_work_left(project) >= row.retrain_after_labels:
+        return 0
+    below = auto_labels_below(project=project, threshold=threshold).filter(
+        model_version=version.name
+    )
+    return items_auto_labels_reopen(
+        project=project, item_ids=list(below.values_list("pk", flat=True))
+    )
+
+
 # --- How many audits --------------------------------------------------------------------------
 
 

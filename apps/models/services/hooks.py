@@ -24,7 +24,7 @@ def labels_changed(*, project_id: int, item_ids: Iterable[int] = ()) -> None:
 
 
 def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
-    from apps.models.services.audits import evidence_refresh_if_audited
+    from apps.models.services.audits import auto_labels_due_back, evidence_refresh_if_audited
     from apps.models.services.training import retrain_due, retrain_enqueue
     from apps.models.services.webhooks import webhooks_queue_due
 
@@ -35,6 +35,8 @@ def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
         evidence_refresh_if_audited(project=project, item_ids=item_ids)
         if retrain_due(project=project):
             retrain_enqueue(project_id=project_id, trigger="labels")
+        # People are running out of work: auto-labels the active version doubts go to them.
+        auto_labels_due_back(project=project)
     except Exception:
         # Labels are stored; the next consensus run checks again. Never fail the caller.
         log.exception("learning hooks of project %s failed", project_id)

@@ -18,7 +18,7 @@ import logging
 import math
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -40,6 +40,7 @@ from apps.models.models import (
     RescoreRun,
 )
 from apps.models.selectors import auto_label_threshold
+from apps.models.services import audits
 from apps.models.services.common import active_version, learning_settings_of, model_load
 from apps.models.services.priorities import NO_MODEL_PRIORITY, per_item_priority
 from apps.tasks import ingest
@@ -53,6 +54,7 @@ from apps.tasks.services.items import (
     item_audit_open,
     item_create,
     item_scores_apply,
+    items_auto_labels_rescore,
 )
 from hitlcrowd.api import ApiError
 
@@ -92,10 +94,18 @@ def _scorable(project: Project, row: LearningSettings, version: ModelVersion | N
 
 
 def rescore_start(*, model_version_id: int) -> RescoreRun | None:
-    """The rescore run of this version (created once); older running ones are superseded.
-    None when the version is no longer active. Whether this job may work on it is
-    `rescore_claim`'s answer."""
-    version = ModelVersion.objects.filter(pk=model_version_id, is_active=True).first()
+    """The rescore run of the project's active version (created once); older running ones
+    are superseded. A job queued by a version promoted and replaced since works for the
+    active one: when promotions come faster than jobs (digits, 30 simulated workers: one
+    every 2-3 s), a job that gave up on a replaced version left every version unscored but
+    the last one (docs/benchmarks-simulate.md). None when no version is active. Whether this
+    job may work on it is `rescore_claim`'s answer."""
+    project_id = (
+        ModelVersion.objects.filter(pk=model_version_id)
+        .values_list("project_id", flat=True)
+        .first()
+    )
+    version = ModelVersion.objects.filter(project_id=project_id, is_active=True).first()
     if version is None:
         return None
     RescoreRun.objects.filter(
@@ -199,6 +209,7 @@ def rescore_run(*, model_version_id: int) -> RescoreRun | None:
             if not chunk:
                 break
             _rescore_chunk(project, row, version, model, run, chunk)
+        _auto_labels_rescore(project, row, version, model)
         if not _still_active(version):
             return _end(run, RescoreRun.Status.SUPERSEDED)
         _diversity_boost(project, row, model)
@@ -206,6 +217,49 @@ def rescore_run(*, model_version_id: int) -> RescoreRun | None:
         RescoreRun.objects.filter(pk=run.pk).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     return _end(run, RescoreRun.Status.FINISHED)
+
+
+def _auto_labels_rescore(project: Project, row, version: ModelVersion, model) -> int:
+    """The new version re-scores what earlier models auto-labeled (the import's seed model
+    included): an auto-label is a model's label, so the better model's label and confidence
+    replace it. Items now below the threshold in force go back to people, the least sure
+    first, at most `audits.reopen_budget` of them a re-score: a fast crowd would otherwise
+    spend its answers on items the next version takes back (the rest wait their turn,
+    auto-labeled with the score they got). While the new version's record proves no
+    threshold (auto_label_accuracy set, too little evidence), earlier auto-labels stand.
+    Returns the items sent back."""
+    below: list[ScoredRow] = []
+    after = 0
+    while _still_active(version):
+        chunk = list(
+            Item.objects.filter(
+                project=project,
+                state=Item.State.AUTO_LABELED,
+                label_source=Item.Source.MODEL,
+                pk__gt=after,
+            )
+            .exclude(model_version=version.name)  # auto-labeled by this very re-score
+            .order_by("pk")
+            .values("pk", "payload", "is_gold", "hit__pk")[:RESCORE_CHUNK]
+        )
+        threshold = routing_threshold(project)  # audits judged meanwhile move it
+        if not chunk or math.isinf(threshold):
+            break
+        after = chunk[-1]["pk"]
+        rows = [
+            ScoredRow(s.item_id, s.label, s.confidence, s.priority, AUTO)
+            for s in _score(project, row, model, chunk)
+        ]
+        below += [r for r in rows if r.confidence < threshold]
+        items_auto_labels_rescore(project=project, model_version=version.name, rows=rows)
+    budget = audits.reopen_budget(project=project, row=row)
+    back = [replace(r, route=PEOPLE) for r in sorted(below, key=lambda r: r.confidence)[:budget]]
+    done = items_auto_labels_rescore(project=project, model_version=version.name, rows=back)
+    log.info(
+        "%s: %d auto-labels below the threshold, %d back to people",
+        version.name, len(below), len(done.reopened),
+    )  # fmt: skip
+    return len(done.reopened)
 
 
 def _still_active(version: ModelVersion) -> bool:

@@ -290,6 +290,7 @@ def _train_and_judge(project: Project, run: TrainingRun) -> TrainingRun:
         baseline=_one_class_share(data.labels),
         incumbent_name=incumbent_name,
         min_gain=row.promotion_min_gain,
+        successor=_successor(project, len(data)),
     )
     better, reason = verdict.promote, verdict.reason
     if better and row.promotion_metric != LearningSettings.Metric.ACCURACY:
@@ -331,6 +332,13 @@ def _records_to_compare(
         [bool(theirs_by_item[pk][1]) for pk in shared],
         imported.name,
     )
+
+
+def _successor(project: Project, labels: int) -> bool:
+    """Whether the candidate is the active version's own kind trained on more labels (it
+    then needs only not to be clearly worse). The import's model must be beaten clearly."""
+    old = active_version(project.pk)
+    return old is not None and labels > old.labels_seen
 
 
 def _one_class_share(labels: list[str]) -> float:

@@ -619,7 +619,95 @@ def items_auto_labels_reopen(*, project: Project, item_ids: Iterable[int]) -> in
         ]
     )
     hit_slots_recount(hit_ids=hits.values())
+    if Answer.objects.counted().filter(item_id__in=reopened).exists():
+        # An audited item people answered: its HIT may be full, and only a consensus run
+        # decides whether it is done or wants more (until then nobody may be served it).
+        transaction.on_commit(lambda: aggregation_enqueue(project_id=project.pk))
     return len(reopened)
+
+
+@dataclass
+class AutoLabelsRescored:
+    """What `items_auto_labels_rescore` did, by item id."""
+
+    kept: list[int] = field(default_factory=list)  # still auto-labeled, new score (and label)
+    relabeled: list[int] = field(default_factory=list)  # of `kept`, those whose label changed
+    reopened: list[int] = field(default_factory=list)  # back to people
+
+
+def items_auto_labels_rescore(
+    *, project: Project, model_version: str, rows: Sequence[ScoredRow]
+) -> AutoLabelsRescored:
+    """A newer model's scores for items a model auto-labeled: an auto-label is a model's
+    label, not a person's, so a better model may replace it. Route AUTO keeps the item
+    auto-labeled with the new label and confidence; route PEOPLE sends it back to people
+    (`items_auto_labels_reopen`). Items no longer auto-labeled by a model are left alone.
+    APPLY_BATCH rows per transaction."""
+    unknown = {row.route for row in rows} - {AUTO, PEOPLE}
+    if unknown:
+        raise ValueError(f"auto-labels are routed {AUTO} or {PEOPLE}, not {sorted(unknown)}")
+    ordered = sorted(rows, key=lambda row: row.item_id)
+    done = AutoLabelsRescored()
+    for start in range(0, len(ordered), APPLY_BATCH):
+        batch = ordered[start : start + APPLY_BATCH]
+        kept, relabeled = retry_on_lock_conflict(
+            lambda batch=batch: _auto_labels_rescore_batch(project, model_version, batch)
+        )
+        done.kept += kept
+        done.relabeled += relabeled
+    back = [row.item_id for row in ordered if row.route == PEOPLE]
+    if back:
+        reopened = set(_auto_labels_reopen_ids(project, back, model_version, ordered))
+        done.reopened = [pk for pk in back if pk in reopened]
+    return done
+
+
+@transaction.atomic
+def _auto_labels_rescore_batch(
+    project: Project, version: str, rows: Sequence[ScoredRow]
+) -> tuple[list[int], list[int]]:
+    keep = {row.item_id: row for row in rows if row.route == AUTO}
+    lock_in_id_order(Item, list(keep))
+    current = dict(
+        Item.objects.filter(
+            pk__in=list(keep),
+            project=project,
+            state=Item.State.AUTO_LABELED,
+            label_source=Item.Source.MODEL,
+        ).values_list("pk", "final_label")
+    )
+    now = timezone.now()
+    kept = [keep[pk] for pk in sorted(current)]
+    _write_predictions(kept, version, now)
+    _write_auto_labels(kept, now)
+    relabeled = [row.item_id for row in kept if row.label != current[row.item_id]]
+    if relabeled:
+        labels_changed(project_id=project.pk, item_ids=relabeled)  # callbacks owed, if any
+    return [row.item_id for row in kept], relabeled
+
+
+def _auto_labels_reopen_ids(
+    project: Project, item_ids: list[int], version: str, rows: Sequence[ScoredRow]
+) -> list[int]:
+    """Send back the items of `item_ids` still auto-labeled by a model, with the newer
+    model's prediction stored. Returns the ids sent back."""
+    still = list(
+        Item.objects.filter(
+            pk__in=item_ids,
+            project=project,
+            state=Item.State.AUTO_LABELED,
+            label_source=Item.Source.MODEL,
+        ).values_list("pk", flat=True)
+    )
+    if not still:
+        return []
+    by_id = {row.item_id: row for row in rows}
+    _write_predictions([by_id[pk] for pk in sorted(still)], version, timezone.now())
+    items_auto_labels_reopen(project=project, item_ids=still)
+    # items_auto_labels_reopen skips items that changed meanwhile: report what it moved.
+    return list(
+        Item.objects.filter(pk__in=still, state=Item.State.WAITING).values_list("pk", flat=True)
+    )
 
 
 def _reopen_priorities(project: Project, item_ids: list[int]) -> dict[int, float]:
