@@ -15,7 +15,7 @@ from apps.models.models import (
     WebhookDelivery,
 )
 from apps.models.services.training import retrain_enqueue
-from apps.tasks.admin import ReadOnlyAdmin
+from apps.tasks.admin import ReadOnlyAdmin, ShowsItem
 
 
 @admin.register(LearningSettings)
@@ -70,8 +70,11 @@ class RescoreRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ItemFlag)
-class ItemFlagAdmin(ReadOnlyAdmin):
-    list_display = ["item", "kind", "model_label", "given_label", "confidence", "created_at"]
+class ItemFlagAdmin(ShowsItem, ReadOnlyAdmin):
+    list_display = [
+        "item", "item_thumbnail", "kind", "model_label", "given_label", "confidence", "created_at",
+    ]  # fmt: skip
+    readonly_fields = ["as_the_worker_saw_it"]
     list_filter = ["kind"]
     list_select_related = ["item"]
     raw_id_fields = ["item", "project", "model_version"]

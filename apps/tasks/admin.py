@@ -43,12 +43,17 @@ class ShowsItem:
     judge or inspect items: text, the image, the pixels drawn, other fields as key/value."""
 
     @admin.display(description="as the worker saw it")
-    def as_the_worker_saw_it(self, item: Item) -> str:
-        return payload_html(item.payload, size=256)  # the admin has no site.css to bound it
+    def as_the_worker_saw_it(self, obj: models.Model) -> str:
+        return payload_html(_item(obj).payload, size=256)  # no site.css here to bound it
 
-    @admin.display(description="item")
-    def item_thumbnail(self, item: Item) -> str:
-        return payload_html(item.payload, size=64, text_limit=120)
+    @admin.display(description="item as shown")
+    def item_thumbnail(self, obj: models.Model) -> str:
+        return payload_html(_item(obj).payload, size=64, text_limit=120)
+
+
+def _item(obj: models.Model) -> Item:
+    """The item itself, or the item of an answer or a flag (select_related on lists)."""
+    return obj if isinstance(obj, Item) else obj.item
 
 
 @admin.register(Project)
@@ -138,8 +143,9 @@ class AssignmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(ReadOnlyAdmin):
+class AnswerAdmin(ShowsItem, ReadOnlyAdmin):
     list_display = ["__str__", "project", "item", "worker", "label", "seconds_spent", "created_at"]
+    readonly_fields = ["as_the_worker_saw_it"]
     list_filter = ["created_at"]
     search_fields = ["worker__username", "=item__external_id", "project__name", "label"]
     list_select_related = ["project", "item", "worker"]

@@ -176,3 +176,31 @@ def test_the_queue_makes_the_same_queries_for_three_items_or_thirteen(
         response = admin_client_.get(QUEUE)
     assert len(response.context["cl"].result_list) == 13
     assert len(many) == len(few)
+
+
+def test_an_answer_and_a_flag_show_their_item_as_the_worker_saw_it(queue, admin_client_):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.models.models import ItemFlag
+    from apps.tasks.models import Answer
+
+    project, items = queue
+    Item.objects.filter(pk=items[0].pk).update(payload={"pixels": DIGIT})
+    drawn = payload_html({"pixels": DIGIT}, size=256).strip()
+    answer = Answer.objects.filter(item=items[0]).first()
+    page = admin_client_.get(f"/admin/tasks/answer/{answer.pk}/change/").content.decode()
+    assert drawn in page
+
+    flag = ItemFlag.objects.create(item=items[0], project=project, kind="suspected_error")
+    assert (
+        drawn in admin_client_.get(f"/admin/mlmodels/itemflag/{flag.pk}/change/").content.decode()
+    )
+    with CaptureQueriesContext(connection) as one:
+        listed = admin_client_.get("/admin/mlmodels/itemflag/").content.decode()
+    assert payload_html({"pixels": DIGIT}, size=64, text_limit=120).strip() in listed
+    for item in items[1:]:
+        ItemFlag.objects.create(item=item, project=project, kind="audit")
+    with CaptureQueriesContext(connection) as three:
+        admin_client_.get("/admin/mlmodels/itemflag/")
+    assert len(three) == len(one)
