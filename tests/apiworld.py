@@ -29,6 +29,7 @@ class World:
             "item_id": self.ids["item"],
             "batch_id": self.ids["batch"],
             "assignment_id": self.ids["assignment"],
+            "worker_id": self.ids["worker"],
             # projects/{id}/ is a project, projects/{project_id}/items/{id}/ an item
             "id": self.ids["item"] if "project_id" in names else self.ids["project"],
         }
@@ -64,5 +65,6 @@ def seed_world() -> World:
         "item": hits[1].item_id,
         "batch": batch.pk,
         "assignment": assignment.pk,
+        "worker": worker.pk,
     }
     return World(tokens=tokens, ids=ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.workers.api import reliability, views
+from apps.workers.api import blocking, reliability, views
 
 urlpatterns = [
     path("auth/token/", views.TokenLoginView.as_view(), name="api-token"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("auth/logout-all/", views.TokenLogoutAllView.as_view(), name="api-logout-all"),
     path("me/", views.MeView.as_view(), name="api-me"),
     *reliability.urlpatterns,
+    *blocking.urlpatterns,
 ]
