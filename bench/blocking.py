@@ -3,16 +3,19 @@
 Offline (no server, no database): workers answer items from their own confusion matrices,
 items get 2 to 5 answers by the platform's dynamic-overlap rule, 10% of the tasks are gold,
 and Dawid-Skene (apps.tasks.aggregation) runs every RUN_EVERY answers, as the coalesced
-consensus job does. At each block checkpoint (every BLOCK_CHECK_EVERY answers of a worker) the
-bench records what the rules see: the spam score's interval over the worker's first answers
-(apps.workers.reliability, the code the consensus run uses) and their gold answers. Every
-candidate bar is then replayed over the same records ("shadow" rules: blocking does not feed
+consensus job does. At every size a block check might cover (each answer count from 5 to 20,
+then every 10) the bench records what the rules see: the spam score's interval over the
+worker's first answers (apps.workers.reliability, the code the consensus run uses), its
+evidence, and their gold answers. Every candidate rule is then replayed over the same records
+at its own checkpoints (the platform's: every BLOCK_CHECK_EVERY answers and the early check
+BLOCK_CHECK_LEAD before the second; `--schedule`) ("shadow" rules: blocking does not feed
 back into the run; a blocked spammer's answers would leave the consensus, which only helps).
 
 Prints, per label count and candidate rule, per worker type: the share blocked, the share
-blocked within 20 answers, and the median answers before the block. Not a test. Run:
+blocked within 20 answers and by the 16th (a block decided then lands by the 20th live), and
+the median answers before the block. Not a test. Run:
 
-    .venv/bin/python bench/blocking.py                     # 2 and 10 classes, 8 seeds
+    .venv/bin/python bench/blocking.py                     # 2, 4 and 10 classes, 8 seeds
     .venv/bin/python bench/blocking.py --classes 2 --seeds 20
 """
 
@@ -22,7 +25,7 @@ import argparse
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,7 @@ from apps.tasks.aggregation import (
     vote_leads,
 )
 from apps.workers.reliability import (
+    SPAM_MIN_EVIDENCE,
     beta_interval,
     soft_confusion_counts,
     spam_scores,
@@ -47,6 +51,10 @@ from apps.workers.reliability import (
 warnings.filterwarnings("ignore")
 
 CHECK_EVERY = 10  # settings.BLOCK_CHECK_EVERY's default
+CHECK_LEAD = 4  # settings.BLOCK_CHECK_LEAD's default
+DEFAULT_EARLY = (2 * CHECK_EVERY - CHECK_LEAD,)  # reliability.early_checkpoint: 16
+# Every size a check might cover is recorded (each rule replays its own checkpoints).
+RECORDED = tuple(range(5, 21)) + tuple(range(30, 1001, CHECK_EVERY))
 RUN_EVERY = 30  # answers between consensus runs (the job coalesces a burst into one run)
 GOLD_SHARE = 0.1
 MIN_OVERLAP, MAX_OVERLAP = 2, 5
@@ -82,11 +90,14 @@ class Check:
     spam_high: float
     gold_answers: int
     gold_correct: int
+    evidence: float  # answers on items whose truth is known (soft counts)
 
 
 def class_prior(classes: int) -> np.ndarray:
     if classes == 2:
         return np.array([0.63, 0.37])  # the text project's majority share in issue 13
+    if classes == 4:
+        return np.array([0.55, 0.20, 0.15, 0.10])  # bench/simulate.py's text set
     return np.full(classes, 1.0 / classes)  # digits
 
 
@@ -179,27 +190,31 @@ class Crowd:
             known=result.known,
         )
         for w, worker in enumerate(self.workers):
-            size = len(worker.answers) // CHECK_EVERY * CHECK_EVERY
-            if size <= self.checked[w]:
-                continue
-            self.checked[w] = size
-            first = np.array(worker.answers[:size])
-            counts = soft_confusion_counts(
-                np.zeros(size, dtype=np.int64), codes[first], truth[first], n_workers=1
+            for size in RECORDED:
+                if self.checked[w] < size <= len(worker.answers):
+                    self.checked[w] = size
+                    self.record(w, worker, size, codes, truth)
+
+    def record(self, w: int, worker: Worker, size: int, codes, truth) -> None:
+        """What a block check of the worker's first `size` answers sees in this run."""
+        first = np.array(worker.answers[:size])
+        counts = soft_confusion_counts(
+            np.zeros(size, dtype=np.int64), codes[first], truth[first], n_workers=1
+        )
+        _, _, high = spam_scores(counts)
+        items = np.array(self.log_item)[first]
+        on_gold = self.gold[items]
+        self.checks.append(
+            Check(
+                kind=worker.kind,
+                worker=w,
+                answers=size,
+                spam_high=float(high[0]),
+                gold_answers=int(on_gold.sum()),
+                gold_correct=int((codes[first][on_gold] == self.truth[items[on_gold]]).sum()),
+                evidence=float(counts.sum()),
             )
-            _, _, high = spam_scores(counts)
-            items = np.array(self.log_item)[first]
-            on_gold = self.gold[items]
-            self.checks.append(
-                Check(
-                    kind=worker.kind,
-                    worker=w,
-                    answers=size,
-                    spam_high=float(high[0]),
-                    gold_answers=int(on_gold.sum()),
-                    gold_correct=int((codes[first][on_gold] == self.truth[items[on_gold]]).sum()),
-                )
-            )
+        )
 
     def steer(self, result) -> None:
         """Dynamic overlap as services/consensus.py steers it: one more answer while unsure."""
@@ -230,9 +245,17 @@ class Rule:
     min_answers: int
     gold_bar: float  # block when the gold accuracy's upper bound is below it (0: off)
     min_gold: int
+    early: tuple[int, ...] = DEFAULT_EARLY  # checkpoints besides the multiples of CHECK_EVERY
+    min_evidence: float = SPAM_MIN_EVIDENCE  # below it the spam rule gives no verdict
+
+    def checks_at(self, size: int) -> bool:
+        return size % CHECK_EVERY == 0 or size in self.early
 
     def blocks(self, check: Check) -> bool:
+        if not self.checks_at(check.answers):
+            return False
         spam = self.spam_bar > 0 and check.answers >= self.min_answers
+        spam = spam and check.evidence >= self.min_evidence
         if spam and check.spam_high < self.spam_bar:
             return True
         if self.gold_bar <= 0 or check.gold_answers < max(self.min_gold, 1):
@@ -243,7 +266,11 @@ class Rule:
     def __str__(self) -> str:
         spam = f"spam<{self.spam_bar:g} from {self.min_answers}" if self.spam_bar else "spam off"
         gold = f"gold<{self.gold_bar:g} from {self.min_gold}" if self.gold_bar else "gold off"
-        return f"{spam}, {gold}"
+        early = "/".join(map(str, self.early)) if self.early else "none"
+        evidence = (
+            f", evidence {self.min_evidence:g}" if self.min_evidence != SPAM_MIN_EVIDENCE else ""
+        )
+        return f"{spam}{evidence}, {gold}, early checks {early}"
 
 
 DEFAULTS = Rule(*DEFAULT_RULE)
@@ -272,16 +299,20 @@ def table(rule: Rule, checks_by_seed: list[list[Check]]) -> list[str]:
             continue
         blocked = [n for n in outcomes if n is not None]
         within = sum(n <= WITHIN for n in blocked)
+        # Live, the worker goes on answering while the job decides: up to CHECK_LEAD more.
+        in_time = sum(n <= WITHIN - CHECK_LEAD for n in blocked)
         median = f"{np.median(blocked):.0f}" if blocked else "-"
         rows.append(
-            f"| {rule} | {kind} | {len(outcomes)} | {len(blocked) / len(outcomes):.2f} | "
-            f"{within / len(outcomes):.2f} | {median} | {np.median(answers_given[kind]):.0f} |"
+            f"| {rule} | {kind} | {len(outcomes)} | {len(blocked) / len(outcomes):.2f} "
+            f"({len(blocked)}) | "
+            f"{within / len(outcomes):.2f} | {in_time / len(outcomes):.2f} | {median} | "
+            f"{np.median(answers_given[kind]):.0f} |"
         )
     return rows
 
 
 HEADER = (
-    "| rule | worker | n | blocked | within 20 | answers before block (median) "
+    "| rule | worker | n | blocked | within 20 | by the 16th | answers before block (median) "
     "| answers given (median) |"
 )
 SPAM_BARS = (0.3, 0.4, 0.5, 0.6)
@@ -298,7 +329,7 @@ def candidates() -> list[Rule]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--classes", type=int, nargs="+", default=[2, 10])
+    parser.add_argument("--classes", type=int, nargs="+", default=[2, 4, 10])
     parser.add_argument("--items", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument(
@@ -312,17 +343,37 @@ def main() -> None:
         metavar=("SPAM", "MIN", "GOLD", "MIN_GOLD"),
         help="a rule to add to the candidates",
     )
+    parser.add_argument(
+        "--schedule",
+        action="append",
+        default=[],
+        metavar="16",
+        help="checkpoints besides every CHECK_EVERY ('' for none): each rule replayed under each",
+    )
+    parser.add_argument(
+        "--min-evidence",
+        type=float,
+        action="append",
+        default=[],
+        help="the spam rule's least evidence: each rule replayed under each too",
+    )
     args = parser.parse_args()
     rules = [DEFAULTS] if args.only else candidates()
     for extra in args.rule or []:
         rules.append(Rule(extra[0], int(extra[1]), extra[2], int(extra[3])))
+    base = list(rules)
+    for schedule in args.schedule:
+        early = tuple(int(size) for size in schedule.split(",") if size)
+        rules += [replace(rule, early=early) for rule in base]
+    for evidence in args.min_evidence:
+        rules += [replace(rule, min_evidence=evidence) for rule in base]
     for classes in args.classes:
         started = time.perf_counter()
         runs = [Crowd(classes, args.items, seed).simulate() for seed in range(args.seeds)]
         seconds = time.perf_counter() - started
         print(f"\n## {classes} classes: {args.items} items, {args.seeds} seeds ({seconds:.0f} s)\n")
         print(HEADER)
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for rule in rules:
             for row in table(rule, runs):
                 print(row)

@@ -192,6 +192,11 @@ AXES_VERBOSE = False  # no banner on every manage.py command
 # test) reach a multiple of this, on exactly those answers: a block then never tells the
 # worker which answer tipped it (apps/workers/reliability.py).
 BLOCK_CHECK_EVERY = env_int("BLOCK_CHECK_EVERY", 10, minimum=1)
+# One more check this many answers before the second multiple (the 16th answer): the worker
+# keeps answering while the consensus job that decides a check runs, so a block decided at
+# the 20th answer landed after the 21st-22nd; decided at the 16th it lands by the 20th
+# (docs/benchmarks-blocking.md). 0: no such check.
+BLOCK_CHECK_LEAD = env_int("BLOCK_CHECK_LEAD", 4, minimum=0)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

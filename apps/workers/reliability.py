@@ -10,7 +10,8 @@ interval's two parameters give the gold answers and the correct ones exactly), s
 for requesters and admins only; a worker's own view shows nothing that depends on whether an
 answer was right (apps/workers/api/reliability.py). The one verdict a worker does see, an
 automatic block, is decided only at checkpoints: when the worker's answers on the project,
-after its qualification test, reach a multiple of BLOCK_CHECK_EVERY (`checkpoint_size`), and
+after its qualification test, reach a multiple of BLOCK_CHECK_EVERY or the one check
+BLOCK_CHECK_LEAD answers before the second multiple (`checkpoint_size`), and
 on exactly those first answers (`first_answers`), so the block is the same whichever run of
 the coalesced aggregation sees it first, and it tells which window of answers tipped it,
 never which answer. The price: a worker the rules would catch gives up to
@@ -137,14 +138,35 @@ def gold_share_for(
     return share * trusted_fraction if low > bar else share
 
 
-def checkpoint_size(answers: int, *, every: int, skip: int) -> int:
+def checkpoint_size(answers: int, *, every: int, skip: int, lead: int = 0) -> int:
     """How many of a worker's first answers their latest block check covers: the `skip`
-    qualification-test answers and whole windows of `every` after them; 0 before the first
-    window is complete (no check during the test)."""
+    qualification-test answers and whole windows of `every` after them, or the
+    `early_checkpoint` before the second window; 0 before the first window is complete (no
+    check during the test)."""
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
-    windows = max(answers - skip, 0) // every
-    return skip + windows * every if windows else 0
+    after = max(answers - skip, 0)
+    size = after // every * every
+    early = early_checkpoint(every=every, lead=lead)
+    if early is not None and size < early <= after:
+        size = early
+    return skip + size if size else 0
+
+
+def early_checkpoint(*, every: int, lead: int) -> int | None:
+    """The check `lead` answers before the second window's end (16 for 10 and 4), None when
+    it would not come after the first: a block decided there lands before the worker's
+    2 x `every`-th answer although the worker goes on answering while the job decides."""
+    size = 2 * every - lead
+    return size if lead > 0 and every < size else None
+
+
+def check_schedule(*, every: int, lead: int) -> str:
+    """The checkpoints in words, for requesters and blocked workers."""
+    early = early_checkpoint(every=every, lead=lead)
+    if early is None:
+        return f"every {every} answers"
+    return f"after {every} and {early} answers, then every {every}"
 
 
 def first_answers(worker: np.ndarray, order: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from apps.workers.models import (
     User,
     WorkerStats,
 )
+from apps.workers.reliability import check_schedule
 
 if TYPE_CHECKING:
     from apps.tasks.models import Project
@@ -92,6 +93,11 @@ def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
     )
 
 
+def block_check_schedule() -> str:
+    """When block checks come, in words (reliability.check_schedule)."""
+    return check_schedule(every=settings.BLOCK_CHECK_EVERY, lead=settings.BLOCK_CHECK_LEAD)
+
+
 def block_notice(*, automatic: bool, reason: str = "") -> str:
     """What a blocked worker is told. Never an automatic block's reason: it names gold answers
     and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would say whether
@@ -99,7 +105,7 @@ def block_notice(*, automatic: bool, reason: str = "") -> str:
     if automatic:
         return (
             "You are blocked on this project: your answers did not meet its quality rules "
-            f"(checked every {settings.BLOCK_CHECK_EVERY} answers)."
+            f"(checked {block_check_schedule()})."
         )
     if reason:
         return f"You are blocked on this project by an administrator: {reason}"

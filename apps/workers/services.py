@@ -141,12 +141,16 @@ def block_check_sizes(
 ) -> np.ndarray:
     """Per worker, the answers a block check now covers (reliability.checkpoint_size) when
     this run is the first to see them reach it, else 0. `stored`: worker_stats_values."""
-    every, skip = settings.BLOCK_CHECK_EVERY, project.qualification_size
+    schedule = {
+        "every": settings.BLOCK_CHECK_EVERY,
+        "skip": project.qualification_size,
+        "lead": settings.BLOCK_CHECK_LEAD,
+    }
     sizes = []
     for worker_id, count in zip(worker_ids, counts, strict=True):
-        size = checkpoint_size(count, every=every, skip=skip)
+        size = checkpoint_size(count, **schedule)
         before = stored.get(worker_id)
-        seen = 0 if before is None else checkpoint_size(before["answers"], every=every, skip=skip)
+        seen = 0 if before is None else checkpoint_size(before["answers"], **schedule)
         sizes.append(size if size > seen else 0)
     return np.asarray(sizes, dtype=np.int64)
 

@@ -11,7 +11,9 @@ from apps.workers.reliability import (
     beta_interval,
     block_reason,
     chance_corrected_accuracy,
+    check_schedule,
     checkpoint_size,
+    early_checkpoint,
     first_answers,
     gold_bar,
     gold_share_for,
@@ -142,6 +144,23 @@ def test_a_block_check_covers_the_test_and_whole_windows_after_it():
     sizes = [checkpoint_size(n, every=10, skip=5) for n in (0, 5, 14, 15, 24, 25, 37)]
     assert sizes == [0, 0, 0, 15, 15, 25, 35]
     assert [checkpoint_size(n, every=10, skip=0) for n in (9, 10, 19, 20)] == [0, 10, 10, 20]
+
+
+def test_the_early_check_comes_lead_answers_before_the_second_window_and_only_there():
+    counts = (9, 10, 15, 16, 19, 20, 25, 26, 30)
+    sizes = [checkpoint_size(n, every=10, skip=0, lead=4) for n in counts]
+    assert sizes == [0, 10, 10, 16, 16, 20, 20, 20, 30]
+    assert checkpoint_size(20, every=10, skip=5, lead=4) == 5 + 10  # after the test's answers
+    assert checkpoint_size(21, every=10, skip=5, lead=4) == 5 + 16
+    assert early_checkpoint(every=10, lead=4) == 16
+    # Not before the first window, nor a repeat of it: the plain windows then.
+    assert early_checkpoint(every=3, lead=4) is None and early_checkpoint(every=10, lead=0) is None
+    assert [checkpoint_size(n, every=3, skip=0, lead=4) for n in (2, 3, 5, 6)] == [0, 3, 3, 6]
+
+
+def test_the_check_schedule_reads_as_words():
+    assert check_schedule(every=10, lead=4) == "after 10 and 16 answers, then every 10"
+    assert check_schedule(every=10, lead=0) == "every 10 answers"
 
 
 def test_first_answers_picks_each_workers_oldest_answers_whatever_the_row_order():

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,7 +34,7 @@ from apps.tasks.selectors.projects import (
 from apps.tasks.services.batches import BatchRejected, batch_import
 from apps.tasks.services.projects import project_create, project_update
 from apps.tasks.web.forms import BlockingForm, ProjectForm, ThresholdForm, UploadForm
-from apps.workers.selectors import budget_status
+from apps.workers.selectors import block_check_schedule, budget_status
 from hitlcrowd.api import ApiError
 
 BATCHES_SHOWN = 50
@@ -190,7 +189,7 @@ def _render_project(
         "auto_label_threshold": auto_label_threshold(project=project),
         "pending": pending,
         "blocking_form": blocking_form or BlockingForm(instance=project),
-        "block_check_every": settings.BLOCK_CHECK_EVERY,
+        "block_check_schedule": block_check_schedule(),
         "tradeoff": review_tradeoff(project=project),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
