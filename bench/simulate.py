@@ -802,7 +802,9 @@ class Report:
     overlap3_answers: int  # fixed overlap 3 on every uploaded item
     fewer_answers_than_overlap3: float
     answers_per_item: float  # crowd answers on items outside gold / items people answered
-    spend: str | None
+    spend: str | None  # paid: the ledger's credits + bonuses - reversals
+    # Of it, paid for answers discarded at a block and not rejected (they count for nothing)
+    spend_discarded: str | None
     stranded: int  # waiting at the end of a run that stalled (nobody could answer them)
     unfinished: int  # waiting when the time cap stopped the run
     in_review: int
@@ -838,7 +840,8 @@ class Report:
             f"human answers {self.human_answers:,} (crowd {self.crowd_answers:,}, of which gold "
             f"{self.gold_answers:,}, {self.gold_answers_after_real_work:,} after the real work); "
             f"overlap 3: {self.overlap3_answers:,} = {self.fewer_answers_than_overlap3:.2f}x more",
-            f"answers per answered item {self.answers_per_item:.2f}; spend {self.spend}",
+            f"answers per answered item {self.answers_per_item:.2f}; spend (paid) {self.spend}, "
+            f"of which {self.spend_discarded} for answers discarded at a block, not rejected",
             f"stranded {self.stranded}; unfinished at the time cap {self.unfinished}; in review"
             f" {self.in_review} ({self.review_share:.1%})",
             f"blocked by kind {self.blocked}; reliable blocked {self.reliable_blocked or 0};"
@@ -905,6 +908,7 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
         if answered_items
         else 0.0,
         spend=_spend(sim, requester),
+        spend_discarded=_spend_discarded(sim.project_id),
         stranded=states.get("waiting", 0) if stopped_by != "time cap" else 0,
         unfinished=states.get("waiting", 0) if stopped_by == "time cap" else 0,
         in_review=states.get("needs_review", 0),
@@ -1006,6 +1010,16 @@ def _spend(sim: Simulation, requester: Http) -> str | None:
     return str(body["totals"]["amount"])
 
 
+def _spend_discarded(project_id: int) -> str:
+    """What the ledger still pays for answers that no longer count: a block discards them
+    but pays on, until an admin rejects them (a reversal each)."""
+    from apps.workers.models import LedgerEntry
+    from apps.workers.selectors import signed_sum
+
+    entries = LedgerEntry.objects.filter(project_id=project_id, answer__discarded_at__isnull=False)
+    return str(entries.aggregate(total=signed_sum())["total"])
+
+
 def _model_versions(sim: Simulation, requester: Http) -> list[dict[str, Any]]:
     status, body = requester.call("GET", f"projects/{sim.project_id}/models/")
     if status != 200:
@@ -1079,6 +1093,8 @@ TABLE_ROWS = [
     ("gold answers (after the real work)",
      lambda r: f"{r['gold_answers']} ({r['gold_answers_after_real_work']})"),
     ("answers per answered item", lambda r: str(r["answers_per_item"])),
+    ("spend, paid (of it for discarded answers)",
+     lambda r: f"{r['spend']} ({r.get('spend_discarded', '-')})"),
     ("random/constant workers blocked (answers before the block)", lambda r: ", ".join(
         f"{w['kind']} {w['answers_before_block'] if w['blocked'] else 'never'}"
         for w in r["bad_workers"] if w["kind"] in ("random", "constant"))),

@@ -92,6 +92,24 @@ def test_unblocking_leaves_the_discarded_answers_out_and_is_not_undone_automatic
     assert not Block.objects.filter(project=strict, lifted_at__isnull=True).exists()
 
 
+def test_an_unblocked_worker_gets_new_work_but_never_the_items_they_answered_before(
+    strict, spammed, admin_user, sync_q, django_capture_on_commit_callbacks
+):
+    # docs/state.md: the discarded answers stay out for good, and their assignments keep the
+    # worker off those HITs as any earlier assignment does (never the same HIT twice).
+    block = Block.objects.get(worker=spammed, project=strict)
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_unblock(block=block, by=admin_user)
+    new = factories.HITFactory(item=factories.ItemFactory(project=strict), answers_wanted=3)
+    lease = assignment_claim(worker=spammed, project=strict)
+    assert lease is not None and lease.hit_id == new.pk
+    answer = assignment_submit(
+        worker=spammed, assignment_id=lease.pk, label="cat", seconds_spent=1.0
+    )
+    assert answer.discarded_at is None  # it counts
+    assert assignment_claim(worker=spammed, project=strict) is None
+
+
 def gold_project(requester, golds: int, *, qualification_size: int = 0):
     project = factories.ProjectFactory(
         owner=requester,
