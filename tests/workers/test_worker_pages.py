@@ -251,6 +251,17 @@ def test_the_guideline_is_rendered_as_markdown_without_raw_html(worker, project)
     assert 'href="javascript:' not in html
 
 
+def test_a_guideline_table_reaches_the_worker_as_a_table_with_its_cells_escaped(worker, project):
+    text = "| label | looks like |\n|:--|--|\n| cat | <img src=x onerror=alert(1)> |"
+    current = GuidelineVersionFactory(project=project, number=1, text=text)
+    GuidelineAcknowledgementFactory(guideline=current, worker=worker)
+    hit_for(project)
+    html = client_for(worker).get(task_url(project)).content.decode()
+    assert '<th style="text-align:left">label</th>' in html
+    assert '<td style="text-align:left">cat</td>' in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
 def test_a_gold_item_looks_like_any_other_item(worker, requester):
     project = ProjectFactory(owner=requester, gold_share=1.0)
     hit_for(project, {"text": "Which animal?"}, is_gold=True, gold_label="bird")
