@@ -1013,11 +1013,10 @@ def _spend(sim: Simulation, requester: Http) -> str | None:
 def _spend_discarded(project_id: int) -> str:
     """What the ledger still pays for answers that no longer count: a block discards them
     but pays on, until an admin rejects them (a reversal each)."""
-    from apps.workers.models import LedgerEntry
-    from apps.workers.selectors import signed_sum
+    from apps.tasks.models import Project
+    from apps.workers.selectors import spend_on_discarded
 
-    entries = LedgerEntry.objects.filter(project_id=project_id, answer__discarded_at__isnull=False)
-    return str(entries.aggregate(total=signed_sum())["total"])
+    return str(spend_on_discarded(project=Project.objects.get(pk=project_id)))
 
 
 def _model_versions(sim: Simulation, requester: Http) -> list[dict[str, Any]]:

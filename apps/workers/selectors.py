@@ -214,6 +214,13 @@ def signed_sum() -> Coalesce:
     return Coalesce(Sum(signed), ZERO, output_field=money)
 
 
+def spend_on_discarded(*, project: Project) -> Decimal:
+    """What the ledger paid (credits + bonuses - reversals) for the project's answers that no
+    longer count: a block discards a worker's answers but they stay paid until rejected."""
+    entries = LedgerEntry.objects.filter(project=project, answer__discarded_at__isnull=False)
+    return entries.aggregate(total=signed_sum())["total"]
+
+
 def ledger_spend(*, project: Project) -> tuple[Decimal, int]:
     """(spend, entries after the checkpoint): the checkpoint plus a sum over the entries after
     it (index ledger_project_tail), so the cost follows the tail, not the project's history.

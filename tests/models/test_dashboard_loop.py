@@ -3,7 +3,9 @@ chart, and the reload that `make demo-loop` asks for."""
 
 from __future__ import annotations
 
-from apps.tasks.models import Item
+from django.utils import timezone
+
+from apps.tasks.models import Answer, Item
 from apps.tasks.selectors.overview import loop_now
 from apps.workers.models import Block
 from tests import factories
@@ -42,6 +44,18 @@ def test_blocked_workers_count_only_while_the_block_stands(pets, worker, other_w
 
     assert loop["blocked"] == 1
     assert loop["blocked_by_minute"][-1] == 1
+
+
+def test_human_answers_say_how_many_no_longer_count(pets, worker, requester, client):
+    labeled(pets, 3, worker)
+    Answer.objects.filter(pk=Answer.objects.filter(project=pets).first().pk).update(
+        discarded_at=timezone.now(), discard_reason=Answer.DiscardReason.BLOCKED
+    )
+
+    assert (loop_now(project=pets)["answers"], loop_now(project=pets)["discarded"]) == (3, 1)
+    client.force_login(requester)
+    page = client.get(f"/requester/projects/{pets.pk}/models/").content.decode()
+    assert "1 of them no longer count" in page
 
 
 def test_answers_of_the_last_minute_land_in_the_last_bar(pets, worker):

@@ -1,10 +1,14 @@
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from apps.tasks.models import Batch, Item, Project
-from tests.factories import BatchFactory, ItemFactory, ProjectFactory
+from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.workers.services import worker_block
+from tests.factories import BatchFactory, HITFactory, ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +138,23 @@ def test_the_project_page_shows_the_review_bar_trade_off(browser, requester, pro
     # the project's bar (0.9): one item below it, the others' mean posterior
     assert "0.9 (this project)" in page
     assert f"{(0.999 + 0.93) / 2:.4f}" in page
+
+
+def test_the_project_page_says_how_much_of_the_spend_went_to_answers_that_no_longer_count(
+    browser, requester, project, worker, admin_user
+):
+    project.reward_per_answer = Decimal("0.05")
+    project.save()
+    HITFactory(item=ItemFactory(project=project), answers_wanted=2)
+    lease = assignment_claim(worker=worker, project=project)
+    assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1.0)
+    url = reverse("requester-project", args=[project.pk])
+    assert "no longer count" not in browser(requester).get(url).content.decode()
+
+    worker_block(worker=worker, project=project, reason="Copy-pasting", by=admin_user)
+
+    page = browser(requester).get(url).content.decode()
+    assert "spent 0.0500 (0.0500 of it for answers that no longer count" in page
 
 
 def test_the_project_page_says_when_nothing_was_decided_yet(browser, requester, project):

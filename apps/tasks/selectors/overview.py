@@ -78,7 +78,8 @@ def project_overview(*, project: Project) -> dict[str, Any]:
 
 
 def loop_now(*, project: Project, now: datetime | None = None) -> dict[str, Any]:
-    """The loop as it runs, for the model dashboard: human answers (and on gold, with the
+    """The loop as it runs, for the model dashboard: human answers (all of them, as paid:
+    `discarded` of them, from blocked workers or rejected, no longer count; and on gold, with the
     share right), the crowd's consensus on gold items, workers blocked, and per minute over
     the last LIVE_MINUTES the answers and the blocks. Four queries.
 
@@ -90,6 +91,7 @@ def loop_now(*, project: Project, now: datetime | None = None) -> dict[str, Any]
     answers = Answer.objects.filter(project=project)
     totals = answers.aggregate(
         answers=Count("id"),
+        discarded=Count("id", filter=Q(discarded_at__isnull=False)),
         gold=Count("id", filter=Q(item__is_gold=True)),
         gold_right=Count("id", filter=Q(item__is_gold=True, label=F("item__gold_label"))),
     )
@@ -117,6 +119,7 @@ def loop_now(*, project: Project, now: datetime | None = None) -> dict[str, Any]
     minutes = [start + timedelta(minutes=i) for i in range(LIVE_MINUTES)]
     return {
         "answers": totals["answers"],
+        "discarded": totals["discarded"],
         "gold_answers": totals["gold"],
         "gold_answer_accuracy": totals["gold_right"] / totals["gold"] if totals["gold"] else None,
         "gold_items_answered": len(per_gold_item),

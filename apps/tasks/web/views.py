@@ -34,7 +34,7 @@ from apps.tasks.selectors.projects import (
 from apps.tasks.services.batches import BatchRejected, batch_import
 from apps.tasks.services.projects import project_create, project_update
 from apps.tasks.web.forms import BlockingForm, ProjectForm, ThresholdForm, UploadForm
-from apps.workers.selectors import block_check_schedule, budget_status
+from apps.workers.selectors import block_check_schedule, budget_status, spend_on_discarded
 from hitlcrowd.api import ApiError
 
 BATCHES_SHOWN = 50
@@ -186,6 +186,7 @@ def _render_project(
         "upload_form": upload_form,
         "export_formats": list(FORMAT_TITLES.items()),
         "budget": budget_status(project=project),
+        "spent_discarded": spend_on_discarded(project=project),
         "auto_label_threshold": auto_label_threshold(project=project),
         "pending": pending,
         "blocking_form": blocking_form or BlockingForm(instance=project),
