@@ -162,6 +162,18 @@ def _answer_rows(worker: User, project_id: int) -> QuerySet:
     )
 
 
+def _project_name(project_id: object) -> str:
+    from apps.tasks.models import Project
+
+    pk = str(project_id)
+    name = (
+        Project.objects.filter(pk=pk).values_list("name", flat=True).first()
+        if pk.isdigit()
+        else None
+    )
+    return name or "-"
+
+
 def _answer_label(answer) -> str:
     status = f"rejected: {answer.rejected}" if answer.rejected is not None else "counted"
     if answer.rejected is None and answer.discard_reason:
@@ -298,7 +310,8 @@ class WorkerBlockingMixin:
                 _apply_errors(form, exc)
             else:
                 return self._done(request, worker, f"Rejected {reversed_} answer(s).")
-        return self._page(request, worker, "Reject answers", form, submit="Reject")
+        title = f"Reject answers on {_project_name(project_id)}"
+        return self._page(request, worker, title, form, submit="Reject")
 
 
 def _block(form: BlockForm, worker: User, by: User) -> list[Block]:

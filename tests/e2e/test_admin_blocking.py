@@ -3,6 +3,7 @@ chosen set of their answers, unblocks them; the worker reads the reasons on thei
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -13,6 +14,13 @@ from tests.workers.test_admin_blocking import make_paid_project
 from tests.workers.test_ledger import answer_one
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOT_DIR = os.environ.get("HITLCROWD_SCREENSHOTS")
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOT_DIR:
+        page.screenshot(path=os.path.join(SCREENSHOT_DIR, name), full_page=True)
 
 
 def admin_log_in(page, username: str) -> None:
@@ -53,6 +61,7 @@ def test_an_admin_blocks_rejects_and_unblocks_by_hand_and_the_worker_reads_why(
     page.select_option("#id_project", str(paid.pk))
     page.fill("#id_reason", "Your labels look random: please reread the guideline")
     page.check("input[name=which][value=none]")
+    shot(page, "admin-block.png")
     page.click("input[type=submit]")
     expect(page.locator(".messagelist")).to_contain_text(f"Blocked {worker.username} on Paid.")
     expect(page.locator(".active-blocks")).to_contain_text("please reread the guideline")
@@ -64,6 +73,7 @@ def test_an_admin_blocks_rejects_and_unblocks_by_hand_and_the_worker_reads_why(
     page.check(f"input[name=answers][value='{answers[0].pk}']")
     page.check(f"input[name=answers][value='{answers[2].pk}']")
     page.fill("#id_reason", "Two answers contradict the picture")
+    shot(page, "admin-reject.png")
     page.click("input[type=submit]")
     expect(page.locator(".messagelist")).to_contain_text("Rejected 2 answer(s).")
     reversed_ = LedgerEntry.objects.filter(kind="reversal").values_list("answer_id", flat=True)
@@ -74,10 +84,12 @@ def test_an_admin_blocks_rejects_and_unblocks_by_hand_and_the_worker_reads_why(
     expect(tab.locator(".notice.blocked")).to_contain_text(
         "by an administrator: Your labels look random"
     )
+    shot(tab, "worker-blocked.png")
     tab.goto("/work/history/")
     expect(tab.locator(".answer-status", has_text="Rejected: Two answers")).to_have_count(2)
     tab.goto("/work/earnings/")
     expect(tab.locator(".admin-notes")).to_contain_text("2 answers rejected")
+    shot(tab, "worker-earnings.png")
 
     # Unblock: the worker may work again.
     page.goto(worker_url)
