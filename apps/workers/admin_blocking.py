@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.workers.ledger import MAX_REASON_LENGTH, AnswerChoice, ledger_reject_answers
 from apps.workers.models import Block, LedgerEntry, User
+from apps.workers.selectors import projects_worked
 from apps.workers.services import (
     worker_block,
     worker_block_everywhere,
@@ -47,7 +48,7 @@ def _project_field(required: bool) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         queryset=Project.objects.order_by("name", "pk"),
         required=required,
-        empty_label=None if required else "Every project",
+        empty_label=None if required else "Every project, those created later too",
     )
 
 
@@ -106,7 +107,7 @@ class UnblockForm(forms.Form):
             required=False,
             empty_label="Every active block",
         )
-        self.fields["block"].label_from_instance = lambda b: f"{b.project.name}: {b.reason}"
+        self.fields["block"].label_from_instance = lambda b: f"{b.scope}: {b.reason}"
         self.fields["reason"] = _reason_field("For the audit trail.", required=False)
 
 
@@ -208,11 +209,11 @@ class WorkerBlockingMixin:
         if worker.pk is None:
             return "-"
         active = Block.objects.filter(worker=worker, lifted_at__isnull=True)
-        rows = active.select_related("project").order_by("project__name")
+        rows = active.select_related("project").order_by(F("project__name").asc(nulls_first=True))
         listed = format_html_join(
             "",
             "<li>{}: {} ({})</li>",
-            ((b.project.name, b.reason, "automatic" if b.automatic else "by hand") for b in rows),
+            ((b.scope, b.reason, "automatic" if b.automatic else "by hand") for b in rows),
         )
         links = format_html_join(
             " · ",
@@ -267,7 +268,7 @@ class WorkerBlockingMixin:
             except ApiError as exc:
                 _apply_errors(form, exc)
             else:
-                names = ", ".join(block.project.name for block in blocks)
+                names = ", ".join(block.scope for block in blocks)
                 return self._done(request, worker, f"Blocked {worker.username} on {names}.")
         return self._page(request, worker, "Block", form, submit="Block")
 
@@ -319,7 +320,7 @@ def _block(form: BlockForm, worker: User, by: User) -> list[Block]:
     project, reason, which = data["project"], data["reason"], data["which"]
     reject = None if which == "none" else form.choice(which)
     if project is None:
-        return worker_block_everywhere(worker=worker, reason=reason, by=by, reject=reject)
+        return [worker_block_everywhere(worker=worker, reason=reason, by=by, reject=reject)]
     return [worker_block(worker=worker, project=project, reason=reason, by=by, reject=reject)]
 
 
@@ -344,15 +345,26 @@ def unblock_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]
     modeladmin.message_user(request, f"Lifted {lifted} block(s).", messages.SUCCESS)
 
 
-@admin.action(description="Reject all their answers on the project: reverse the pay")
+@admin.action(
+    description="Reject all their answers on the project (every project for an "
+    "account-wide block): reverse the pay"
+)
 def reject_answers_selected(modeladmin, request: HttpRequest, queryset: QuerySet[Block]) -> None:
+    from apps.tasks.models import Project
+
     reason = request.POST.get("reason", "")
     reversed_ = 0
     for block in queryset.select_related("worker", "project"):
+        projects = (
+            [block.project]
+            if block.project_id
+            else Project.objects.filter(pk__in=projects_worked(worker=block.worker))
+        )
         try:
-            reversed_ += ledger_reject_answers(
-                worker=block.worker, project=block.project, by=request.user, reason=reason
-            )
+            for project in projects:
+                reversed_ += ledger_reject_answers(
+                    worker=block.worker, project=project, by=request.user, reason=reason
+                )
         except ApiError as exc:
             errors = exc.errors if isinstance(exc.errors, dict) else {}
             text = " ".join(str(t) for texts in errors.values() for t in texts) or exc.detail

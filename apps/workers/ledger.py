@@ -94,6 +94,11 @@ class AnswerChoice:
             chosen &= Q(**{f"{prefix}created_at__lt": self.until})
         return chosen
 
+    def check_range(self) -> None:
+        """A 400 naming `until` when the range runs backwards."""
+        if self.since and self.until and self.since >= self.until:
+            raise _invalid("until", "Must be after `since`.")
+
 
 ALL_ANSWERS = AnswerChoice()
 
@@ -146,8 +151,7 @@ def ledger_reject_answers(
 def _check_choice(worker: User, project: Project, choice: AnswerChoice) -> None:
     from apps.tasks.models import Answer
 
-    if choice.since and choice.until and choice.since >= choice.until:
-        raise _invalid("until", "Must be after `since`.")
+    choice.check_range()
     if choice.answer_ids is None:
         return
     if not choice.answer_ids:

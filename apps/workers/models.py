@@ -95,10 +95,18 @@ class WorkerStats(models.Model):
 
 
 class Block(models.Model):
-    """A worker barred from a project; lifted blocks stay as history."""
+    """A worker barred from a project, or from every project (account-wide: no project, by an
+    admin, covering projects created later too); lifted blocks stay as history."""
 
     worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
-    project = models.ForeignKey("tasks.Project", on_delete=models.CASCADE, related_name="blocks")
+    project = models.ForeignKey(
+        "tasks.Project",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="blocks",
+        help_text="Empty: the worker is blocked on every project, present and future.",
+    )
     reason = models.CharField(max_length=500)
     automatic = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -119,11 +127,23 @@ class Block(models.Model):
                 fields=["project", "worker"],
                 condition=Q(lifted_at__isnull=True),
                 name="block_one_active",
-            )
+            ),
+            # The same probe for the account-wide block: WHERE worker_id = ? AND project_id IS
+            # NULL AND lifted_at IS NULL; at most one active per worker.
+            models.UniqueConstraint(
+                fields=["worker"],
+                condition=Q(project__isnull=True, lifted_at__isnull=True),
+                name="block_one_active_everywhere",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.worker_id} blocked on {self.project_id}"
+        return f"{self.worker_id} blocked on {self.project_id or 'every project'}"
+
+    @property
+    def scope(self) -> str:
+        """Where the block holds, in words: the project's name or "every project"."""
+        return self.project.name if self.project_id else "every project"
 
     @property
     def is_active(self) -> bool:

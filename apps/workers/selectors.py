@@ -52,22 +52,39 @@ def worker_gold_counts(*, worker: User, project: Project) -> tuple[int, int]:
     return found[0] if found else (0, 0)
 
 
+def blocks_active_on(*, project_id: int | OuterRef) -> QuerySet[Block]:
+    """The active blocks that hold on the project: its own and the account-wide ones (no
+    project), the account-wide first (what the worker is told). Indexes block_one_active and
+    block_one_active_everywhere."""
+    return Block.objects.filter(
+        Q(project_id=project_id) | Q(project__isnull=True), lifted_at__isnull=True
+    ).order_by(F("project_id").asc(nulls_first=True), "-id")
+
+
 def blocked_worker_ids(*, project: Project) -> QuerySet:
-    """Ids of the workers blocked on the project now (a subquery; evaluate with list())."""
-    return Block.objects.filter(project=project, lifted_at__isnull=True).values("worker_id")
+    """Ids of the workers blocked on the project now, there or everywhere (a subquery;
+    evaluate with list())."""
+    return blocks_active_on(project_id=project.pk).order_by().values("worker_id")
+
+
+def projects_worked(*, worker: User) -> list[int]:
+    """Ids of the projects the worker has taken tasks on (so answers or leases), in order."""
+    from apps.tasks.models import Assignment
+
+    taken = Assignment.objects.filter(worker=worker).order_by("project_id")
+    return list(taken.values_list("project_id", flat=True).distinct())
 
 
 def block_active(*, worker: User, project: Project) -> Block | None:
-    """The worker's active block on the project, if any (the claim refuses them)."""
-    return Block.objects.filter(worker=worker, project=project, lifted_at__isnull=True).first()
+    """The worker's active block on the project or everywhere, if any (the claim refuses
+    them)."""
+    return blocks_active_on(project_id=project.pk).filter(worker=worker).first()
 
 
 def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
     """A project's workers with their stats, best first, each annotated with `blocked_reason`
     (the active block's reason or None). Scope the project to its owner before calling."""
-    active = Block.objects.filter(
-        project=OuterRef("project"), worker=OuterRef("worker"), lifted_at__isnull=True
-    )
+    active = blocks_active_on(project_id=OuterRef("project")).filter(worker=OuterRef("worker"))
     return (
         WorkerStats.objects.filter(project=project)
         .select_related("worker")
@@ -79,9 +96,7 @@ def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
 def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
     """The worker's own stats on each project, each annotated with `blocked_automatic` (None
     when not blocked) and `blocked_by_admin_reason`: the worker is told `block_notice`."""
-    active = Block.objects.filter(
-        project=OuterRef("project"), worker=OuterRef("worker"), lifted_at__isnull=True
-    )
+    active = blocks_active_on(project_id=OuterRef("project")).filter(worker=OuterRef("worker"))
     return (
         WorkerStats.objects.filter(worker=worker)
         .select_related("project")
@@ -98,10 +113,12 @@ def block_check_schedule() -> str:
     return check_schedule(every=settings.BLOCK_CHECK_EVERY, lead=settings.BLOCK_CHECK_LEAD)
 
 
-def block_notice(*, automatic: bool, reason: str = "") -> str:
+def block_notice(*, automatic: bool, reason: str = "", everywhere: bool = False) -> str:
     """What a blocked worker is told. Never an automatic block's reason: it names gold answers
     and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would say whether
     gold did. An admin's block carries the admin's `reason`, written for the worker."""
+    if everywhere:  # only ever by hand, with a reason
+        return f"You are blocked on every project by an administrator: {reason}"
     if automatic:
         return (
             "You are blocked on this project: your answers did not meet its quality rules "
@@ -112,13 +129,26 @@ def block_notice(*, automatic: bool, reason: str = "") -> str:
     return "You are blocked on this project by an administrator."
 
 
-def block_notices_for_worker(*, worker: User) -> dict[int, str]:
-    """What the worker is told of each active block, by project id (block_notice). One query."""
+def block_notice_probed(
+    *, automatic: bool | None, reason: str | None, everywhere_reason: str | None
+) -> str | None:
+    """block_notice from the raw probes of the claim and the submit (the project's active
+    block's `automatic` and `reason`, the account-wide block's reason); None when neither."""
+    if everywhere_reason is not None:
+        return block_notice(automatic=False, reason=everywhere_reason, everywhere=True)
+    if automatic is None:
+        return None
+    return block_notice(automatic=bool(automatic), reason=reason or "")
+
+
+def block_notices_for_worker(*, worker: User) -> dict[int | None, str]:
+    """What the worker is told of each active block, by project id; the account-wide block's
+    under None (block_notice). One query."""
     rows = Block.objects.filter(worker=worker, lifted_at__isnull=True).values_list(
         "project_id", "automatic", "reason"
     )
     return {
-        project_id: block_notice(automatic=automatic, reason=reason)
+        project_id: block_notice(automatic=automatic, reason=reason, everywhere=project_id is None)
         for project_id, automatic, reason in rows
     }
 

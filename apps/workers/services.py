@@ -21,7 +21,7 @@ from apps.workers.reliability import (
     skill_intervals,
     spam_scores,
 )
-from apps.workers.selectors import worker_stats_values
+from apps.workers.selectors import projects_worked, worker_stats_values
 from hitlcrowd.api import ApiError
 from hitlcrowd.locking import lock_workers_for_block
 
@@ -254,9 +254,12 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
     if not rows or max(rules.below_spam_score, rules.below_skill, rules.gold_accuracy) <= 0:
         return []
     # An admin who lifted a block has the last word: no automatic block again on this project.
+    # A worker blocked everywhere needs no block here either.
+    everywhere = Q(project__isnull=True, lifted_at__isnull=True)
+    here = Q(project=project) & (Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False))
     spared = set(
-        Block.objects.filter(project=project)
-        .filter(Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False))
+        Block.objects.filter(here | everywhere)
+        .filter(worker_id__in=[row["worker_id"] for row in rows])
         .values_list("worker_id", flat=True)
     )
     checked = [row["checked"] for row in rows]
@@ -324,10 +327,7 @@ def worker_block(
     the same reason)."""
     if by is not None:
         reason = clean_reason(reason, required="Say why: the worker reads it.")
-        if not worker.is_worker:
-            raise ApiError(
-                "The request is not valid.", code="invalid", errors={"worker": ["Not a worker."]}
-            )
+        _check_worker(worker)
     lock_workers_for_block([worker.pk])
     if reject is not None and by is not None:
         ledger_reject_answers(worker=worker, project=project, by=by, reason=reason, choice=reject)
@@ -348,23 +348,64 @@ def worker_block(
 
 def worker_block_everywhere(
     *, worker: User, reason: str, by: User, reject: AnswerChoice | None = None
-) -> list[Block]:
-    """Block the worker by hand on every project (worker_block on each, one transaction each:
-    a worker on many projects does not hold every project's locks at once). Projects created
-    later are not covered. Returns the active blocks."""
-    from apps.tasks.models import Project
-
+) -> Block:
+    """Block the worker by hand on every project, those created later included: one Block
+    with no project, which the claim and the submit probe by index. The block commits first
+    (the worker is refused from then on), then, one transaction per project the worker has
+    taken tasks on (a worker on many projects does not hold every project's locks at once),
+    their answers there are rejected (with `reject`) and leave the consensus, their leases
+    end, slots back
+    (apps.tasks.services.discard); a discard cut off is caught by that project's next
+    consensus run. An active account-wide block is returned as it is. Audited on every
+    project: each project's trail is where its owner reads it."""
     reason = clean_reason(reason, required="Say why: the worker reads it.")
-    return [
-        worker_block(worker=worker, project=project, reason=reason, by=by, reject=reject)
-        for project in Project.objects.order_by("pk")
-    ]
+    _check_worker(worker)
+    if reject is not None:
+        reject.check_range()  # before the block commits, as worker_block's one transaction
+    block, created = _block_everywhere(worker, reason, by)
+    for project_id in projects_worked(worker=worker):
+        with transaction.atomic():
+            lock_workers_for_block([worker.pk])
+            if reject is not None:
+                from apps.tasks.models import Project
+
+                project = Project.objects.get(pk=project_id)
+                ledger_reject_answers(
+                    worker=worker, project=project, by=by, reason=reason, choice=reject
+                )
+            if created:
+                _discard_answers(project_id, worker.pk)
+    return block
+
+
+@transaction.atomic
+def _block_everywhere(worker: User, reason: str, by: User) -> tuple[Block, bool]:
+    lock_workers_for_block([worker.pk])
+    active = Block.objects.select_for_update().filter(
+        worker=worker, project__isnull=True, lifted_at__isnull=True
+    )
+    block = active.first()
+    if block is not None:
+        return block, False
+    block = Block(worker=worker, project=None, reason=reason, automatic=False, created_by=by)
+    block.full_clean()
+    block.save()
+    _audit(block, by, "worker_block", {"worker": worker.pk, "reason": reason, "everywhere": True})
+    return block, True
+
+
+def _check_worker(worker: User) -> None:
+    if not worker.is_worker:
+        raise ApiError(
+            "The request is not valid.", code="invalid", errors={"worker": ["Not a worker."]}
+        )
 
 
 @transaction.atomic
 def worker_unblock(*, block: Block, by: User, reason: str = "") -> Block:
-    """Lift a block: the worker may take tasks again. The answers discarded at the block
-    stay out of the consensus (apps.tasks.services.discard). `reason` goes to the audit."""
+    """Lift a block: the worker may take tasks again (an account-wide block's lifting leaves
+    their per-project blocks in force). The answers discarded at the block stay out of the
+    consensus (apps.tasks.services.discard). `reason` goes to the audit."""
     reason = clean_reason(reason)
     block = Block.objects.select_for_update().get(pk=block.pk)
     if block.lifted_at is None:
@@ -372,21 +413,34 @@ def worker_unblock(*, block: Block, by: User, reason: str = "") -> Block:
         block.lifted_by = by
         block.save(update_fields=["lifted_at", "lifted_by"])
         changes = {"worker": block.worker_id, "active": [True, False]}
+        if block.project_id is None:
+            changes["everywhere"] = True
         _audit(block, by, "worker_unblock", changes | ({"reason": reason} if reason else {}))
-        _reaggregate(block.project_id)
+        everywhere = block.project_id is None
+        projects = projects_worked(worker=block.worker) if everywhere else [block.project_id]
+        for project_id in projects:
+            _reaggregate(project_id)
     return block
 
 
 def worker_unblock_everywhere(*, worker: User, by: User, reason: str = "") -> list[Block]:
-    """Lift every active block of the worker (worker_unblock on each). Returns them."""
+    """Lift every active block of the worker, the account-wide one and those on single
+    projects (worker_unblock on each). Returns them."""
     active = Block.objects.filter(worker=worker, lifted_at__isnull=True).order_by("pk")
     return [worker_unblock(block=block, by=by, reason=reason) for block in active]
 
 
 def _audit(block: Block, by: User | None, action: str, changes: dict[str, Any]) -> None:
+    """On the block's project; an account-wide block's on every project."""
+    from apps.tasks.models import Project
     from apps.tasks.services.audit import audit_record
 
-    audit_record(project_id=block.project_id, actor=by, action=action, obj=block, changes=changes)
+    if block.project_id is not None:
+        projects = [block.project_id]
+    else:
+        projects = list(Project.objects.order_by("pk").values_list("pk", flat=True))
+    for project_id in projects:
+        audit_record(project_id=project_id, actor=by, action=action, obj=block, changes=changes)
 
 
 def _discard_answers(project_id: int, worker_id: int) -> None:

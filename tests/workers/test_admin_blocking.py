@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from apps.tasks.models import Answer, AuditEvent
-from apps.tasks.services.assignments import NotQualified, assignment_claim
+from apps.tasks.models import HIT, Answer, Assignment, AuditEvent
+from apps.tasks.services.assignments import NotQualified, assignment_claim, hit_slots_recount
 from apps.workers.ledger import AnswerChoice, ledger_grant_bonus, ledger_reject_answers
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.services import (
@@ -22,7 +23,7 @@ from apps.workers.services import (
 )
 from hitlcrowd.api import ApiError
 from tests import factories
-from tests.workers.test_ledger import REWARD, answer_one
+from tests.workers.test_ledger import REWARD, answer_one, submit_url
 from tests.workers.test_worker_pages import client_for
 
 pytestmark = pytest.mark.django_db
@@ -77,19 +78,111 @@ def test_a_worker_blocked_by_hand_is_refused_with_the_admins_reason(
     assert event.created_at is not None
 
 
-def test_blocking_everywhere_blocks_every_project_and_unblocking_everywhere_lifts_them(
+def test_blocking_everywhere_is_one_account_wide_block_audited_on_every_project(
     paid_project, project, worker, admin_user
 ):
-    blocks = worker_block_everywhere(worker=worker, reason="Fraud", by=admin_user)
-    assert {b.project_id for b in blocks} == {paid_project.pk, project.pk}
-    assert all(not b.automatic and b.created_by == admin_user for b in blocks)
-    assert AuditEvent.objects.filter(action="worker_block").count() == 2
+    block = worker_block_everywhere(worker=worker, reason="Fraud", by=admin_user)
+    assert block.project is None and not block.automatic and block.created_by == admin_user
+    assert Block.objects.get() == block
+    events = AuditEvent.objects.filter(action="worker_block")
+    assert {e.project_id for e in events} == {paid_project.pk, project.pk}
+    assert all(e.changes["everywhere"] for e in events)
+    # Blocking everywhere again keeps the one block.
+    assert worker_block_everywhere(worker=worker, reason="Again", by=admin_user) == block
+    assert Block.objects.count() == 1
 
     lifted = worker_unblock_everywhere(worker=worker, by=admin_user, reason="Appeal accepted")
-    assert len(lifted) == 2 and not Block.objects.filter(lifted_at__isnull=True).exists()
+    assert lifted == [block] and not Block.objects.filter(lifted_at__isnull=True).exists()
     unblocks = AuditEvent.objects.filter(action="worker_unblock")
     assert {e.changes["reason"] for e in unblocks} == {"Appeal accepted"}
     assert assignment_claim(worker=worker, project=paid_project) is not None
+
+
+def lease_on(worker, project) -> Assignment:
+    """A live lease written as a claim would, for a worker the claim now refuses."""
+    hit = HIT.objects.filter(item__project=project).order_by("pk").first()
+    lease = Assignment.objects.create(
+        hit=hit,
+        project=project,
+        worker=worker,
+        lease_expires_at=timezone.now() + timedelta(hours=1),
+    )
+    hit_slots_recount(hit_ids=[hit.pk])
+    return lease
+
+
+def test_a_worker_blocked_everywhere_is_refused_on_a_project_created_later_with_the_reason(
+    requester, worker, admin_user, api_client_for
+):
+    worker_block_everywhere(worker=worker, reason="Sold their account", by=admin_user)
+    later = make_paid_project(requester)
+    lease = lease_on(worker, later)
+    client = api_client_for(worker)
+
+    served = client.post("/api/v1/work/next/", {"project": later.pk}, format="json")
+    submitted = client.post(
+        submit_url(lease.pk), {"label": "cat", "seconds_spent": 2}, format="json"
+    )
+
+    for response in (served, submitted):
+        assert response.status_code == 403, response.content
+        detail = response.json()["detail"]
+        assert detail == "You are blocked on every project by an administrator: Sold their account"
+    assert not Answer.objects.filter(worker=worker).exists()
+    assert assignment_claim(worker=worker) is None  # the any-project claim passes over them
+
+
+def test_unblocking_everywhere_lets_the_worker_work_on_a_project_created_later(
+    requester, worker, admin_user
+):
+    block = worker_block_everywhere(worker=worker, reason="Checking", by=admin_user)
+    later = make_paid_project(requester)
+    with pytest.raises(NotQualified, match="every project"):
+        assignment_claim(worker=worker, project=later)
+    worker_unblock(block=block, by=admin_user, reason="Checked")
+    assert answer_one(worker, later).pk in set(
+        Answer.objects.counted().values_list("pk", flat=True)
+    )
+
+
+def test_blocking_everywhere_takes_the_answers_out_of_the_consensus_in_two_projects(
+    requester, worker, admin_user
+):
+    first, second = make_paid_project(requester), make_paid_project(requester)
+    answers = [answer_one(worker, first), answer_one(worker, second)]
+    leased = assignment_claim(worker=worker, project=second)
+
+    worker_block_everywhere(worker=worker, reason="Bot", by=admin_user)
+
+    assert not Answer.objects.counted().filter(worker=worker).exists()
+    discarded = Answer.objects.filter(pk__in=[a.pk for a in answers], discard_reason="blocked")
+    assert discarded.count() == 2
+    leased.refresh_from_db()
+    assert leased.state == Assignment.State.DISCARDED
+    taken = HIT.objects.filter(item__project__in=[first, second]).values_list(
+        "slots_taken", flat=True
+    )
+    assert set(taken) == {0}  # their slots came back
+    assert reversed_ids(worker) == set()  # no pay taken back without a rejection
+
+
+def test_blocking_everywhere_with_rejection_reverses_the_pay_on_every_project(
+    requester, worker, admin_user
+):
+    first, second = make_paid_project(requester), make_paid_project(requester)
+    answers = {answer_one(worker, first).pk, answer_one(worker, second).pk}
+    worker_block_everywhere(worker=worker, reason="Bot", by=admin_user, reject=AnswerChoice())
+    assert reversed_ids(worker) == answers
+
+
+def test_a_block_on_one_project_still_holds_after_unblocking_the_account_wide_one(
+    paid_project, project, worker, admin_user
+):
+    worker_block(worker=worker, project=paid_project, reason="Sloppy here", by=admin_user)
+    everywhere = worker_block_everywhere(worker=worker, reason="Review", by=admin_user)
+    worker_unblock(block=everywhere, by=admin_user)
+    with pytest.raises(NotQualified, match="Sloppy here"):
+        assignment_claim(worker=worker, project=paid_project)
 
 
 def test_after_an_unblock_the_worker_answers_again_and_the_discarded_answers_stay_out(
@@ -194,6 +287,16 @@ def test_the_worker_pages_show_the_block_the_rejection_and_the_bonus_with_the_ad
     earnings = client.get(reverse("worker-earnings")).content.decode()
     assert re.search(r"bonus of 2\.00</span>\s*&mdash; “Careful work”", earnings)
     assert re.search(r"1 answer rejected, &minus;0\.25</span>\s*&mdash; “Guessed labels”", earnings)
+
+
+def test_the_projects_page_tells_a_worker_blocked_everywhere_why_on_a_later_project(
+    requester, worker, admin_user
+):
+    worker_block_everywhere(worker=worker, reason="Shared account", by=admin_user)
+    make_paid_project(requester)
+    home = client_for(worker).get(reverse("worker-projects")).content.decode()
+    assert "blocked on every project by an administrator: Shared account" in home
+    assert "Start labeling" not in home
 
 
 def test_the_worker_api_tells_the_admins_reasons(paid_project, worker, admin_user, api_client_for):

@@ -69,9 +69,13 @@ def test_blocking_everywhere_and_rejecting_a_range_from_the_worker_page(
     given = answer_one(worker, paid_project)
     since = given.created_at.strftime("%Y-%m-%dT%H:%M")
     data = {"project": "", "reason": "Fraud ring", "which": "range", "since": since}
-    staff.post(page(worker, "block"), data)
-    assert set(Block.objects.values_list("project_id", flat=True)) == {paid_project.pk, project.pk}
+    response = staff.post(page(worker, "block"), data, follow=True)
+    assert "Blocked worker on every project." in response.content.decode()
+    assert list(Block.objects.values_list("project_id", flat=True)) == [None]
     assert reversed_ids(worker) == {given.pk}
+    # The worker's page lists it; the unblock page offers it.
+    listed = staff.get(page(worker, "unblock")).content.decode()
+    assert "every project: Fraud ring" in listed
 
 
 def test_rejecting_the_ticked_answers_from_the_worker_page(staff, paid_project, worker):

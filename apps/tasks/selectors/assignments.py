@@ -32,7 +32,7 @@ from apps.tasks.models import (
     Project,
 )
 from apps.workers.models import Block, LedgerEntry, Qualification, User
-from apps.workers.selectors import block_notice
+from apps.workers.selectors import block_notice_probed
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
@@ -64,7 +64,7 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
     guideline_gate reads instead of querying.
     """
     # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
-    # subqueries) on every next-task request. Indexes: block_one_active, the learning
+    # subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
     # settings' project key, guideline_number_unique, guideline_ack_unique.
     reader = RowReader.of(Project, "p")
     sql = _PROJECT_FOR_CLAIM_SQL.format(
@@ -77,16 +77,14 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
         flag=PRE_ANNOTATION_FLAG,
     )
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker.pk, worker.pk, worker.pk, project_id])
+        cursor.execute(sql, [worker.pk, worker.pk, worker.pk, worker.pk, project_id])
         row = cursor.fetchone()
     if row is None:
         return None
     (project,), extra = read_row(row, reader)
-    block_automatic, block_reason, pre_annotation, number, acknowledged = extra
-    project.active_block_notice = (
-        None
-        if block_automatic is None
-        else block_notice(automatic=bool(block_automatic), reason=block_reason)
+    block_automatic, block_reason, everywhere_reason, pre_annotation, number, acknowledged = extra
+    project.active_block_notice = block_notice_probed(
+        automatic=block_automatic, reason=block_reason, everywhere_reason=everywhere_reason
     )
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     project.current_guideline_number = number
@@ -102,6 +100,9 @@ SELECT {columns},
     (SELECT b.reason FROM {block} b
      WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
      LIMIT 1) AS active_block_reason,
+    (SELECT b.reason FROM {block} b
+     WHERE b.project_id IS NULL AND b.worker_id = %s AND b.lifted_at IS NULL
+     LIMIT 1) AS everywhere_block_reason,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
         AS {flag},
     g.number AS current_guideline_number,

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from django.db.models import Count, QuerySet
 
 from apps.tasks.models import Assignment, Project
-from apps.workers.models import Block, Qualification, User
+from apps.workers.models import Qualification, User
+from apps.workers.selectors import blocked_worker_ids
 
 
 def eligible_workers(*, project: Project) -> QuerySet[User]:
     """The workers the project may serve a task to (before looking at any one HIT)."""
-    blocked = Block.objects.filter(project=project, lifted_at__isnull=True).values("worker_id")
+    blocked = blocked_worker_ids(project=project)
     failed = Qualification.objects.filter(project=project, state=Qualification.State.FAILED).values(
         "worker_id"
     )

@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Val
 from django.db.models.functions import Coalesce
 
 from apps.tasks.models import HIT, Answer, Assignment, Item
-from apps.workers.models import Block
+from apps.workers.selectors import blocks_active_on
 
 # The assignments that hold a slot: a live lease or a submitted answer still counting.
 SLOT_STATES = (Assignment.State.LEASED, Assignment.State.SUBMITTED)
@@ -95,9 +95,7 @@ def answers_over_wanted(project_id: int) -> list[int]:
 
 def blocked_answers_counted(project_id: int) -> list[int]:
     """Answers still counting from workers blocked on the project now."""
-    blocked = Block.objects.filter(
-        project_id=project_id, worker=OuterRef("worker"), lifted_at__isnull=True
-    )
+    blocked = blocks_active_on(project_id=project_id).filter(worker=OuterRef("worker"))
     answers = counted_answers(Answer.objects.filter(project_id=project_id))
     return _ids(answers.filter(Exists(blocked)))
 

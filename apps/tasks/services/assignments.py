@@ -43,6 +43,7 @@ from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share
 from apps.workers.selectors import (
     block_active,
     block_notice,
+    block_notice_probed,
     qualification_get,
     worker_gold_counts,
 )
@@ -475,7 +476,9 @@ def _block_notice(worker: User, project: Project) -> str | None:
     block = block_active(worker=worker, project=project)
     if block is None:
         return None
-    return block_notice(automatic=block.automatic, reason=block.reason)
+    return block_notice(
+        automatic=block.automatic, reason=block.reason, everywhere=block.project_id is None
+    )
 
 
 def _load(assignment_id: int, project: Project | None = None) -> Assignment:
@@ -687,18 +690,19 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
     if row is None:
         raise Http404("No such assignment among yours.")
     (assignment, project, guideline), extra = read_row(row, *readers)
-    pre_annotation, automatic, block_reason = extra
+    pre_annotation, automatic, block_reason, everywhere_reason = extra
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     assignment.project = project
     assignment.guideline_version = guideline if assignment.guideline_version_id else None
-    notice = (
-        None if automatic is None else block_notice(automatic=bool(automatic), reason=block_reason)
+    notice = block_notice_probed(
+        automatic=automatic, reason=block_reason, everywhere_reason=everywhere_reason
     )
     return assignment, notice
 
 
-# The block probe is index block_one_active (project, worker WHERE lifted_at IS NULL): one
-# row at most, so the submit stays constant-time.
+# The block probes are indexes block_one_active (project, worker WHERE lifted_at IS NULL) and
+# block_one_active_everywhere (worker WHERE project_id IS NULL AND lifted_at IS NULL): one
+# row at most each, so the submit stays constant-time.
 _LOCK_OWN_SQL = """
 SELECT {columns},
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id
@@ -706,7 +710,9 @@ SELECT {columns},
     (SELECT b.automatic FROM {blocks} b WHERE b.project_id = a.project_id
      AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
     (SELECT b.reason FROM {blocks} b WHERE b.project_id = a.project_id
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_reason
+     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_reason,
+    (SELECT b.reason FROM {blocks} b WHERE b.project_id IS NULL
+     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS everywhere_reason
 FROM tasks_assignment a
 JOIN tasks_project p ON p.id = a.project_id
 LEFT JOIN tasks_guidelineversion g ON g.id = a.guideline_version_id
