@@ -419,6 +419,8 @@ def live_stack(config: SoakConfig, dsn: str) -> Iterator[list[int]]:
                 )
                 ports.append(port)
             clusters = [start_qcluster(env, quiet=False) for _ in range(copies)]
+            if config.scale_out:
+                redis_clusters_wait(config, copies)
             yield ports
         finally:
             for process in processes:
@@ -431,6 +433,20 @@ def redis_queue_clear(config: SoakConfig) -> None:
     import redis
 
     redis.Redis.from_url(config.redis_url).delete(f"django_q:{config.queue}:q")
+
+
+def redis_clusters_wait(config: SoakConfig, copies: int, timeout: float = 180) -> None:
+    """Until `copies` clusters of this soak's queue are up (each keeps a stat key with a 3 s
+    lifetime in Redis while it runs): on a busy machine a cluster takes longer to start than
+    the soak lasts, and one run at the end would prove nothing about sharing the work."""
+    import redis
+
+    connection = redis.Redis.from_url(config.redis_url)
+    deadline = time.monotonic() + timeout
+    while len(connection.keys(f"django_q:{config.queue}:cluster:*")) < copies:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{copies} qclusters did not start within {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def redis_queue_size(config: SoakConfig) -> int:
