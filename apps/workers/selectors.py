@@ -233,6 +233,9 @@ def worker_ledger_notes(*, worker: User) -> list[dict[str, Any]]:
     return list(rows)
 
 
+MONEY_PLACES = Decimal("0.0001")  # LedgerEntry.amount's decimal places
+
+
 def signed_sum() -> Coalesce:
     """Credits + bonuses - reversals, as one SUM."""
     money = DecimalField(max_digits=18, decimal_places=4)
@@ -248,7 +251,12 @@ def spend_on_discarded(*, project: Project) -> Decimal:
     """What the ledger paid (credits + bonuses - reversals) for the project's answers that no
     longer count: a block discards a worker's answers but they stay paid until rejected."""
     entries = LedgerEntry.objects.filter(project=project, answer__discarded_at__isnull=False)
-    return entries.aggregate(total=signed_sum())["total"]
+    return _money(entries.aggregate(total=signed_sum())["total"])
+
+
+def _money(amount: Decimal) -> Decimal:
+    # SQLite sums decimals as floats: 0.05 comes back as 0.0500000000000000.
+    return amount.quantize(MONEY_PLACES)
 
 
 def ledger_spend(*, project: Project) -> tuple[Decimal, int]:
@@ -262,7 +270,7 @@ def ledger_spend(*, project: Project) -> tuple[Decimal, int]:
     tail = LedgerEntry.objects.filter(project=project, pk__gt=upto).aggregate(
         total=signed_sum(), n=Count("pk")
     )
-    return amount + tail["total"], tail["n"]
+    return _money(amount + tail["total"]), tail["n"]
 
 
 def _live_leases(project: Project) -> int:
