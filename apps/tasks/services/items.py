@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import status
 
@@ -580,14 +581,7 @@ def items_auto_labels_reopen(*, project: Project, item_ids: Iterable[int]) -> in
     # Scored before any lock is taken: the model's predictions are the slow part.
     priority = _reopen_priorities(project, ids)
     lock_in_id_order(Item, ids)
-    reopened = list(
-        Item.objects.filter(
-            pk__in=ids,
-            project=project,
-            state=Item.State.AUTO_LABELED,
-            label_source=Item.Source.MODEL,
-        ).values_list("pk", flat=True)
-    )
+    reopened = list(_model_labeled(project, ids).values_list("pk", flat=True))
     if not reopened:
         return 0
     now = timezone.now()
@@ -668,14 +662,7 @@ def _auto_labels_rescore_batch(
 ) -> tuple[list[int], list[int]]:
     keep = {row.item_id: row for row in rows if row.route == AUTO}
     lock_in_id_order(Item, list(keep))
-    current = dict(
-        Item.objects.filter(
-            pk__in=list(keep),
-            project=project,
-            state=Item.State.AUTO_LABELED,
-            label_source=Item.Source.MODEL,
-        ).values_list("pk", "final_label")
-    )
+    current = dict(_model_labeled(project, list(keep)).values_list("pk", "final_label"))
     now = timezone.now()
     kept = [keep[pk] for pk in sorted(current)]
     _write_predictions(kept, version, now)
@@ -686,19 +673,22 @@ def _auto_labels_rescore_batch(
     return [row.item_id for row in kept], relabeled
 
 
+def _model_labeled(project: Project, item_ids: Sequence[int]) -> QuerySet[Item]:
+    """Those of `item_ids` a model still labels (auto-labeled, not since taken by people)."""
+    return Item.objects.filter(
+        pk__in=item_ids,
+        project=project,
+        state=Item.State.AUTO_LABELED,
+        label_source=Item.Source.MODEL,
+    )
+
+
 def _auto_labels_reopen_ids(
     project: Project, item_ids: list[int], version: str, rows: Sequence[ScoredRow]
 ) -> list[int]:
     """Send back the items of `item_ids` still auto-labeled by a model, with the newer
     model's prediction stored. Returns the ids sent back."""
-    still = list(
-        Item.objects.filter(
-            pk__in=item_ids,
-            project=project,
-            state=Item.State.AUTO_LABELED,
-            label_source=Item.Source.MODEL,
-        ).values_list("pk", flat=True)
-    )
+    still = list(_model_labeled(project, item_ids).values_list("pk", flat=True))
     if not still:
         return []
     by_id = {row.item_id: row for row in rows}
