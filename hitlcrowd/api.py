@@ -2,6 +2,7 @@
 
 Every error body is ``{"code": str, "detail": str, "errors": ...}``: ``errors`` holds field
 errors (``{"field": ["message"]}``) or row errors (``[{"row": n, "field": f, "message": m}]``).
+Services raise domain errors (hitlcrowd/errors.py); their kind picks the status here, once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,18 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from hitlcrowd import errors
+
+# Each kind of domain error and its status; the web pages use the same table (domain_status).
+DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.InvalidInput, status.HTTP_400_BAD_REQUEST),
+    (errors.Forbidden, status.HTTP_403_FORBIDDEN),
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.Gone, status.HTTP_410_GONE),
+    (errors.TooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+)
 
 
 class ApiError(exceptions.APIException):
@@ -37,7 +50,31 @@ class ApiError(exceptions.APIException):
         self.wait = retry_after
 
 
+def domain_status(exc: errors.DomainError) -> int:
+    """The HTTP status of a domain error's kind (400 for a bare DomainError)."""
+    for kind, code in DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return code
+    return status.HTTP_400_BAD_REQUEST
+
+
+def from_domain(exc: errors.DomainError) -> exceptions.APIException:
+    """The API exception for a domain error. A NotFound reads like every other 404 (the
+    message is for pages and logs): someone else's object and no object look the same."""
+    if isinstance(exc, errors.NotFound):
+        return exceptions.NotFound()
+    return ApiError(
+        exc.message,
+        code=exc.code,
+        status_code=domain_status(exc),
+        errors=exc.errors,
+        extra=exc.extra,
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, errors.DomainError):
+        exc = from_domain(exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

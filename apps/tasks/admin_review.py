@@ -28,6 +28,7 @@ from apps.workers.admin_blocking import worker_block_link
 from apps.workers.ledger import ledger_grant_bonus
 from apps.workers.models import LedgerCheckpoint, LedgerEntry, WorkerStats
 from hitlcrowd.api import ApiError
+from hitlcrowd.errors import DomainError
 from hitlcrowd.params import ascii_int
 
 DEFAULT_MORE_ANSWERS = 2
@@ -254,7 +255,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 entry = ledger_grant_bonus(**form.cleaned_data, by=request.user)
-            except ApiError as exc:
+            except DomainError as exc:
                 _form_errors(form, exc)
             else:
                 self.message_user(request, f"Granted {entry.amount} to {entry.worker}.")
@@ -270,13 +271,13 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return TemplateResponse(request, template, context)
 
 
-def _form_errors(form: forms.Form, exc: ApiError) -> None:
+def _form_errors(form: forms.Form, exc: DomainError) -> None:
     """The service's 400 on the form: by field where it names one."""
     fields = exc.errors if isinstance(exc.errors, dict) else {}
     for name, errors in fields.items():
         form.add_error(name if name in form.fields else None, errors)
     if not fields:
-        form.add_error(None, str(exc.detail))
+        form.add_error(None, exc.message)
 
 
 @admin.register(LedgerCheckpoint)

@@ -8,7 +8,7 @@ Pages under the worker's admin page, /admin/workers/user/<id>/:
 The Block list gets the same as actions (the reason typed in the action bar) and its "add"
 button opens the block page for a worker named there; the review queue links each answer's
 worker to the block page. Every write is a service call (apps/workers/services.py,
-apps/workers/ledger.py): views only turn forms into calls and ApiErrors into form errors.
+apps/workers/ledger.py): views only turn forms into calls and DomainErrors into form errors.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from apps.workers.services import (
     worker_unblock,
     worker_unblock_everywhere,
 )
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import DomainError
 
 # The reject page lists this many of the worker's latest answers on the project to tick.
 ANSWERS_LISTED = 200
@@ -141,9 +141,9 @@ class RejectForm(_Range):
         return data
 
 
-def _apply_errors(form: forms.Form, exc: ApiError) -> None:
+def _apply_errors(form: forms.Form, exc: DomainError) -> None:
     """A service's 400 names its field: show it there, or above the form."""
-    errors = exc.errors if isinstance(exc.errors, dict) and exc.errors else {None: [exc.detail]}
+    errors = exc.errors if isinstance(exc.errors, dict) and exc.errors else {None: [exc.message]}
     for field, texts in errors.items():
         field = field if field in form.fields else None
         for text in texts if isinstance(texts, list) else [texts]:
@@ -265,7 +265,7 @@ class WorkerBlockingMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 blocks = _block(form, worker, request.user)
-            except ApiError as exc:
+            except DomainError as exc:
                 _apply_errors(form, exc)
             else:
                 names = ", ".join(block.scope for block in blocks)
@@ -307,7 +307,7 @@ class WorkerBlockingMixin:
                     reason=form.cleaned_data["reason"],
                     choice=choice,
                 )
-            except ApiError as exc:
+            except DomainError as exc:
                 _apply_errors(form, exc)
             else:
                 return self._done(request, worker, f"Rejected {reversed_} answer(s).")
@@ -365,9 +365,9 @@ def reject_answers_selected(modeladmin, request: HttpRequest, queryset: QuerySet
                 reversed_ += ledger_reject_answers(
                     worker=block.worker, project=project, by=request.user, reason=reason
                 )
-        except ApiError as exc:
+        except DomainError as exc:
             errors = exc.errors if isinstance(exc.errors, dict) else {}
-            text = " ".join(str(t) for texts in errors.values() for t in texts) or exc.detail
+            text = " ".join(str(t) for texts in errors.values() for t in texts) or exc.message
             modeladmin.message_user(request, f"Nothing rejected: {text}", messages.ERROR)
             return
     modeladmin.message_user(request, f"Reversed {reversed_} answer credit(s).", messages.SUCCESS)

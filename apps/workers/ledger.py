@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from rest_framework import status
 
+from apps.workers.errors import BudgetSpent
 from apps.workers.models import LedgerCheckpoint, LedgerEntry, User
 from apps.workers.selectors import ledger_committed, signed_sum
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 from hitlcrowd.rawrows import insert_row
 
 if TYPE_CHECKING:
@@ -41,19 +41,6 @@ CHECKPOINT_LAG = timedelta(minutes=2)
 BUDGET_SLACK = 50
 MAX_REASON_LENGTH = 500
 MAX_CHOSEN_ANSWERS = 10_000
-
-
-class BudgetSpent(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This project's budget is spent; it serves no more tasks.",
-            code="budget_spent",
-            status_code=status.HTTP_409_CONFLICT,
-        )
-
-
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError("The request is not valid.", code="invalid", errors={field: [message]})
 
 
 def ledger_credit_answer(*, answer: Answer, project: Project) -> LedgerEntry:
@@ -97,7 +84,7 @@ class AnswerChoice:
     def check_range(self) -> None:
         """A 400 naming `until` when the range runs backwards."""
         if self.since and self.until and self.since >= self.until:
-            raise _invalid("until", "Must be after `since`.")
+            raise InvalidInput.field("until", "Must be after `since`.")
 
 
 ALL_ANSWERS = AnswerChoice()
@@ -155,12 +142,12 @@ def _check_choice(worker: User, project: Project, choice: AnswerChoice) -> None:
     if choice.answer_ids is None:
         return
     if not choice.answer_ids:
-        raise _invalid("answer_ids", "Choose at least one answer.")
+        raise InvalidInput.field("answer_ids", "Choose at least one answer.")
     if len(choice.answer_ids) > MAX_CHOSEN_ANSWERS:
-        raise _invalid("answer_ids", f"At most {MAX_CHOSEN_ANSWERS} answers at a time.")
+        raise InvalidInput.field("answer_ids", f"At most {MAX_CHOSEN_ANSWERS} answers at a time.")
     found = Answer.objects.filter(worker=worker, project=project, pk__in=choice.answer_ids)
     if found.count() != len(set(choice.answer_ids)):
-        raise _invalid("answer_ids", "Only this worker's answers on this project.")
+        raise InvalidInput.field("answer_ids", "Only this worker's answers on this project.")
 
 
 def _discard_answers(project: Project, worker: User, choice: AnswerChoice) -> int:
@@ -188,7 +175,7 @@ def ledger_grant_bonus(
     value = _clean_amount(amount)
     reason = clean_reason(reason, required="Say why the bonus is granted.")
     if not worker.is_worker:
-        raise _invalid("worker", "Bonuses go to workers.")
+        raise InvalidInput.field("worker", "Bonuses go to workers.")
     entry = LedgerEntry(
         worker=worker,
         project=project,
@@ -206,15 +193,15 @@ def ledger_grant_bonus(
 
 def _clean_amount(amount: object) -> Decimal:
     if isinstance(amount, float):
-        raise _invalid("amount", "Give the amount as a decimal string, not a float.")
+        raise InvalidInput.field("amount", "Give the amount as a decimal string, not a float.")
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
-        raise _invalid("amount", "A decimal amount is needed.") from None
+        raise InvalidInput.field("amount", "A decimal amount is needed.") from None
     if not value.is_finite() or not Decimal(0) < value <= MAX_BONUS:
-        raise _invalid("amount", f"Must be more than 0 and at most {MAX_BONUS}.")
+        raise InvalidInput.field("amount", f"Must be more than 0 and at most {MAX_BONUS}.")
     if value != value.quantize(Decimal("0.0001")):
-        raise _invalid("amount", "At most 4 decimal places.")
+        raise InvalidInput.field("amount", "At most 4 decimal places.")
     return value
 
 
@@ -222,9 +209,11 @@ def clean_reason(reason: object, *, required: str | None = None) -> str:
     """The reason stripped; a 400 naming `reason` when too long, or empty and `required` (the
     message then)."""
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
-        raise _invalid("reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+        raise InvalidInput.field(
+            "reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters."
+        )
     if required and not reason.strip():
-        raise _invalid("reason", required)
+        raise InvalidInput.field("reason", required)
     return reason.strip()
 
 

@@ -22,7 +22,7 @@ from apps.workers.reliability import (
     spam_scores,
 )
 from apps.workers.selectors import projects_worked, worker_stats_values
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 from hitlcrowd.locking import lock_workers_for_block
 
 if TYPE_CHECKING:
@@ -396,9 +396,7 @@ def _block_everywhere(worker: User, reason: str, by: User) -> tuple[Block, bool]
 
 def _check_worker(worker: User) -> None:
     if not worker.is_worker:
-        raise ApiError(
-            "The request is not valid.", code="invalid", errors={"worker": ["Not a worker."]}
-        )
+        raise InvalidInput.field("worker", "Not a worker.")
 
 
 @transaction.atomic

@@ -2,8 +2,8 @@
 
 Thin views over the assignment services and selectors: every write is one service call, and
 what a worker sees of a task comes only from `task_for_worker` (never gold, never other
-workers' answers). Forms follow POST-redirect-GET; a refusal from a service (an ApiError)
-is shown to the worker as its `detail`.
+workers' answers). Forms follow POST-redirect-GET; a refusal from a service (a DomainError)
+is shown to the worker as its message, with the status the API would give it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from apps.tasks.services.assignments import assignment_claim, assignment_skip, a
 from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_acknowledge
 from apps.workers.selectors import block_notices_for_worker, worker_ledger_notes
 from apps.workers.web.rendering import guideline_html, payload_view
-from hitlcrowd.api import ApiError
+from hitlcrowd.api import ApiError, domain_status
+from hitlcrowd.errors import DomainError
 from hitlcrowd.params import ascii_int
 
 HOTKEYS = "123456789"
@@ -97,6 +98,9 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         # The guideline with an acknowledge button instead of a task.
         context["unread"] = guideline_for_worker(worker=request.user, project=project)
         return render(request, "workers/task.html", context)
+    except DomainError as exc:
+        context["refusal"] = exc.message
+        return render(request, "workers/task.html", context, status=domain_status(exc))
     except ApiError as exc:
         context["refusal"] = str(exc.detail)
         return render(request, "workers/task.html", context, status=exc.status_code)
@@ -115,7 +119,7 @@ def acknowledge(request: HttpRequest, project_id: int) -> HttpResponse:
         if number is None:
             raise ValueError("not a version number")
         guideline_acknowledge(worker=request.user, project=project, number=number)
-    except (ValueError, ApiError):
+    except (ValueError, ApiError, DomainError):
         messages.error(request, "That version of the guideline could not be acknowledged.")
     else:
         messages.success(request, f"Thanks: guideline version {number} acknowledged.")
@@ -132,7 +136,7 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         assignment_submit(
             worker=request.user, assignment_id=assignment.pk, label=label, seconds_spent=seconds
         )
-    except (ApiError, ValidationError) as exc:
+    except (ApiError, DomainError, ValidationError) as exc:
         messages.error(request, _refusal_text(exc))
     else:
         messages.success(request, f"Saved “{label}”. Here is the next one.")
@@ -146,7 +150,7 @@ def skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     reason = request.POST.get("reason", "").strip()[:MAX_REASON_LENGTH]
     try:
         assignment_skip(worker=request.user, assignment_id=assignment.pk, reason=reason)
-    except (ApiError, ValidationError) as exc:
+    except (ApiError, DomainError, ValidationError) as exc:
         messages.error(request, _refusal_text(exc))
     else:
         messages.info(request, "Skipped. Here is the next one.")
@@ -232,8 +236,10 @@ def _seconds_spent(raw: str, assignment: Assignment) -> float:
     return seconds
 
 
-def _refusal_text(exc: ApiError | ValidationError) -> str:
+def _refusal_text(exc: ApiError | DomainError | ValidationError) -> str:
     """One line for the worker, naming the field when the refusal is about one."""
+    if isinstance(exc, DomainError):
+        exc = ApiError(exc.message, code=exc.code, errors=exc.errors)
     if isinstance(exc, ApiError):
         fields = exc.errors if isinstance(exc.errors, dict) and exc.errors else None
     else:
