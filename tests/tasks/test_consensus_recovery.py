@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.tasks.jobs import aggregate_project_job, settle_consensus_job
 from apps.tasks.models import AggregationRun, AggregationState, Item
+from apps.tasks.services.consensus import aggregation_enqueue, consensus_recover_due
 from tests import factories
 from tests.tasks.test_consensus import LABELS, make_items, work
 
@@ -86,3 +87,24 @@ def test_the_sweep_queues_a_job_for_a_request_that_waited_too_long(answered, syn
 
     state = AggregationState.objects.get(project=project)
     assert not state.pending and state.last_run is not None
+
+
+def test_a_waiting_request_counts_as_lost_after_the_queue_timeout_not_a_fixed_time(
+    answered, settings
+):
+    """With a 60 s queue timeout, a request waiting 2 minutes is lost (a fixed 10 minutes
+    used to leave it); one waiting less than a job may live is not queued again."""
+    settings.Q_JOB_DEAD_AFTER = timedelta(seconds=90)
+    state, _ = AggregationState.objects.update_or_create(project=answered, defaults={})
+
+    AggregationState.objects.filter(pk=state.pk).update(
+        pending=True, running_since=None, requested_at=timezone.now() - timedelta(seconds=60)
+    )
+    assert consensus_recover_due() == []
+    assert aggregation_enqueue(project_id=answered.pk) is False
+
+    AggregationState.objects.filter(pk=state.pk).update(
+        requested_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert consensus_recover_due() == [answered.pk]
+    assert aggregation_enqueue(project_id=answered.pk) is True

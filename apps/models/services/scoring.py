@@ -57,6 +57,7 @@ from apps.tasks.services.items import (
     items_auto_labels_rescore,
 )
 from hitlcrowd.api import ApiError
+from hitlcrowd.jobs import job_dead_after
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def rescore_claim(run: RescoreRun) -> bool:
     job resumes it) or one the sweep marked failed, while attempts are left. `run` is reloaded."""
     now = timezone.now()
     running = Q(status=RescoreRun.Status.RUNNING)
-    dead = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - settings.Q_JOB_DEAD_AFTER)
+    dead = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - job_dead_after())
     retry = Q(status=RescoreRun.Status.FAILED, attempts__lt=settings.Q_CLUSTER["max_attempts"])
     claimed = (
         RescoreRun.objects.filter(pk=run.pk)
@@ -157,8 +158,8 @@ def rescore_recover_due(*, now: datetime | None = None) -> list[int]:
     from apps.models.services.training import rescore_enqueue
 
     now = now or timezone.now()
-    dead = Q(claimed_at__lt=now - settings.Q_JOB_DEAD_AFTER) | Q(
-        claimed_at__isnull=True, started_at__lt=now - settings.Q_JOB_DEAD_AFTER
+    dead = Q(claimed_at__lt=now - job_dead_after()) | Q(
+        claimed_at__isnull=True, started_at__lt=now - job_dead_after()
     )
     stuck = RescoreRun.objects.filter(dead, status=RescoreRun.Status.RUNNING)
     queued = []

@@ -3,9 +3,10 @@ same holdout, record a ModelVersion, promote only if better, flag suspected labe
 
 One run at a time per project: the claim is the INSERT of a RUNNING TrainingRun, which the
 partial unique constraint `trainingrun_one_running` allows once. A run left RUNNING by a
-killed job is marked failed once it is older than the queue's timeout (settings.Q_JOB_DEAD_AFTER),
-so the retry that django-q2 delivers after Q_RETRY seconds can claim the project again, and a
-job lost with its cluster (Redis broker) does not block the next retrain.
+killed job is marked failed once it is older than the queue's timeout (`job_dead_after()`, the
+rule consensus runs and re-scorings follow too), so the retry that django-q2 delivers after
+Q_RETRY seconds can claim the project again, and a job lost with its cluster (Redis broker)
+does not block the next retrain.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
@@ -40,6 +39,7 @@ from apps.tasks.models import Answer, AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.items import items_review_suspected
 from apps.workers.selectors import blocked_worker_ids
+from hitlcrowd.jobs import job_dead_after
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +47,11 @@ MIN_TRAINING_LABELS = 10
 SEED = 0
 
 
-def run_stale_after() -> timedelta:
-    # Past the queue's timeout the job was killed; the retry comes at `retry` (> timeout).
-    return settings.Q_JOB_DEAD_AFTER
-
-
 def training_runs_dead_fail(*, project_id: int) -> int:
     """Mark failed the runs left RUNNING by a job that died (kill -9, timeout): past the
     queue's timeout none is alive. Without this a lost job (the Redis broker does not deliver
     it again) would block retraining for good. Returns the runs marked."""
-    stale = timezone.now() - run_stale_after()
+    stale = timezone.now() - job_dead_after()
     return TrainingRun.objects.filter(
         project_id=project_id, status=TrainingRun.Status.RUNNING, started_at__lt=stale
     ).update(

@@ -7,9 +7,10 @@ only when the flag went from clear to set, so a burst of answers queues one job.
 if exactly one row changed and no run holds the project), runs, and loops while the flag was set
 again meanwhile. Two jobs never run one project at once; a retried run changes nothing, since
 only rows whose values change are written. A run whose job died (kill -9, timeout) is taken
-over by the next claim once older than settings.Q_JOB_DEAD_AFTER (the ORM broker's redelivery
-comes after Q_RETRY, later than that), and the every-5-minutes sweep queues a job for it when
-none will come (the Redis broker does not deliver a killed job again).
+over by the next claim once older than `hitlcrowd.jobs.job_dead_after()` (derived from the
+queue's timeout, as for retrains; the ORM broker's redelivery comes after Q_RETRY, later than
+that), and the every-5-minutes sweep queues a job for it, or for a request whose job never
+started in that time, when none will come (the Redis broker does not deliver a killed job again).
 
 Warm starts and settling: an update on a large project starts from the previous run's confusion
 matrices and stops after a few iterations. A chain of such runs drifts to another optimum than
@@ -33,7 +34,6 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
@@ -76,14 +76,13 @@ from apps.workers.models import Block
 from apps.workers.reliability import first_answers, soft_confusion_counts, truth_without
 from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
+from hitlcrowd.jobs import job_dead_after
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 from hitlcrowd.rawrows import hot_cursor
 
 log = logging.getLogger(__name__)
 
 AGGREGATE_JOB = "apps.tasks.jobs.aggregate_project_job"
-# A pending flag this old is queued again: its job was lost.
-REQUEST_STALE = timedelta(minutes=10)
 MAX_RUNS_PER_DRAIN = 20
 # Warm-start only from a run that saw at least this share of the answers, on projects this big.
 WARM_SHARE = 0.9
@@ -119,7 +118,7 @@ def aggregation_request(*, project_id: int) -> bool:
     now = timezone.now()
     states = AggregationState.objects.filter(project_id=project_id)
     fresh = (
-        Q(pending=False) | Q(requested_at__isnull=True) | Q(requested_at__lt=now - REQUEST_STALE)
+        Q(pending=False) | Q(requested_at__isnull=True) | Q(requested_at__lt=now - job_dead_after())
     )
     if states.filter(fresh).update(pending=True, requested_at=now):
         return True
@@ -139,7 +138,7 @@ def aggregation_enqueue(*, project_id: int) -> bool:
     # UPDATE and the existence check. A run that clears the flag after this read starts after
     # our answer committed, so it reads that answer.
     # Raw and prepared: this runs after every submit (the ORM compiled it each time).
-    fresh = timezone.now() - REQUEST_STALE
+    fresh = timezone.now() - job_dead_after()
     with hot_cursor() as cursor:
         cursor.execute(_PENDING_SQL, [project_id, connection.ops.adapt_datetimefield_value(fresh)])
         if cursor.fetchone() is not None:
@@ -188,10 +187,10 @@ def consensus_drain(*, project_id: int, cold: bool = False) -> int:
 
 def _claim(project_id: int):
     """Claim the project's run: wanted and nobody running it, or its run died (claimed longer
-    ago than a job may live: settings.Q_JOB_DEAD_AFTER). A dead run's request is taken over
+    ago than a job may live: job_dead_after()). A dead run's request is taken over
     even though its flag was cleared when that run claimed it: its answers were never stored."""
     now = timezone.now()
-    dead = Q(running_since__lt=now - settings.Q_JOB_DEAD_AFTER)
+    dead = Q(running_since__lt=now - job_dead_after())
     wanted = Q(pending=True) & (Q(running_since__isnull=True) | dead)
     claimed = (
         AggregationState.objects.filter(project_id=project_id)
@@ -217,8 +216,8 @@ def consensus_recover_due(*, now: datetime | None = None) -> list[int]:
     jobs were lost (a killed cluster on the Redis broker, which does not deliver a job again).
     Returns the projects queued. Called by the every-5-minutes settle job."""
     now = now or timezone.now()
-    dead = Q(running_since__lt=now - settings.Q_JOB_DEAD_AFTER)
-    lost = Q(pending=True, running_since__isnull=True, requested_at__lt=now - REQUEST_STALE)
+    dead = Q(running_since__lt=now - job_dead_after())
+    lost = Q(pending=True, running_since__isnull=True, requested_at__lt=now - job_dead_after())
     states = AggregationState.objects.filter(dead | lost)
     projects = list(states.values_list("project_id", flat=True))
     for project_id in projects:
