@@ -11,7 +11,14 @@ of the one error body: a stable `code` clients may branch on, a `message` for pe
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound="Model")
 
 
 class DomainError(Exception):
@@ -35,6 +42,12 @@ class DomainError(Exception):
         self.extra = extra or {}  # more top-level keys of the error body
         super().__init__(self.message)
 
+    def as_validation_error(self) -> ValidationError:
+        """The same refusal for a Django form's `add_error` (by field where it names one)."""
+        if isinstance(self.errors, dict) and self.errors:
+            return ValidationError(self.errors)
+        return ValidationError(self.message)
+
 
 class InvalidInput(DomainError):
     """The input is wrong; `errors` says where (field errors or row errors)."""
@@ -48,11 +61,29 @@ class InvalidInput(DomainError):
         return cls(errors={name: [message]})
 
 
+def full_clean(instance: Model) -> None:
+    """The model's own validation, refused as InvalidInput: services raise one input-error
+    style whether the check is theirs or the model's."""
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(errors=exc.message_dict) from exc
+
+
 class NotFound(DomainError):
     """No such object, or not one the caller may see (the two read alike)."""
 
     code = "not_found"
     default_message = "Not found."
+
+
+def one_or_not_found(queryset: QuerySet[M], **lookup: Any) -> M:
+    """The one row of `queryset` matching `lookup`, or NotFound: a selector's get_object_or_404
+    without HTTP (the API and the pages both answer 404)."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise NotFound(f"No such {queryset.model._meta.verbose_name}.") from None
 
 
 class Forbidden(DomainError):

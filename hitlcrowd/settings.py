@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hitlcrowd.pages.NotFoundPages",
     # Last, as axes asks: turns a login refused by its backend into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,6 +26,7 @@ from apps.tasks.services.guidelines import (
     guideline_requeue_count,
 )
 from apps.workers.web.rendering import guideline_html
+from hitlcrowd.errors import InvalidInput
 
 FROZEN = ["project", "number", "text", "change_note", "author", "published_at", "created_at"]
 
@@ -163,8 +164,8 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
                 requeue=form.cleaned_data["requeue"],
                 labels=form.cleaned_data["labels"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except InvalidInput as exc:
+            form.add_error(None, exc.as_validation_error())
             return None
         choice = dict(Requeue.CHOICES)[form.cleaned_data["requeue"]]
         context.update(form=form, requeue_count=count, choice=choice)
@@ -181,8 +182,8 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
                 requeue=form.cleaned_data["requeue"],
                 labels=form.cleaned_data["labels"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except InvalidInput as exc:
+            form.add_error(None, exc.as_validation_error())
             return None
         self.message_user(
             request,

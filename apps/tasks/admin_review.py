@@ -27,7 +27,6 @@ from apps.tasks.services.items import (
 from apps.workers.admin_blocking import worker_block_link
 from apps.workers.ledger import ledger_grant_bonus
 from apps.workers.models import LedgerCheckpoint, LedgerEntry, WorkerStats
-from hitlcrowd.api import ApiError
 from hitlcrowd.errors import DomainError
 from hitlcrowd.params import ascii_int
 
@@ -196,8 +195,8 @@ class ReviewItemAdmin(ShowsItem, admin.ModelAdmin):
         for item in queryset.select_related("project"):
             try:
                 act(item)
-            except ApiError as exc:
-                self.message_user(request, f"{item.external_id}: {exc.detail}", messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, f"{item.external_id}: {exc.message}", messages.ERROR)
                 continue
             done += 1
         if done:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from apps.workers.errors import BudgetSpent
 from apps.workers.models import LedgerCheckpoint, LedgerEntry, User
 from apps.workers.selectors import ledger_committed, signed_sum
-from hitlcrowd.errors import InvalidInput
+from hitlcrowd.errors import InvalidInput, full_clean
 from hitlcrowd.rawrows import insert_row
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def ledger_grant_bonus(
         reason=reason,
         created_by=by,
     )
-    entry.full_clean()
+    full_clean(entry)
     entry.save()
     changes = {"worker": worker.pk, "amount": str(value), "reason": reason}
     _audit(project, by, "bonus_grant", entry, changes)

@@ -22,7 +22,7 @@ from apps.workers.reliability import (
     spam_scores,
 )
 from apps.workers.selectors import projects_worked, worker_stats_values
-from hitlcrowd.errors import InvalidInput
+from hitlcrowd.errors import InvalidInput, full_clean
 from hitlcrowd.locking import lock_workers_for_block
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def qualification_record(
     if answered >= project.qualification_size:
         passed = correct >= project.qualification_pass_rate * answered
         qualification.state = Qualification.State.PASSED if passed else Qualification.State.FAILED
-    qualification.full_clean()
+    full_clean(qualification)
     qualification.save()
     return qualification
 
@@ -339,7 +339,7 @@ def worker_block(
     if block is None:
         block = Block(worker=worker, project=project, reason=reason, automatic=by is None)
         block.created_by = by
-        block.full_clean()
+        full_clean(block)
         block.save()
         _audit(block, by, "worker_block", {"worker": block.worker_id, "reason": reason})
         _discard_answers(project.pk, worker.pk)
@@ -388,7 +388,7 @@ def _block_everywhere(worker: User, reason: str, by: User) -> tuple[Block, bool]
     if block is not None:
         return block, False
     block = Block(worker=worker, project=None, reason=reason, automatic=False, created_by=by)
-    block.full_clean()
+    full_clean(block)
     block.save()
     _audit(block, by, "worker_block", {"worker": worker.pk, "reason": reason, "everywhere": True})
     return block, True

@@ -17,6 +17,7 @@ from apps.tasks.services.guidelines import (
     guideline_draft_create,
     guideline_publish,
 )
+from hitlcrowd.errors import Conflict
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +147,7 @@ def test_a_task_already_taken_may_still_be_answered_after_a_new_version(
 def test_the_claim_service_raises_the_409(worker, v1, open_project):
     with pytest.raises(GuidelineNotAcknowledged) as refused:
         assignment_claim(worker=worker, project=open_project)
-    assert refused.value.status_code == 409 and refused.value.number == 1
+    assert isinstance(refused.value, Conflict) and refused.value.number == 1
 
 
 def test_the_gate_is_one_query_on_the_claim_with_or_without_a_guideline(

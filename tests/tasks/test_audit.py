@@ -16,6 +16,7 @@ from apps.tasks.services.audit import audit_record
 from apps.tasks.services.items import item_resolve
 from apps.tasks.services.projects import project_update
 from apps.workers.services import worker_block, worker_stats_store, worker_unblock
+from hitlcrowd.errors import InvalidInput
 from tests import factories
 from tests.models.conftest import labeled
 
@@ -58,7 +59,7 @@ def test_a_change_that_changes_nothing_records_nothing(project, requester):
 
 
 def test_a_refused_change_records_nothing(project, requester):
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
         project_update(project=project, by=requester, min_overlap=9, max_overlap=3)
     assert not AuditEvent.objects.exists()
 

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from psycopg.pq import TransactionStatus
 
 from apps.tasks import ingest
+from apps.tasks.errors import BodyUnreadable
 from apps.tasks.services.batches import _create_staging, _staging_writer, batch_import
-from hitlcrowd.api import ApiError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +53,7 @@ def test_a_body_that_breaks_mid_copy_is_a_400_and_the_connection_stays_usable(pr
     rows = b"".join(b'{"external_id":"r%d","text":"t"}\n' % n for n in range(20_000))
     stream = BodyThatBreaks(rows, good=len(rows) // 2)  # several COPY blocks written by then
 
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(BodyUnreadable) as caught:
         batch_import(project=project, user=project.owner, stream=stream, fmt="jsonl")
 
     assert caught.value.code == "unreadable_body"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.tasks.errors import LeaseExpired
 from apps.tasks.models import HIT, Answer, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants, project_invariants_broken
 from apps.tasks.services.assignments import (
@@ -18,6 +19,7 @@ from apps.workers.ledger import ledger_reject_answers
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.selectors import block_notice
 from apps.workers.services import worker_block, worker_unblock
+from hitlcrowd.api import domain_status
 from tests import factories
 from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
 
@@ -241,7 +243,7 @@ def test_a_lease_the_block_did_not_end_is_ended_by_the_refused_submit(project, l
     Block.objects.create(worker=worker, project=project, reason="Skill too low")
     with pytest.raises(NotQualified) as refused:
         assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
-    assert refused.value.detail == block_notice(automatic=True)
+    assert refused.value.message == block_notice(automatic=True)
     lease.refresh_from_db()
     hit.refresh_from_db()
     assert (lease.state, hit.slots_taken) == (Assignment.State.DISCARDED, 0)
@@ -262,9 +264,9 @@ def test_a_lease_ended_by_a_lifted_block_answers_410(project, leased, worker, ad
     _, lease = leased
     blocked = worker_block(worker=worker, project=project, reason="Oops", by=admin_user)
     worker_unblock(block=blocked, by=admin_user)
-    with pytest.raises(Exception) as gone:
+    with pytest.raises(LeaseExpired) as gone:
         assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=1)
-    assert gone.value.status_code == 410
+    assert domain_status(gone.value) == 410
 
 
 # --- Readers ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from apps.tasks.services.guidelines import (
     guideline_draft_create,
     guideline_publish,
 )
+from hitlcrowd.errors import InvalidInput
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -83,9 +84,9 @@ def test_a_draft_may_be_edited_and_deleted(draft):
 
 def test_an_empty_draft_cannot_be_published(project, admin_user):
     draft = GuidelineVersion.objects.create(project=project, text="   ", author=admin_user)
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         guideline_publish(guideline=draft, by=admin_user)
-    assert "text" in refused.value.message_dict
+    assert "text" in refused.value.errors
 
 
 # --- Provenance ------------------------------------------------------------------------------

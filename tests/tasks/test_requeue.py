@@ -17,6 +17,7 @@ from apps.tasks.services.guidelines import (
     guideline_publish,
     guideline_requeue_count,
 )
+from hitlcrowd.errors import InvalidInput
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -168,9 +169,9 @@ def test_a_label_choice_without_labels_is_refused_and_publishes_nothing(
     voted, admin_user, django_capture_on_commit_callbacks
 ):
     draft = guideline_draft_create(project=voted, text="x", author=admin_user)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(InvalidInput) as refused:
         guideline_publish(guideline=draft, by=admin_user, requeue=Requeue.LABELS, labels=["cow"])
-    assert "labels" in refused.value.message_dict
+    assert "labels" in refused.value.errors
     draft.refresh_from_db()
     assert draft.published_at is None and draft.number is None
     assert requeued_names(voted) == set()

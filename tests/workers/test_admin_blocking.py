@@ -72,7 +72,7 @@ def test_a_worker_blocked_by_hand_is_refused_with_the_admins_reason(
     worker_block(worker=worker, project=paid_project, reason="Copy-pasted labels", by=admin_user)
     with pytest.raises(NotQualified) as refused:
         assignment_claim(worker=worker, project=paid_project)
-    assert str(refused.value.detail).endswith("by an administrator: Copy-pasted labels")
+    assert refused.value.message.endswith("by an administrator: Copy-pasted labels")
     event = AuditEvent.objects.get(action="worker_block")
     assert event.actor == admin_user and event.changes["reason"] == "Copy-pasted labels"
     assert event.created_at is not None

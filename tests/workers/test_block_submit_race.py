@@ -15,6 +15,7 @@ from apps.tasks.services.assignments import NotQualified, assignment_claim, assi
 from apps.workers import services as worker_services
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.services import worker_block
+from hitlcrowd.api import domain_status
 from tests import factories
 
 HOLD = 1.0  # seconds the blocking transaction stays open after it took the worker's row
@@ -36,7 +37,7 @@ def hold_after_lock(locked: threading.Event, monkeypatch) -> None:
 
 def assert_refused_unpaid_slot_back(out: dict, worker, lease: Assignment) -> None:
     assert isinstance(out["submit"], NotQualified), out["submit"]
-    assert out["submit"].status_code == 403 and "blocked" in str(out["submit"].detail)
+    assert domain_status(out["submit"]) == 403 and "blocked" in out["submit"].message
     assert out["submit_done"] >= out["committing"]  # it waited for the block to commit
     assert not Answer.objects.filter(worker=worker).exists()
     assert not LedgerEntry.objects.filter(worker=worker).exists()

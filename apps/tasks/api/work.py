@@ -43,13 +43,13 @@ from apps.tasks.services.assignments import (
     assignment_claim,
     assignment_skip,
     assignment_submit,
-    invalid,
     item_mark_gold,
 )
 from apps.workers.authentication import TokenAuthentication, token_text
 from apps.workers.models import User
 from apps.workers.permissions import IsRequester, IsWorker
 from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 from hitlcrowd.params import ascii_int
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
@@ -328,7 +328,7 @@ class NextTaskView(HotPathView):
 def _open_project(request: Request, project_id: int):
     project = project_get_open_for_claim(worker=request.user, project_id=project_id)
     if project is None:
-        raise invalid("project", "No open project with this id.")
+        raise InvalidInput.field("project", "No open project with this id.")
     return project
 
 
@@ -348,18 +348,18 @@ def _optional_id(data: dict, field: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise invalid(field, "A valid integer is required.")
+        raise InvalidInput.field(field, "A valid integer is required.")
     number = value if isinstance(value, int) else ascii_int(value.strip())
     if number is None:
-        raise invalid(field, "A valid integer is required.")
+        raise InvalidInput.field(field, "A valid integer is required.")
     if number < 1:
-        raise invalid(field, "Ensure this value is greater than or equal to 1.")
+        raise InvalidInput.field(field, "Ensure this value is greater than or equal to 1.")
     return number
 
 
 def _required(data: dict, field: str):
     if field not in data or data[field] is None:
-        raise invalid(field, "This field is required.")
+        raise InvalidInput.field(field, "This field is required.")
     return data[field]
 
 
@@ -395,7 +395,7 @@ class SubmitView(HotPathView):
         data = _body(request)  # checked by hand, see NextTaskView.post
         label = _required(data, "label")
         if not isinstance(label, str):
-            raise invalid("label", "Not a valid string.")
+            raise InvalidInput.field("label", "Not a valid string.")
         answer = assignment_submit(
             worker=request.user,
             assignment_id=assignment_id,

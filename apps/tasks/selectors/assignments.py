@@ -17,7 +17,6 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -34,6 +33,7 @@ from apps.tasks.models import (
 from apps.workers.models import Block, LedgerEntry, Qualification, User
 from apps.workers.selectors import block_notice_probed
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
+from hitlcrowd.errors import one_or_not_found
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 NO_TEST = "none"
@@ -133,7 +133,7 @@ def _assignments_for_worker(worker: User) -> QuerySet[Assignment]:
 
 def assignment_get_for_worker(*, worker: User, assignment_id: int) -> Assignment:
     """404 (not 403) for someone else's assignment, so ids don't leak."""
-    return get_object_or_404(_assignments_for_worker(worker), pk=assignment_id)
+    return one_or_not_found(_assignments_for_worker(worker), pk=assignment_id)
 
 
 def assignment_live_for_worker(*, worker: User, project: Project) -> Assignment | None:

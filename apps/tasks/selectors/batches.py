@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, QuerySet
-from django.shortcuts import get_object_or_404
 
 from apps.tasks.models import Batch, Item, Project
 from apps.workers.models import User
+from hitlcrowd.errors import one_or_not_found
 
 # States in which an item has a final label.
 DONE_STATES = frozenset({Item.State.AUTO_LABELED, Item.State.CONSENSUS, Item.State.RESOLVED})
@@ -27,7 +27,7 @@ def batch_list_for_requester(*, user: User, project: Project | None = None) -> Q
 
 def batch_get_for_requester(*, user: User, batch_id: int) -> Batch:
     """404 (not 403) for someone else's batch, so ids don't leak."""
-    return get_object_or_404(batch_list_for_requester(user=user), pk=batch_id)
+    return one_or_not_found(batch_list_for_requester(user=user), pk=batch_id)
 
 
 def batch_status(*, batch: Batch) -> dict[str, Any]:

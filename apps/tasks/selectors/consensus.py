@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Avg, Count, F, Q, QuerySet, Subquery, Value
-from django.shortcuts import get_object_or_404
 
 from apps.tasks.models import COUNTED_ANSWERS, AggregationRun, Answer, Assignment, Item, Project
 from apps.tasks.selectors.eligibility import eligible_workers
 from apps.workers.models import Block
+from hitlcrowd.errors import one_or_not_found
 
 NEEDS_REVIEW = Item.State.NEEDS_REVIEW
 
@@ -35,7 +35,7 @@ def consensus_list_for_project(*, project: Project, state: str | None = None) ->
 
 
 def consensus_get_for_project(*, project: Project, item_id: int) -> Item:
-    return get_object_or_404(consensus_list_for_project(project=project), pk=item_id)
+    return one_or_not_found(consensus_list_for_project(project=project), pk=item_id)
 
 
 def aggregation_run_latest(*, project: Project) -> AggregationRun | None:

@@ -10,12 +10,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, Count, F, Func, QuerySet
-from django.shortcuts import get_object_or_404
 
 from apps.tasks.models import Batch, Item, Project
+from hitlcrowd.errors import InvalidInput, one_or_not_found
 from hitlcrowd.params import ascii_int
 
 TRUE_WORDS = frozenset({"1", "true", "yes"})
@@ -44,7 +43,7 @@ class ItemFilters:
 def item_filters_parse(*, project: Project, params: Mapping[str, Any]) -> ItemFilters:
     """Read `state` (repeated or comma-separated), `batch`, `is_gold` and `external_id`.
 
-    `params` is a QueryDict (or a plain dict). Raises ValidationError naming the field.
+    `params` is a QueryDict (or a plain dict). Raises InvalidInput naming the field.
     """
     errors: dict[str, str] = {}
     states = _parse_states(_get_list(params, "state"), errors)
@@ -52,7 +51,7 @@ def item_filters_parse(*, project: Project, params: Mapping[str, Any]) -> ItemFi
     is_gold = _parse_bool(_get_one(params, "is_gold"), "is_gold", errors)
     external_id = _get_one(params, "external_id") or None
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors={name: [message] for name, message in errors.items()})
     return ItemFilters(states=states, batch_id=batch_id, is_gold=is_gold, external_id=external_id)
 
 
@@ -105,7 +104,7 @@ def item_list_for_project(
 
 
 def item_get_for_project(*, project: Project, item_id: int) -> Item:
-    return get_object_or_404(Item.objects.filter(project=project), pk=item_id)
+    return one_or_not_found(Item.objects.filter(project=project), pk=item_id)
 
 
 def item_iter_values(

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
-from django.shortcuts import get_object_or_404
 
 from apps.tasks.models import Item, Project
 from apps.workers.models import User
+from hitlcrowd.errors import one_or_not_found
 
 
 def project_list_for_requester(*, user: User) -> QuerySet[Project]:
@@ -17,7 +17,7 @@ def project_list_for_requester(*, user: User) -> QuerySet[Project]:
 
 def project_get_for_requester(*, user: User, project_id: int) -> Project:
     """404 (not 403) for someone else's project, so ids of other projects don't leak."""
-    return get_object_or_404(project_list_for_requester(user=user), pk=project_id)
+    return one_or_not_found(project_list_for_requester(user=user), pk=project_id)
 
 
 def project_item_counts(*, project: Project) -> dict[str, int]:

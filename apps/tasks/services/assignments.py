@@ -26,18 +26,26 @@ from typing import NoReturn
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
-from rest_framework import status
 
 from apps.models.models import LearningSettings
 from apps.models.services import suggestion_for
 from apps.models.services.hooks import PRE_ANNOTATION_FLAG
+from apps.tasks.errors import (
+    AnswerConflict,
+    GuidelineNotAcknowledged,
+    LeaseExpired,
+    NotQualified,
+    ProjectClosed,
+    QualificationUnavailable,
+    TaskClosed,
+)
 from apps.tasks.models import HIT, Answer, Assignment, GuidelineVersion, Item, Project
 from apps.tasks.selectors.assignments import latest_guideline
 from apps.tasks.services.answers import answer_committed
-from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_gate
-from apps.workers.ledger import BudgetSpent, budget_check, budget_locked, ledger_credit_answer
+from apps.tasks.services.guidelines import guideline_gate
+from apps.workers.errors import BudgetSpent
+from apps.workers.ledger import budget_check, budget_locked, ledger_credit_answer
 from apps.workers.models import Block, Qualification, User
 from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
 from apps.workers.selectors import (
@@ -48,7 +56,7 @@ from apps.workers.selectors import (
     worker_gold_counts,
 )
 from apps.workers.services import qualification_record, qualification_start
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput, NotFound
 from hitlcrowd.locking import hold_worker
 from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
 
@@ -64,66 +72,6 @@ TASK_ITEM_FIELDS = ("id", "project_id", "payload", "prediction", "confidence", "
 EXPIRE_BATCH = 1000
 MAX_REASON_LENGTH = 500
 MAX_SECONDS_SPENT = 7 * 24 * 3600
-
-
-class LeaseExpired(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "Your lease on this task expired, so its slot went back to other workers. "
-            "Ask for the next task.",
-            code="lease_expired",
-            status_code=status.HTTP_410_GONE,
-        )
-
-
-class TaskClosed(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This task was closed before your answer came: its item was settled (resolved or "
-            "marked ambiguous by a person) and needs no more answers. Your answer was not "
-            "recorded and is not paid. Ask for the next task.",
-            code="task_closed",
-            status_code=status.HTTP_410_GONE,
-        )
-
-
-class AnswerConflict(ApiError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="answer_conflict", status_code=status.HTTP_409_CONFLICT)
-
-
-class NotQualified(ApiError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="not_qualified", status_code=status.HTTP_403_FORBIDDEN)
-
-
-class QualificationUnavailable(ApiError):
-    """A worker taking the qualification test has no test task left: the project has fewer
-    gold items than its test needs (or the worker skipped some). Not a silent 204: nothing
-    else will be served until the test completes."""
-
-    def __init__(self, project: Project, answered: int) -> None:
-        super().__init__(
-            f"This project's qualification test needs {project.qualification_size} test tasks "
-            f"and has no more for you (you answered {answered}); the requester has to add "
-            "test items. Try again later.",
-            code="qualification_unavailable",
-            status_code=status.HTTP_409_CONFLICT,
-        )
-
-
-class ProjectClosed(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This project is not taking answers now.",
-            code="project_closed",
-            status_code=status.HTTP_409_CONFLICT,
-        )
-
-
-def invalid(field: str, message: str) -> ApiError:
-    """A 400 in the API's field-error shape, naming `field`."""
-    return ApiError("The request is not valid.", code="invalid", errors={field: [message]})
 
 
 # --- Claim ---------------------------------------------------------------------------------
@@ -288,7 +236,9 @@ def _raise_if_test_stuck(worker: User, project: Project) -> None:
         return
     qualification = qualification_get(worker=worker, project=project)
     if qualification is not None and qualification.state == Qualification.State.TESTING:
-        raise QualificationUnavailable(project, qualification.answered)
+        raise QualificationUnavailable(
+            needed=project.qualification_size, answered=qualification.answered
+        )
 
 
 class Pool(StrEnum):
@@ -505,7 +455,7 @@ def assignment_submit(
     `answer.replayed = True`; another label on an answered assignment is AnswerConflict (409);
     after the lease expired, LeaseExpired (410); after its item was settled by a person
     (services/items.py), TaskClosed (410: no answer, no pay); someone else's assignment,
-    Http404. A worker blocked on the project meanwhile is refused (NotQualified, 403, with
+    NotFound (404). A worker blocked on the project meanwhile is refused (NotQualified, 403, with
     `block_notice`): no answer, no pay, and the lease ends, giving its slot back."""
     seconds = _check_seconds(seconds_spent)
     with transaction.atomic():
@@ -641,7 +591,9 @@ def assignment_skip(*, worker: User, assignment_id: int, reason: str = "") -> As
     """Give the slot back; this worker is never offered the HIT again. Skipping twice is a
     no-op; skipping a submitted assignment is AnswerConflict (409)."""
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
-        raise invalid("reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+        raise InvalidInput.field(
+            "reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters."
+        )
     with transaction.atomic():
         assignment, notice = _lock_own(worker, assignment_id)
         if notice is None:
@@ -667,7 +619,7 @@ def _skip_locked(assignment: Assignment, reason: str) -> None:
 def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]:
     """The worker's assignment, locked, with its project and guideline version, and what the
     worker is told when blocked on the project now (`block_notice`, else None). One raw
-    query: the ORM's select_related compiled ~1 ms of CPU on every submit. Http404 when the
+    query: the ORM's select_related compiled ~1 ms of CPU on every submit. NotFound when the
     assignment is not the worker's. The worker's row is held first (hitlcrowd.locking
     `hold_worker`): a block being written commits before the probe reads it, not after the
     answer is paid."""
@@ -688,7 +640,7 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
         cursor.execute(sql, [assignment_id, worker.pk])
         row = cursor.fetchone()
     if row is None:
-        raise Http404("No such assignment among yours.")
+        raise NotFound("No such assignment among yours.")
     (assignment, project, guideline), extra = read_row(row, *readers)
     pre_annotation, automatic, block_reason, everywhere_reason = extra
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
@@ -742,16 +694,18 @@ def _check_live(assignment: Assignment, verb: str) -> None:
 
 def _check_label(project: Project, label: object) -> None:
     if not isinstance(label, str) or label not in project.labels:
-        raise invalid("label", f"Pick one of the project's labels: {', '.join(project.labels)}.")
+        raise InvalidInput.field(
+            "label", f"Pick one of the project's labels: {', '.join(project.labels)}."
+        )
 
 
 def _check_seconds(value: object) -> float:
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise invalid("seconds_spent", "A number of seconds is needed.") from None
+        raise InvalidInput.field("seconds_spent", "A number of seconds is needed.") from None
     if not 0 <= seconds <= MAX_SECONDS_SPENT:
-        raise invalid("seconds_spent", f"Must be between 0 and {MAX_SECONDS_SPENT}.")
+        raise InvalidInput.field("seconds_spent", f"Must be between 0 and {MAX_SECONDS_SPENT}.")
     return seconds
 
 
@@ -818,7 +772,7 @@ def item_mark_gold(*, project: Project, item_id: int, label: str) -> Item:
     """Make an item of `project` gold with its known label, and give it an open gold HIT."""
     item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
     if item is None:
-        raise Http404("No such item in this project.")
+        raise NotFound("No such item in this project.")
     _check_label(project, label)
     item.is_gold = True
     item.gold_label = label

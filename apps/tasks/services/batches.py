@@ -26,14 +26,20 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
-from rest_framework import status
 
 from apps.models.selectors import auto_label_threshold
 from apps.models.services import predictions_imported
 from apps.tasks import ingest
+from apps.tasks.errors import (
+    BatchRejected,
+    BodyUnreadable,
+    IdempotencyConflict,
+    TooManyRows,
+    UploadTooLarge,
+)
 from apps.tasks.models import HIT, Batch, Item, Project
 from apps.workers.models import User
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 
 STAGING = "batch_staging"
 STAGING_WORK_MEM = "64MB"
@@ -43,43 +49,6 @@ STAGING_COLUMNS = (
     "row_no", "line_no", "external_id", "payload", "prediction", "confidence",
     "model_version", "gold_label", "is_gold", "state",
 )  # fmt: skip
-
-
-class BatchRejected(ApiError):
-    """At least one row is invalid: nothing was imported; the rejected Batch keeps the errors."""
-
-    def __init__(self, *, errors: list[dict[str, Any]], error_count: int, batch: Batch | None):
-        detail = f"{error_count} invalid row(s): nothing was imported."
-        extra = {"error_count": error_count, "batch_id": batch.pk if batch else None}
-        super().__init__(detail, code="invalid_rows", errors=errors, extra=extra)
-        self.error_count = error_count
-        self.batch = batch
-
-
-class IdempotencyConflict(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This Idempotency-Key was used for a different body.",
-            code="idempotency_conflict",
-            status_code=status.HTTP_409_CONFLICT,
-        )
-
-
-def upload_too_large(max_bytes: int | None = None) -> ApiError:
-    limit = max_bytes or settings.UPLOAD_MAX_BYTES
-    return ApiError(
-        f"The upload is larger than {limit} bytes (UPLOAD_MAX_BYTES).",
-        code="upload_too_large",
-        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
-
-
-def too_many_rows() -> ApiError:
-    return ApiError(
-        f"The upload has more than {settings.UPLOAD_MAX_ROWS} rows (UPLOAD_MAX_ROWS): split it.",
-        code="too_many_rows",
-        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
 
 
 @dataclass
@@ -103,10 +72,6 @@ class _Replay(Exception):
         self.batch = batch
 
 
-def body_unreadable(exc: Exception) -> ApiError:
-    return ApiError(str(exc), code="unreadable_body")
-
-
 def batch_import(
     *,
     project: Project,
@@ -118,7 +83,8 @@ def batch_import(
     model_version: str = "",
     declared_bytes: int | None = None,
 ) -> BatchImportResult:
-    """Import one upload whole, or raise BatchRejected (400) / ApiError (400, 409, 413).
+    """Import one upload whole, or raise BatchRejected (400), another InvalidInput (400),
+    IdempotencyConflict (409), UploadTooLarge or TooManyRows (413).
 
     Replays return the first batch with `replayed=True`: the same Idempotency-Key with the same
     body, or (without a key) a body identical to an earlier imported batch of the project.
@@ -143,9 +109,9 @@ def batch_import(
         predictions_imported(project=project, batch_id=batch.pk, model_name=model_version)
         return BatchImportResult(batch, replayed=False)
     except ingest.BodyTooLarge as exc:
-        raise upload_too_large() from exc
+        raise UploadTooLarge(settings.UPLOAD_MAX_BYTES) from exc
     except ingest.BodyUnreadable as exc:
-        raise body_unreadable(exc) from exc
+        raise BodyUnreadable(str(exc)) from exc
     except _Replay as replay:
         return BatchImportResult(replay.batch, replayed=True)
     except _Rejected as rejected:
@@ -164,8 +130,8 @@ def _checked_options(
 ) -> str:
     """The upload's format; a 400 naming the option that is not acceptable."""
 
-    def invalid(field: str, message: str) -> ApiError:
-        return ApiError(message, code="invalid", errors={field: [message]})
+    def invalid(field: str, message: str) -> InvalidInput:
+        return InvalidInput(message, errors={field: [message]})
 
     try:
         fmt = ingest.detect_format(fmt=fmt, file_name=file_name)
@@ -299,7 +265,7 @@ def _stage_rows(
             if result.row > rows:
                 rows = result.row
                 if rows > max_rows:
-                    raise too_many_rows()
+                    raise TooManyRows(settings.UPLOAD_MAX_ROWS)
             if type(result) is ingest.RowError:
                 error_count += 1
                 if len(errors) < ingest.MAX_ERRORS:

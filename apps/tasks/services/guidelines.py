@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, QuerySet
-from django.urls import reverse
 from django.utils import timezone
-from rest_framework import status
 
+from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import (
     Answer,
     AuditEvent,
@@ -28,7 +26,7 @@ from apps.tasks.models import (
 )
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput, full_clean
 
 
 class Requeue:
@@ -53,23 +51,6 @@ REQUEUE_STATES = {
 }
 
 
-class GuidelineNotAcknowledged(ApiError):
-    def __init__(self, project_id: int, number: int) -> None:
-        url = reverse("work-guideline", kwargs={"project_id": project_id})
-        page = reverse("worker-task", kwargs={"project_id": project_id})
-        super().__init__(
-            f"Version {number} of this project's guideline is new: read it and acknowledge it "
-            "before taking more tasks here.",
-            code="guideline_not_acknowledged",
-            status_code=status.HTTP_409_CONFLICT,
-            extra={
-                "guideline": {"project": project_id, "number": number, "url": url, "page": page}
-            },
-        )
-        self.project_id = project_id
-        self.number = number
-
-
 @dataclass(frozen=True)
 class PublishResult:
     guideline: GuidelineVersion
@@ -85,7 +66,7 @@ def guideline_draft_create(
     *, project: Project, text: str, change_note: str = "", author: User | None
 ) -> GuidelineVersion:
     draft = GuidelineVersion(project=project, text=text, change_note=change_note, author=author)
-    draft.full_clean()
+    full_clean(draft)
     draft.save()
     return draft
 
@@ -106,7 +87,7 @@ def guideline_publish(
     if draft.is_published:
         return PublishResult(guideline=draft, requeued=0, replayed=True)
     if not draft.text.strip():
-        raise ValidationError({"text": "A guideline needs some text."})
+        raise InvalidInput.field("text", "A guideline needs some text.")
     previous = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"]
     draft.number = (previous or 0) + 1
     draft.published_at = timezone.now()
@@ -137,21 +118,21 @@ def guideline_publish(
 
 def _check_requeue(project: Project, requeue: str, labels: list[str] | None) -> list[str]:
     if requeue not in dict(Requeue.CHOICES):
-        raise ValidationError({"requeue": f"Pick one of: {', '.join(dict(Requeue.CHOICES))}."})
+        raise InvalidInput.field("requeue", f"Pick one of: {', '.join(dict(Requeue.CHOICES))}.")
     if requeue != Requeue.LABELS:
         return []
     labels = [label for label in (labels or []) if label]
     unknown = sorted(set(labels) - set(project.labels))
     if not labels or unknown:
-        raise ValidationError(
-            {"labels": f"Name one or more of the project's labels: {', '.join(project.labels)}."}
+        raise InvalidInput.field(
+            "labels", f"Name one or more of the project's labels: {', '.join(project.labels)}."
         )
     return sorted(set(labels))
 
 
 def guideline_requeue_count(*, project: Project, requeue: str, labels: list[str] | None) -> int:
     """How many items publishing with this choice would re-queue now (0 for KEEP), counted
-    by the query the publish runs; ValidationError like the publish for a bad choice."""
+    by the query the publish runs; InvalidInput like the publish for a bad choice."""
     labels = _check_requeue(project, requeue, labels)
     if requeue == Requeue.KEEP:
         return 0
@@ -211,10 +192,8 @@ def guideline_acknowledge(
         project=project, number=number, published_at__isnull=False
     ).first()
     if guideline is None:
-        raise ApiError(
-            "The request is not valid.",
-            code="invalid",
-            errors={"version": ["No such published version of this project's guideline."]},
+        raise InvalidInput.field(
+            "version", "No such published version of this project's guideline."
         )
     acknowledgement, _ = GuidelineAcknowledgement.objects.get_or_create(
         guideline=guideline, worker=worker

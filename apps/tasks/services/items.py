@@ -29,10 +29,10 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import status
 
 from apps.models.services import item_queue_priorities, labels_changed
 from apps.tasks.audit import field_changes
+from apps.tasks.errors import NoWorkerLeft, ResolveRefused
 from apps.tasks.models import (
     HIT,
     Answer,
@@ -47,7 +47,7 @@ from apps.tasks.services.assignments import hit_slots_recount
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.consensus import aggregation_enqueue
 from apps.workers.models import User
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 from hitlcrowd.rawrows import update_rows
 
@@ -60,23 +60,6 @@ PEOPLE = "people"  # stays with people; its HIT gets the row's priority
 AUDIT = "audit"  # auto-labeled, and people label it too (its HIT stays open)
 ROUTES = (AUTO, PEOPLE, AUDIT)
 HAND_SOURCES = (Item.Source.ADMIN, Item.Source.USER)
-
-
-class ResolveRefused(ApiError):
-    def __init__(self, detail: str, field_name: str = "label") -> None:
-        super().__init__(detail, code="invalid", errors={field_name: [detail]})
-
-
-class NoWorkerLeft(ApiError):
-    """Send-back refused: the item would wait forever (finding 16 of issue 13)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            detail,
-            code="no_worker_left",
-            status_code=status.HTTP_400_BAD_REQUEST,
-            errors={"more": [detail]},
-        )
 
 
 # --- Scores from the models app ------------------------------------------------------------
@@ -452,7 +435,7 @@ def item_send_back(*, item_id: int, more: int, by: User) -> Item:
     wait forever."""
     if not isinstance(more, int) or isinstance(more, bool) or not 1 <= more <= MAX_MORE_ANSWERS:
         message = f"Ask for 1 to {MAX_MORE_ANSWERS} more answers."
-        raise ApiError(message, code="invalid", errors={"more": [message]})
+        raise InvalidInput(message, errors={"more": [message]})
     item = _lock_review_item(item_id)
     project = item.project
     hit = HIT.objects.filter(item=item, is_gold=False).first()

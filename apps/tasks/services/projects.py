@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.tasks.audit import field_changes
 from apps.tasks.models import AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
+from hitlcrowd.errors import InvalidInput, full_clean
 
 EDITABLE_FIELDS = frozenset(
     {
@@ -43,7 +43,7 @@ EDITABLE_FIELDS = frozenset(
 @transaction.atomic
 def project_create(*, owner: User, **fields: Any) -> Project:
     project = Project(owner=owner, **fields)
-    project.full_clean()
+    full_clean(project)
     project.save()
     return project
 
@@ -53,7 +53,7 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
     """Change settings; the changed fields (old -> new) go to the audit trail as `by`'s."""
     unknown = set(fields) - EDITABLE_FIELDS - {"item_kind"}
     if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+        raise InvalidInput(errors={name: ["This field cannot be changed."] for name in unknown})
     if "item_kind" in fields and fields["item_kind"] != project.item_kind:
         _refuse_if_has_items(project, "item_kind", "The kind of item is fixed once items exist.")
     if "labels" in fields:
@@ -61,7 +61,7 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
     before = {name: getattr(project, name) for name in fields}
     for name, value in fields.items():
         setattr(project, name, value)
-    project.full_clean()
+    full_clean(project)
     project.save()
     # The accuracy wanted (or the threshold) moved: auto-labels below it go back to people.
     slider = {"auto_label_accuracy", "confidence_threshold"}
@@ -84,13 +84,13 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
 
 def _refuse_if_has_items(project: Project, field: str, message: str) -> None:
     if Item.objects.filter(project=project).exists():
-        raise ValidationError({field: message})
+        raise InvalidInput.field(field, message)
 
 
 def _check_labels_keep_used_ones(project: Project, new_labels: list[str]) -> None:
     """Labels may be added at any time; one already in use may not be removed or renamed."""
     removed = set(project.labels) - set(new_labels if isinstance(new_labels, list) else [])
     if removed and Item.objects.filter(project=project).exists():
-        raise ValidationError(
-            {"labels": f"Labels in use cannot be removed once items exist: {sorted(removed)}"}
+        raise InvalidInput.field(
+            "labels", f"Labels in use cannot be removed once items exist: {sorted(removed)}"
         )

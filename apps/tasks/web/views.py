@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.models.selectors import auto_label_preview, auto_label_threshold
+from apps.tasks.errors import BatchRejected
 from apps.tasks.exports import FORMAT_TITLES
 from apps.tasks.models import Item, Project
 from apps.tasks.selectors.batches import (
@@ -31,11 +32,12 @@ from apps.tasks.selectors.projects import (
     project_item_counts,
     project_list_for_requester,
 )
-from apps.tasks.services.batches import BatchRejected, batch_import
+from apps.tasks.services.batches import batch_import
 from apps.tasks.services.projects import project_create, project_update
 from apps.tasks.web.forms import BlockingForm, ProjectForm, ThresholdForm, UploadForm
 from apps.workers.selectors import block_check_schedule, budget_status, spend_on_discarded
-from hitlcrowd.api import ApiError
+from hitlcrowd.api import domain_status
+from hitlcrowd.errors import DomainError, InvalidInput
 
 BATCHES_SHOWN = 50
 
@@ -68,8 +70,8 @@ def project_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             project = project_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_errors(form, exc)
+        except InvalidInput as exc:
+            _add_errors(form, exc.as_validation_error())
         else:
             messages.success(request, f"Project “{project.name}” created.")
             return redirect("requester-project", project_id=project.pk)
@@ -123,8 +125,8 @@ def project_blocking(request: HttpRequest, project_id: int) -> HttpResponse:
     fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
     try:
         project_update(project=project, by=request.user, **fields)
-    except ValidationError as exc:
-        _add_errors(form, exc)
+    except InvalidInput as exc:
+        _add_errors(form, exc.as_validation_error())
         return _render_project(request, project, UploadForm(), status=400, blocking_form=form)
     messages.success(request, "Blocking rules saved.")
     return redirect("requester-project", project_id=project.pk)
@@ -150,9 +152,9 @@ def batch_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     except BatchRejected as exc:
         context = {"project": project, "rejection": exc, "batch": exc.batch}
         return render(request, "tasks/upload_rejected.html", context, status=400)
-    except ApiError as exc:
-        form.add_error("file", str(exc.detail))
-        return _render_project(request, project, form, status=exc.status_code)
+    except DomainError as exc:
+        form.add_error("file", exc.message)
+        return _render_project(request, project, form, status=domain_status(exc))
     if result.replayed:
         messages.info(request, "This file was already imported: nothing new was created.")
     else:

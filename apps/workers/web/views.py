@@ -16,13 +16,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment
 from apps.tasks.selectors.assignments import (
     answer_for_worker,
@@ -36,11 +37,11 @@ from apps.tasks.selectors.assignments import (
 )
 from apps.tasks.selectors.guidelines import guideline_for_worker
 from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
-from apps.tasks.services.guidelines import GuidelineNotAcknowledged, guideline_acknowledge
+from apps.tasks.services.guidelines import guideline_acknowledge
 from apps.workers.selectors import block_notices_for_worker, worker_ledger_notes
 from apps.workers.web.rendering import guideline_html, payload_view
-from hitlcrowd.api import ApiError, domain_status
-from hitlcrowd.errors import DomainError
+from hitlcrowd.api import domain_status
+from hitlcrowd.errors import DomainError, InvalidInput
 from hitlcrowd.params import ascii_int
 
 HOTKEYS = "123456789"
@@ -101,9 +102,6 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
     except DomainError as exc:
         context["refusal"] = exc.message
         return render(request, "workers/task.html", context, status=domain_status(exc))
-    except ApiError as exc:
-        context["refusal"] = str(exc.detail)
-        return render(request, "workers/task.html", context, status=exc.status_code)
     if assignment is None:
         return render(request, "workers/task.html", context)
     context.update(_task_context(task_for_worker(assignment=assignment)))
@@ -119,7 +117,7 @@ def acknowledge(request: HttpRequest, project_id: int) -> HttpResponse:
         if number is None:
             raise ValueError("not a version number")
         guideline_acknowledge(worker=request.user, project=project, number=number)
-    except (ValueError, ApiError, DomainError):
+    except (ValueError, DomainError):
         messages.error(request, "That version of the guideline could not be acknowledged.")
     else:
         messages.success(request, f"Thanks: guideline version {number} acknowledged.")
@@ -136,7 +134,7 @@ def submit(request: HttpRequest, assignment_id: int) -> HttpResponse:
         assignment_submit(
             worker=request.user, assignment_id=assignment.pk, label=label, seconds_spent=seconds
         )
-    except (ApiError, DomainError, ValidationError) as exc:
+    except DomainError as exc:
         messages.error(request, _refusal_text(exc))
     else:
         messages.success(request, f"Saved “{label}”. Here is the next one.")
@@ -150,7 +148,7 @@ def skip(request: HttpRequest, assignment_id: int) -> HttpResponse:
     reason = request.POST.get("reason", "").strip()[:MAX_REASON_LENGTH]
     try:
         assignment_skip(worker=request.user, assignment_id=assignment.pk, reason=reason)
-    except (ApiError, DomainError, ValidationError) as exc:
+    except DomainError as exc:
         messages.error(request, _refusal_text(exc))
     else:
         messages.info(request, "Skipped. Here is the next one.")
@@ -232,20 +230,15 @@ def _seconds_spent(raw: str, assignment: Assignment) -> float:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValidationError({"seconds_spent": "Must be a number of seconds, 0 or more."})
+        raise InvalidInput.field("seconds_spent", "Must be a number of seconds, 0 or more.")
     return seconds
 
 
-def _refusal_text(exc: ApiError | DomainError | ValidationError) -> str:
+def _refusal_text(exc: DomainError) -> str:
     """One line for the worker, naming the field when the refusal is about one."""
-    if isinstance(exc, DomainError):
-        exc = ApiError(exc.message, code=exc.code, errors=exc.errors)
-    if isinstance(exc, ApiError):
-        fields = exc.errors if isinstance(exc.errors, dict) and exc.errors else None
-    else:
-        fields = exc.message_dict if hasattr(exc, "error_dict") else None
+    fields = exc.errors if isinstance(exc.errors, dict) and exc.errors else None
     if fields is None:
-        return str(exc.detail) if isinstance(exc, ApiError) else " ".join(exc.messages)
+        return exc.message
     return " ".join(f"{name}: {_joined(texts)}" for name, texts in fields.items())
 
 
