@@ -15,7 +15,8 @@ from apps.models.models import (
     WebhookDelivery,
 )
 from apps.models.services.training import retrain_enqueue
-from apps.tasks.admin import ReadOnlyAdmin, ShowsItem
+from apps.tasks.admin.display import ShowsItem
+from hitlcrowd.adminsite import ReadOnlyAdmin
 
 
 @admin.register(LearningSettings)

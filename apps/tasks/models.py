@@ -642,7 +642,7 @@ class AggregationState(models.Model):
 
 
 class ReviewItem(Item):
-    """The disagreement queue in the admin (apps/tasks/admin_review.py): items needing review."""
+    """The disagreement queue in the admin (apps/tasks/admin/review.py): items needing review."""
 
     class Meta:
         proxy = True

@@ -1,5 +1,5 @@
 """The admin's pages for blocking one worker by hand and rejecting their answers: the worker's
-admin page, the Block list and the review queue (apps/workers/admin_blocking.py)."""
+admin page, the Block list and the review queue (apps/workers/admin/blocking.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The project overview in the admin (apps/tasks/admin_overview.py): a handful of aggregate
+"""The project overview in the admin (apps/tasks/admin/overview.py): a handful of aggregate
 queries, none per row, so the page costs the same for ten items or ten million."""
 
 from __future__ import annotations

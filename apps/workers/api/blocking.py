@@ -1,6 +1,6 @@
 """A project's owner blocks, unblocks and rejects the answers of one worker on that project,
 with a reason the worker reads (issue 14): the same services as the admin's pages
-(apps/workers/admin_blocking.py). Another requester's project is a 404, as everywhere in the
+(apps/workers/admin/blocking.py). Another requester's project is a 404, as everywhere in the
 requester API; blocking everywhere is the admins' alone."""
 
 from __future__ import annotations

@@ -9,14 +9,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from apps.tasks.admin import ShowsItem
+from apps.tasks.admin.display import ShowsItem
 from apps.tasks.models import Answer, Item, ReviewItem
 from apps.tasks.services.items import (
     MAX_MORE_ANSWERS,
@@ -24,9 +21,8 @@ from apps.tasks.services.items import (
     item_resolve,
     item_send_back,
 )
-from apps.workers.admin_blocking import worker_block_link
-from apps.workers.ledger import ledger_grant_bonus
-from apps.workers.models import LedgerCheckpoint, LedgerEntry, WorkerStats
+from apps.workers.admin.blocking import worker_block_link
+from apps.workers.models import WorkerStats
 from hitlcrowd.errors import DomainError
 from hitlcrowd.params import ascii_int
 
@@ -201,96 +197,3 @@ class ReviewItemAdmin(ShowsItem, admin.ModelAdmin):
             done += 1
         if done:
             self.message_user(request, f"{verb} {done} item(s).", messages.SUCCESS)
-
-
-# --- Rewards ledger: browse entries, grant bonuses -------------------------------------------
-
-
-class BonusForm(forms.ModelForm):
-    class Meta:
-        model = LedgerEntry
-        fields = ["worker", "project", "amount", "reason"]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.instance.kind = LedgerEntry.Kind.BONUS
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """History: entries are neither added, changed nor deleted here. A bonus is granted on
-    its own page (grant-bonus/, linked from the list) through ledger_grant_bonus."""
-
-    form = BonusForm
-    list_display = ["worker", "project", "kind", "amount", "answer", "reason", "created_by"]
-    list_display += ["created_at"]
-    list_filter = ["kind"]
-    search_fields = ["worker__username", "project__name", "reason"]
-    list_select_related = ["worker", "project", "created_by"]
-    raw_id_fields = ["worker", "project"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.grant_bonus_view)
-        grant = path("grant-bonus/", view, name="workers_ledgerentry_grant_bonus")
-        return [grant, *super().get_urls()]
-
-    def grant_bonus_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("workers.add_ledgerentry"):
-            raise PermissionDenied
-        form = self.get_form(request, None, change=False, fields=BonusForm.Meta.fields)(
-            request.POST or None
-        )
-        form.fields["amount"].help_text = "The bonus, a positive decimal."
-        if request.method == "POST" and form.is_valid():
-            try:
-                entry = ledger_grant_bonus(**form.cleaned_data, by=request.user)
-            except DomainError as exc:
-                _form_errors(form, exc)
-            else:
-                self.message_user(request, f"Granted {entry.amount} to {entry.worker}.")
-                return HttpResponseRedirect(reverse("admin:workers_ledgerentry_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Grant a bonus",
-            "form": form,
-            "media": self.media + form.media,
-        }
-        template = "admin/workers/ledgerentry/grant_bonus.html"
-        return TemplateResponse(request, template, context)
-
-
-def _form_errors(form: forms.Form, exc: DomainError) -> None:
-    """The service's 400 on the form: by field where it names one."""
-    fields = exc.errors if isinstance(exc.errors, dict) else {}
-    for name, errors in fields.items():
-        form.add_error(name if name in form.fields else None, errors)
-    if not fields:
-        form.add_error(None, exc.message)
-
-
-@admin.register(LedgerCheckpoint)
-class LedgerCheckpointAdmin(admin.ModelAdmin):
-    """Written by the budget check only; shown for diagnosis."""
-
-    list_display = ["project", "upto_id", "amount", "updated_at"]
-    list_select_related = ["project"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

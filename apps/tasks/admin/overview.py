@@ -1,25 +1,17 @@
-"""The project overview page in the admin, links between a project's related objects, and the
-Item changelist filter by the guideline version of its answers.
-
-Imported once at the end of apps/tasks/admin.py; it re-registers the Project and Item admins
-as subclasses of theirs (the way admin_review adds actions to the Block admin).
-"""
+"""The project overview page in the admin and links between a project's related objects:
+ProjectAdmin (apps/tasks/admin/projects.py) mixes in ProjectOverviewMixin."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.tasks.models import Answer, GuidelineVersion, Item, Project
+from apps.tasks.models import Item, Project
 from apps.tasks.selectors.overview import project_overview
-from hitlcrowd.params import ascii_int
-
-GUIDELINE_CHOICES = 100
 
 
 def _changelist(model: str, **params: object) -> str:
@@ -81,48 +73,3 @@ class ProjectOverviewMixin:
             "peak": max([row["answers"] for row in data["per_hour"]] + [1]),
         }
         return TemplateResponse(request, "admin/tasks/project/overview.html", context)
-
-
-class AnswerGuidelineFilter(admin.SimpleListFilter):
-    """Items with at least one answer given under a guideline version (EXISTS, no join)."""
-
-    title = "guideline version of its answers"
-    parameter_name = "answer_guideline"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        versions = GuidelineVersion.objects.select_related("project").order_by("project", "-number")
-        project_id = ascii_int(request.GET.get("project__id__exact", ""))
-        if project_id is not None:
-            versions = versions.filter(project_id=project_id)
-        return [(str(v.pk), str(v)) for v in versions[:GUIDELINE_CHOICES]]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
-        version_id = ascii_int(self.value() or "")
-        if version_id is None:
-            return queryset
-        answers = Answer.objects.filter(item=OuterRef("pk"), guideline_version_id=version_id)
-        return queryset.filter(Exists(answers))
-
-
-def _reregister(model, mixin: type | None = None, **attrs) -> None:
-    base = type(admin.site.get_model_admin(model))
-    if getattr(base, "_overview_extended", False):
-        return
-    bases = (mixin, base) if mixin else (base,)
-    admin.site.unregister(model)
-    admin.site.register(model, type(base.__name__, bases, {**attrs, "_overview_extended": True}))
-
-
-def _extend_admins() -> None:
-    project_admin = type(admin.site.get_model_admin(Project))
-    item_admin = type(admin.site.get_model_admin(Item))
-    _reregister(
-        Project, ProjectOverviewMixin, list_display=[*project_admin.list_display, "overview"]
-    )
-    filters = [*item_admin.list_filter]
-    if AnswerGuidelineFilter not in filters:
-        filters.append(AnswerGuidelineFilter)
-    _reregister(Item, list_filter=filters)
-
-
-_extend_admins()

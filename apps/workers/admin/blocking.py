@@ -9,6 +9,7 @@ The Block list gets the same as actions (the reason typed in the action bar) and
 button opens the block page for a worker named there; the review queue links each answer's
 worker to the block page. Every write is a service call (apps/workers/services.py,
 apps/workers/ledger.py): views only turn forms into calls and DomainErrors into form errors.
+UserAdmin (accounts.py) mixes in WorkerBlockingMixin; BlockAdmin is registered here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from apps.workers.services import (
     worker_unblock,
     worker_unblock_everywhere,
 )
+from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import DomainError
 
 # The reject page lists this many of the worker's latest answers on the project to tick.
@@ -383,11 +385,17 @@ class WorkerNameForm(forms.Form):
         return worker
 
 
-class BlockListMixin:
-    """Block admin: the unblock and reject actions; "add" asks whom, then opens block/."""
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    """Blocks are written by the services: the unblock and reject actions; "add" asks whom,
+    then opens block/."""
 
     action_form = BlockActionForm
     actions = [unblock_selected, reject_answers_selected]
+    list_display = ["worker", "project", "reason", "automatic", "created_at", "lifted_at"]
+    list_filter = ["automatic", ("lifted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["worker__username", "project__name", "reason"]
+    list_select_related = ["worker", "project"]
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("workers.change_user")

@@ -26,6 +26,7 @@ from apps.tasks.services.guidelines import (
     guideline_requeue_count,
 )
 from apps.workers.web.rendering import guideline_html
+from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import InvalidInput
 
 FROZEN = ["project", "number", "text", "change_note", "author", "published_at", "created_at"]
@@ -59,6 +60,7 @@ class DiffForm(forms.Form):
     other = forms.ModelChoiceField(queryset=GuidelineVersion.objects.none(), label="Compare with")
 
 
+@admin.register(GuidelineVersion)
 class GuidelineVersionAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
@@ -228,23 +230,9 @@ def _default_other(guideline: GuidelineVersion) -> GuidelineVersion | None:
 
 
 @admin.register(GuidelineAcknowledgement)
-class GuidelineAcknowledgementAdmin(admin.ModelAdmin):
+class GuidelineAcknowledgementAdmin(ReadOnlyAdmin):
     list_display = ["guideline", "worker", "acknowledged_at"]
     list_filter = ["guideline__project"]
     search_fields = ["worker__username"]
     list_select_related = ["guideline__project", "worker"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-if admin.site.is_registered(GuidelineVersion):
-    admin.site.unregister(GuidelineVersion)
-admin.site.register(GuidelineVersion, GuidelineVersionAdmin)

@@ -1,10 +1,13 @@
+"""Accounts (with their blocking pages, blocking.py), qualifications and workers' stats."""
+
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from apps.workers.admin_blocking import BlockListMixin, WorkerBlockingMixin
-from apps.workers.models import Block, Qualification, User, WorkerStats
+from apps.workers.admin.blocking import WorkerBlockingMixin
+from apps.workers.models import Qualification, User, WorkerStats
+from hitlcrowd.adminsite import ReadOnlyAdmin
 
 
 @admin.register(User)
@@ -31,32 +34,13 @@ class QualificationAdmin(admin.ModelAdmin):
     raw_id_fields = ["worker", "project"]
 
 
-class _ServiceWrittenAdmin(admin.ModelAdmin):
-    """Written by services (consensus runs, blocking): browse here, change through the app."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(WorkerStats)
-class WorkerStatsAdmin(_ServiceWrittenAdmin):
+class WorkerStatsAdmin(ReadOnlyAdmin):
+    """Computed by consensus runs: browse here."""
+
     list_display = [
         "worker", "project", "answers", "gold_answers", "gold_correct", "skill", "spam_score",
         "spam_score_high", "agreement", "median_seconds", "updated_at",
     ]  # fmt: skip
     search_fields = ["worker__username", "project__name"]
-    list_select_related = ["worker", "project"]
-
-
-@admin.register(Block)
-class BlockAdmin(BlockListMixin, _ServiceWrittenAdmin):
-    list_display = ["worker", "project", "reason", "automatic", "created_at", "lifted_at"]
-    list_filter = ["automatic", ("lifted_at", admin.EmptyFieldListFilter)]
-    search_fields = ["worker__username", "project__name", "reason"]
     list_select_related = ["worker", "project"]

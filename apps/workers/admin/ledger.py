@@ -1,0 +1,89 @@
+"""The rewards ledger in the admin: entries and the budget checkpoint are history (view-only);
+a bonus is granted on its own page, grant-bonus/ (linked from the list), through
+ledger_grant_bonus."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from apps.workers.ledger import ledger_grant_bonus
+from apps.workers.models import LedgerCheckpoint, LedgerEntry
+from hitlcrowd.adminsite import ReadOnlyAdmin
+from hitlcrowd.errors import DomainError
+
+
+class BonusForm(forms.ModelForm):
+    class Meta:
+        model = LedgerEntry
+        fields = ["worker", "project", "amount", "reason"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.kind = LedgerEntry.Kind.BONUS
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    """History: entries are neither added, changed nor deleted here. A bonus is granted on
+    its own page (grant-bonus/, linked from the list) through ledger_grant_bonus."""
+
+    form = BonusForm
+    list_display = ["worker", "project", "kind", "amount", "answer", "reason", "created_by"]
+    list_display += ["created_at"]
+    list_filter = ["kind"]
+    search_fields = ["worker__username", "project__name", "reason"]
+    list_select_related = ["worker", "project", "created_by"]
+    raw_id_fields = ["worker", "project"]
+    show_full_result_count = False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.grant_bonus_view)
+        grant = path("grant-bonus/", view, name="workers_ledgerentry_grant_bonus")
+        return [grant, *super().get_urls()]
+
+    def grant_bonus_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("workers.add_ledgerentry"):
+            raise PermissionDenied
+        form = self.get_form(request, None, change=False, fields=BonusForm.Meta.fields)(
+            request.POST or None
+        )
+        form.fields["amount"].help_text = "The bonus, a positive decimal."
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = ledger_grant_bonus(**form.cleaned_data, by=request.user)
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                self.message_user(request, f"Granted {entry.amount} to {entry.worker}.")
+                return HttpResponseRedirect(reverse("admin:workers_ledgerentry_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Grant a bonus",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        template = "admin/workers/ledgerentry/grant_bonus.html"
+        return TemplateResponse(request, template, context)
+
+
+def _form_errors(form: forms.Form, exc: DomainError) -> None:
+    """The service's 400 on the form: by field where it names one."""
+    fields = exc.errors if isinstance(exc.errors, dict) else {}
+    for name, errors in fields.items():
+        form.add_error(name if name in form.fields else None, errors)
+    if not fields:
+        form.add_error(None, exc.message)
+
+
+@admin.register(LedgerCheckpoint)
+class LedgerCheckpointAdmin(ReadOnlyAdmin):
+    """Written by the budget check only; shown for diagnosis."""
+
+    list_display = ["project", "upto_id", "amount", "updated_at"]
+    list_select_related = ["project"]
