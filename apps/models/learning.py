@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import time
 import warnings
 import zipfile
@@ -23,6 +24,7 @@ import sklearn
 import skops.io as sio
 from scipy.optimize import minimize_scalar
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
@@ -49,6 +51,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 )
+_REBUILD_LOCK = threading.Lock()
 
 
 class NotEnoughLabels(ValueError):
@@ -550,13 +553,12 @@ def load_model(
     data: bytes, *, on_version_mismatch: Literal["raise", "warn"] = "raise"
 ) -> TrainedModel:
     """Refuses bytes holding any type outside skops' defaults and TRUSTED_TYPES, and (by
-    default) a model saved by another scikit-learn version, whose behaviour may differ."""
+    default) a model saved by another scikit-learn version, whose behaviour may differ.
+    Whatever goes wrong while rebuilding the estimator (a class scikit-learn moved or removed,
+    state it no longer accepts) is a ModelLoadError too, never a bare AttributeError."""
     meta, estimator_bytes = _unzip(data)
     _check_version(meta["sklearn_version"], on_version_mismatch)
-    untrusted = set(sio.get_untrusted_types(data=estimator_bytes)) - set(TRUSTED_TYPES)
-    if untrusted:
-        raise UntrustedModelError(f"model holds untrusted types: {', '.join(sorted(untrusted))}")
-    estimator = sio.loads(estimator_bytes, trusted=list(TRUSTED_TYPES))
+    estimator = _rebuild(estimator_bytes, strict=on_version_mismatch == "raise")
     return TrainedModel(
         estimator=estimator,
         kind=meta["kind"],
@@ -582,6 +584,32 @@ def _unzip(data: bytes) -> tuple[dict[str, Any], bytes]:
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelLoadError(f"unsupported model format {meta.get('format_version')!r}")
     return meta, estimator_bytes
+
+
+def _rebuild(estimator_bytes: bytes, *, strict: bool) -> Any:
+    """The fitted estimator from its skops bytes. `strict`: an estimator whose own state says
+    another scikit-learn version (InconsistentVersionWarning) is refused like the meta's."""
+    try:
+        untrusted = set(sio.get_untrusted_types(data=estimator_bytes)) - set(TRUSTED_TYPES)
+        if untrusted:
+            types = ", ".join(sorted(untrusted))
+            raise UntrustedModelError(f"model holds untrusted types: {types}")
+        # catch_warnings swaps a process-wide filter list: one load at a time, so that two
+        # threads of a web process do not leave each other's filter behind.
+        with _REBUILD_LOCK, warnings.catch_warnings():
+            if strict:
+                warnings.simplefilter("error", InconsistentVersionWarning)
+            return sio.loads(estimator_bytes, trusted=list(TRUSTED_TYPES))
+    except ModelLoadError:
+        raise
+    except InconsistentVersionWarning as exc:
+        raise ModelVersionMismatch(
+            f"its {exc.estimator_name} was saved with scikit-learn "
+            f"{exc.original_sklearn_version}, running {exc.current_sklearn_version}"
+        ) from exc
+    except Exception as exc:  # skops and scikit-learn raise anything from Attribute- to KeyError
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ModelLoadError(f"the estimator cannot be rebuilt: {reason}") from exc
 
 
 def _check_version(saved: str, on_mismatch: str) -> None:

@@ -88,7 +88,7 @@ class TrainingRun(models.Model):
         "tasks.Project", on_delete=models.CASCADE, related_name="training_runs"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    trigger = models.CharField(max_length=16, default="labels")  # labels / manual / admin
+    trigger = models.CharField(max_length=16, default="labels")  # labels/manual/admin/unloadable
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     detail = models.TextField(blank=True, help_text="Why promoted, kept, skipped or failed.")
@@ -157,6 +157,11 @@ class ModelVersion(models.Model):
     )
     evidence_at = models.DateTimeField(null=True, blank=True)
     sklearn_version = models.CharField(max_length=32)
+    # When loading it last failed (after a scikit-learn upgrade, say) and a retrain was queued
+    # for it, and why: apps.models.services.common.model_unloadable_retrain queues one per
+    # job lifetime, not one per predict.
+    unloadable_at = models.DateTimeField(null=True, blank=True)
+    load_error = models.TextField(blank=True)
     train_seconds = models.FloatField(default=0.0)
     calibration = models.CharField(max_length=100, blank=True)
     label_set = models.JSONField(default=list)

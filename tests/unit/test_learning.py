@@ -8,8 +8,11 @@ import zipfile
 
 import numpy as np
 import pytest
+import sklearn
+import sklearn.calibration
 import skops.io as sio
 from sklearn.datasets import load_digits
+from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.preprocessing import FunctionTransformer
 
 from apps.models import learning
@@ -404,6 +407,44 @@ def test_a_model_from_another_sklearn_version_is_refused_or_loaded_with_a_warnin
         learning.load_model(data)
     with pytest.warns(learning.ModelVersionWarning):
         learning.load_model(data, on_version_mismatch="warn")
+
+
+def _estimator_schema_edited(data: bytes, old: str, new: str) -> bytes:
+    """The model file with `old` replaced by `new` in its estimator's skops schema."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        estimator = archive.read("estimator.skops")
+    with zipfile.ZipFile(io.BytesIO(estimator)) as inner:
+        schema = inner.read("schema.json").decode()
+    assert old in schema
+    edited = _replace_member(estimator, "schema.json", schema.replace(old, new).encode())
+    return _replace_member(data, "estimator.skops", edited)
+
+
+def test_an_estimator_whose_own_state_says_another_sklearn_version_is_refused(digits_model):
+    """A file whose meta was rewritten but whose estimator came from scikit-learn 1.6.1:
+    scikit-learn's InconsistentVersionWarning is an error here, not a line in a log."""
+    here = json.dumps(json.dumps(sklearn.__version__))
+    data = _estimator_schema_edited(
+        learning.dump_model(digits_model), here, json.dumps(json.dumps("1.6.1"))
+    )
+    with pytest.raises(learning.ModelVersionMismatch, match=r"saved with scikit-learn 1\.6\.1"):
+        learning.load_model(data)
+    with pytest.warns(InconsistentVersionWarning):
+        learning.load_model(data, on_version_mismatch="warn")
+
+
+def test_a_model_holding_a_class_sklearn_removed_is_a_load_error(digits, monkeypatch):
+    """An upgrade that drops a private class the file names (here the one sigmoid calibration
+    keeps) fails inside skops with an AttributeError: load_model says so as a ModelLoadError."""
+    X, y = digits
+    config = LearningConfig(calibration="sigmoid", cv_folds=2)
+    data = learning.dump_model(
+        learning.train(X[:200], y[:200], kind="image", label_set=DIGITS, config=config, seed=0)
+    )
+    monkeypatch.delattr(sklearn.calibration, "_CalibratedClassifier")
+
+    with pytest.raises(learning.ModelLoadError, match=r"AttributeError.*_CalibratedClassifier"):
+        learning.load_model(data)
 
 
 def test_bytes_that_are_not_a_model_file_are_refused():

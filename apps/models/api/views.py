@@ -233,7 +233,11 @@ class PredictView(_ProjectView):
             202: PredictQueued,
             **INVALID,
             **ERRORS,
-            409: OpenApiResponse(description="code `external_id_conflict`."),
+            409: OpenApiResponse(
+                description="code `external_id_conflict`; or `model_unloadable`: the active "
+                "version cannot be loaded (saved by another scikit-learn version, say), a "
+                "retrain is queued and predictions resume once it promotes a new version."
+            ),
         },
     )
     def post(self, request: Request, project_id: int) -> Response:

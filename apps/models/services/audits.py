@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.models import evidence, learning
+from apps.models.errors import ModelUnloadable
 from apps.models.features import supports_builtin_model
 from apps.models.models import ItemFlag, LearningSettings, ModelVersion
 from apps.models.selectors import audit_verdicts, auto_label_threshold, auto_labels_below
@@ -30,6 +31,7 @@ from apps.models.services.common import (
     active_version,
     learning_settings_of,
     model_load,
+    model_unloadable_retrain,
     models_dir,
 )
 from apps.tasks.models import Item, Project
@@ -137,8 +139,9 @@ def evidence_refresh(*, project: Project) -> None:
         return
     try:
         model = model_load(version)
-    except (learning.ModelLoadError, OSError) as exc:
-        log.warning("evidence of %s not refreshed: %s", version.name, exc)
+    except ModelUnloadable as error:
+        log.warning("evidence of %s not refreshed: %s", version.name, error)
+        model_unloadable_retrain(version=version, error=error)
         return
     held_ids, held_payloads, held_labels = holdout_examples(version)
     _, payloads, labels = audited_examples(project=project, exclude=held_ids)

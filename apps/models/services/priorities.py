@@ -15,9 +15,15 @@ from collections.abc import Iterable
 import numpy as np
 
 from apps.models import active, learning
+from apps.models.errors import ModelUnloadable
 from apps.models.features import supports_builtin_model
 from apps.models.models import LearningSettings
-from apps.models.services.common import active_version, learning_settings_of, model_load
+from apps.models.services.common import (
+    active_version,
+    learning_settings_of,
+    model_load,
+    model_unloadable_retrain,
+)
 from apps.tasks.models import Item, Project
 
 NO_MODEL_PRIORITY = 0.0
@@ -38,7 +44,11 @@ def item_queue_priorities(*, project: Project, item_ids: Iterable[int]) -> dict[
     version = active_version(project.pk)
     if version is None or not row.model_enabled or not ids:
         return found
-    model = model_load(version)
+    try:
+        model = model_load(version)
+    except ModelUnloadable as error:  # queued as if there were no model, until a retrain
+        model_unloadable_retrain(version=version, error=error)
+        return found
     labels = list(project.labels)
     for start in range(0, len(ids), SCORE_BATCH):
         payloads = Item.objects.filter(project=project, pk__in=ids[start : start + SCORE_BATCH])

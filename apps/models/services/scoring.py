@@ -31,6 +31,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from apps.models import active, learning
+from apps.models.errors import ModelUnloadable
 from apps.models.features import supports_builtin_model
 from apps.models.models import (
     ItemFlag,
@@ -41,7 +42,12 @@ from apps.models.models import (
 )
 from apps.models.selectors import auto_label_threshold
 from apps.models.services import audits
-from apps.models.services.common import active_version, learning_settings_of, model_load
+from apps.models.services.common import (
+    active_version,
+    learning_settings_of,
+    model_load,
+    model_unloadable_retrain,
+)
 from apps.models.services.priorities import NO_MODEL_PRIORITY, per_item_priority
 from apps.tasks import ingest
 from apps.tasks.models import HIT, Answer, Item, Project
@@ -199,7 +205,12 @@ def rescore_run(*, model_version_id: int) -> RescoreRun | None:
     version = run.model_version
     project = Project.objects.get(pk=version.project_id)
     row = learning_settings_of(project)
-    model = model_load(version)
+    try:
+        model = model_load(version)
+    except ModelUnloadable as error:  # running it again will not help; a retrain will
+        model_unloadable_retrain(version=version, error=error)
+        RescoreRun.objects.filter(pk=run.pk).update(error=str(error)[:2000])
+        return _end(run, RescoreRun.Status.FAILED)
     try:
         while _still_active(version):
             chunk = list(
@@ -465,7 +476,11 @@ def item_predict(
         return _replay(existing, payload)
     row = learning_settings_of(project)
     version = active_version(project.pk)
-    label, confidence, proba = _predict_one(project, row, version, payload)
+    try:
+        label, confidence, proba = _predict_one(project, row, version, payload)
+    except ModelUnloadable as error:
+        model_unloadable_retrain(version=version, error=error)
+        raise
     clean = _validate(project, external_id, payload, label, confidence)
     try:
         return _create(project, row, version, clean, proba)

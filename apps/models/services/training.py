@@ -23,6 +23,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from apps.models import evidence, learning
+from apps.models.errors import ModelUnloadable
 from apps.models.features import supports_builtin_model
 from apps.models.models import ItemFlag, LearningSettings, ModelVersion, TrainingRun
 from apps.models.services import audits
@@ -312,7 +313,7 @@ def _records_to_compare(
         try:
             theirs = audits.evidence_pairs(model_load(old), *judged, project.labels)
             return mine, [bool(ok) for _, ok in theirs], f"active {old.name}"
-        except (learning.ModelLoadError, OSError, ValueError):
+        except (ModelUnloadable, ValueError):
             log.warning("active %s could not be evaluated", old.name, exc_info=True)
     imported = audits.import_record_of(project)
     if imported is None:
@@ -347,7 +348,7 @@ def _judge_active(project: Project, holdout: tuple[list, list]):
         return None, ""
     try:
         return learning.evaluate(model_load(old), *holdout), ""
-    except (learning.ModelLoadError, OSError, ValueError) as exc:
+    except (ModelUnloadable, ValueError) as exc:
         return None, f" (active {old.name} could not be evaluated: {exc})"
 
 
