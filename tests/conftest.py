@@ -92,6 +92,18 @@ def on_postgres(db) -> None:
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
 
 
+# Fixtures that skip their test on SQLite (on_postgres above, the live processes' and
+# gunicorn's). A test using one is PostgreSQL-only and gets the `postgres` marker, so that
+# `make test-pg PYTEST_ARGS="-m postgres"` selects all of them, not only those marked by hand.
+POSTGRES_ONLY_FIXTURES = frozenset({"on_postgres", "live_dsn", "gunicorn_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if POSTGRES_ONLY_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def sync_q(monkeypatch) -> None:
     """Run queued django-q2 jobs inline. Its config is read at import, so settings overrides
