@@ -581,9 +581,14 @@ def _requester(config: SimConfig, sim: Simulation) -> Http:
 
 
 def _learning_settings(config: SimConfig, sim: Simulation, http: Http) -> None:
-    if config.learning:
+    learning = config.learning
+    if config.dataset == "digits":
+        from apps.tasks.management.commands import demo_load
+
+        learning = {**demo_load.DEMO_LEARNING, **learning}  # the demo project's, as make run
+    if learning:
         path = f"projects/{sim.project_id}/learning-settings"
-        status, body = http.call("PATCH", path, config.learning)
+        status, body = http.call("PATCH", path, learning)
         if status != 200:
             raise RuntimeError(f"learning settings: {status} {body}")
 

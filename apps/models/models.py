@@ -62,9 +62,19 @@ class LearningSettings(models.Model):
         help_text="Out-of-fold confidence above which a contradicted consensus is reviewed; "
         "1.0 turns the check off.",
     )
+    people_batch = models.PositiveIntegerField(
+        default=0,
+        help_text="Pace people with the model: at most this many items are open to people at "
+        "once; the others wait, ranked by the active model, until it has learned from the "
+        "latest labels (retrained and re-scored) and may label them itself. Fewer human "
+        "answers, slower to finish. 0 opens every item at once (apps/models/services/pacing.py).",
+    )
     learning_config = models.JSONField(
         default=dict, blank=True, help_text="apps.models.learning.LearningConfig fields."
     )
+    # When the pacing last opened items to people: after PACE_MAX_WAIT without opening any, the
+    # next worker who finds no task opens the next ones even if the model is still behind.
+    paced_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -423,6 +423,10 @@ class HIT(models.Model):
     # Answers beyond the project's max_overlap an admin asked for ("send back for more
     # answers"); consensus lets this HIT grow to max_overlap + extra_answers.
     extra_answers = models.PositiveSmallIntegerField(default=0)
+    # Paced (LearningSettings.people_batch): open, but not served until the pacing opens it
+    # to people, so the next model version may label the item first. Only a HIT without a
+    # slot taken is held.
+    held = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -441,8 +445,17 @@ class HIT(models.Model):
                 F("priority").desc(),
                 F("answers_wanted") - F("slots_taken"),
                 F("id"),
-                condition=Q(state="open", slots_taken__lt=F("answers_wanted")),
+                condition=Q(state="open", held=False, slots_taken__lt=F("answers_wanted")),
                 name="hit_next_task",
+            ),
+            # The pacing's release (services/items.py, hits_pace): WHERE project_id = ? AND
+            # state = 'open' AND held ORDER BY priority DESC, id LIMIT n.
+            models.Index(
+                F("project"),
+                F("priority").desc(),
+                F("id"),
+                condition=Q(state="open", held=True),
+                name="hit_held_by_priority",
             ),
         ]
 

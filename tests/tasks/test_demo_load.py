@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from apps.models.models import LearningSettings
+from apps.tasks.management.commands import demo_load
 from apps.tasks.models import HIT, Batch, GuidelineVersion, Item, Project
 from apps.workers.models import User
 
@@ -56,3 +58,12 @@ def test_a_second_run_changes_nothing_and_says_so():
     output = run()
     assert "nothing changed" in output
     assert snapshot() == before
+
+
+def test_the_demo_paces_people_with_its_model():
+    call_command("demo_load", stdout=io.StringIO())
+
+    settings = LearningSettings.objects.get(project__name=demo_load.PROJECT_NAME)
+    assert (settings.retrain_after_labels, settings.people_batch) == (20, 30)
+    hits = HIT.objects.filter(project=settings.project, is_gold=False, state=HIT.State.OPEN)
+    assert hits.filter(held=False).count() <= 30 < hits.count()

@@ -96,6 +96,7 @@ class LearningSettingsSerializer(serializers.ModelSerializer):
             "audit_share",
             "pre_annotation",
             "suspected_error_threshold",
+            "people_batch",
             "learning_config",
             "updated_at",
         ]

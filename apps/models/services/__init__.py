@@ -9,11 +9,14 @@ from apps.models.services.hooks import (
     predictions_imported,
     suggestion_for,
 )
+from apps.models.services.pacing import pace_holds_new_items, pace_if_stalled
 from apps.models.services.priorities import item_queue_priorities
 
 __all__ = [
     "item_queue_priorities",
     "labels_changed",
+    "pace_holds_new_items",
+    "pace_if_stalled",
     "pre_annotation_on",
     "predictions_imported",
     "suggestion_for",

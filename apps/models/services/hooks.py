@@ -25,6 +25,7 @@ def labels_changed(*, project_id: int, item_ids: Iterable[int] = ()) -> None:
 
 def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
     from apps.models.services.audits import auto_labels_due_back, evidence_refresh_if_audited
+    from apps.models.services.pacing import project_pace
     from apps.models.services.training import retrain_due, retrain_enqueue
     from apps.models.services.webhooks import webhooks_queue_due
 
@@ -37,23 +38,37 @@ def _after_labels(project_id: int, item_ids: tuple[int, ...]) -> None:
             retrain_enqueue(project_id=project_id, trigger="labels")
         # People are running out of work: auto-labels the active version doubts go to them.
         auto_labels_due_back(project=project)
+        project_pace(project=project)
     except Exception:
         # Labels are stored; the next consensus run checks again. Never fail the caller.
         log.exception("learning hooks of project %s failed", project_id)
 
 
 def predictions_imported(*, project: Project, batch_id: int, model_name: str = "") -> None:
-    """Called after a batch import commits. Items that came with predictions make the import's
-    model the incumbent (a ModelVersion of source `import`), and, while the project asks for
-    an accuracy its record cannot prove yet, a share of the items it predicted is flagged for
-    audit so people's labels measure it (apps/models/services/audits.py)."""
+    """Called after a batch import commits (with or without predictions). Items that came
+    with predictions make the import's model the incumbent (a ModelVersion of source
+    `import`), and, while the project asks for an accuracy its record cannot prove yet, a
+    share of the items it predicted is flagged for audit so people's labels measure it
+    (apps/models/services/audits.py). With pacing on, the first of the batch's held items
+    open to people."""
     from apps.models.services.audits import import_audits_draw
+    from apps.models.services.pacing import project_pace_quietly
+    from apps.models.services.training import retrain_due, retrain_enqueue
 
     try:
         import_audits_draw(project=project, batch_id=batch_id, model_name=model_name)
     except Exception:
         # The items are stored; without the record the first version is judged on its own.
         log.exception("recording the import's model of project %s failed", project.pk)
+    try:
+        # Labels that came with the batch (gold) may be enough for a first version: without
+        # this it waited for the first consensus run, which pacing may be holding back.
+        if retrain_due(project=project):
+            retrain_enqueue(project_id=project.pk, trigger="labels")
+    except Exception:
+        log.exception("queueing the first retrain of project %s failed", project.pk)
+    # The batch's items wait held when pacing is on: the first of them open now.
+    project_pace_quietly(project=project)
 
 
 # A selector that loads a project for one request may select the pre-annotation switch into

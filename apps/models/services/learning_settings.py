@@ -9,6 +9,7 @@ from django.db import transaction
 
 from apps.models import learning
 from apps.models.models import LearningSettings
+from apps.models.services.pacing import project_pace_quietly
 from apps.tasks.models import Project
 
 SETTINGS_FIELDS = frozenset(
@@ -23,6 +24,7 @@ SETTINGS_FIELDS = frozenset(
         "pre_annotation",
         "suspected_error_threshold",
         "learning_config",
+        "people_batch",
     }
 )
 
@@ -42,4 +44,6 @@ def learning_settings_update(*, project: Project, **fields: Any) -> LearningSett
             raise ValidationError({"learning_config": str(exc)}) from exc
     row.full_clean()
     row.save()
+    if {"people_batch", "model_enabled"} & set(fields):
+        transaction.on_commit(lambda: project_pace_quietly(project=project))
     return row

@@ -48,6 +48,7 @@ from apps.models.services.common import (
     model_load,
     model_unloadable_retrain,
 )
+from apps.models.services.pacing import project_pace_quietly
 from apps.models.services.priorities import NO_MODEL_PRIORITY, per_item_priority
 from apps.tasks import ingest
 from apps.tasks.models import HIT, Answer, Item, Project
@@ -228,7 +229,10 @@ def rescore_run(*, model_version_id: int) -> RescoreRun | None:
     except Exception as exc:
         RescoreRun.objects.filter(pk=run.pk).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    return _end(run, RescoreRun.Status.FINISHED)
+    run = _end(run, RescoreRun.Status.FINISHED)
+    # The new version ranked the held items: people get its first choices.
+    project_pace_quietly(project=project)
+    return run
 
 
 def _auto_labels_rescore(project: Project, row, version: ModelVersion, model) -> int:

@@ -36,6 +36,7 @@ from apps.models.services.common import (
     learning_settings_of,
     model_load,
 )
+from apps.models.services.pacing import project_pace_quietly
 from apps.tasks.models import Answer, AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.items import items_review_suspected
@@ -244,6 +245,9 @@ def model_retrain(*, project_id: int, trigger: str = "labels") -> TrainingRun | 
             suspected_errors_flag(project=project, version=run.model_version)
         except Exception:  # the new version stands; the check runs again after the next one
             log.exception("suspected label errors of project %s failed", project_id)
+    # Not promoted (or skipped): the model has learned what it will from these labels, and
+    # people may have the next items. Promoted: they wait for its re-score.
+    project_pace_quietly(project=project)
     return run
 
 

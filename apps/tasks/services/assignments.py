@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.models.models import LearningSettings
-from apps.models.services import suggestion_for
+from apps.models.services import pace_if_stalled, suggestion_for
 from apps.models.services.hooks import PRE_ANNOTATION_FLAG
 from apps.tasks.errors import (
     AnswerConflict,
@@ -89,7 +89,7 @@ _CLAIM_SQL = """
 WITH candidate AS (
     SELECT h.id, h.is_gold FROM tasks_hit h
     WHERE h.project_id = %(project)s AND h.is_gold = %(gold)s AND h.state = 'open'
-      AND h.slots_taken < h.answers_wanted
+      AND NOT h.held AND h.slots_taken < h.answers_wanted
       AND NOT EXISTS (
           SELECT 1 FROM tasks_assignment a
           WHERE a.hit_id = h.id AND a.worker_id = %(worker)s AND a.superseded_by_id IS NULL
@@ -132,7 +132,7 @@ _REAL_LEFT_SQL = """
       AND EXISTS (
           SELECT 1 FROM tasks_hit r
           WHERE r.project_id = %(project)s AND r.is_gold = false AND r.state = 'open'
-            AND r.slots_taken < r.answers_wanted
+            AND NOT r.held AND r.slots_taken < r.answers_wanted
             AND NOT EXISTS (
                 SELECT 1 FROM tasks_assignment m
                 WHERE m.hit_id = r.id AND m.worker_id = %(worker)s AND m.superseded_by_id IS NULL
@@ -200,6 +200,8 @@ def _claim_in_project(worker: User, project: Project) -> Assignment | None:
 
 def _claim_with_retries(worker: User, project: Project) -> Assignment | None:
     assignment = _claim_attempts(worker, project)
+    if assignment is None and pace_if_stalled(project=project):
+        assignment = _claim_attempts(worker, project)  # the pacing opened the next items
     if assignment is None:
         _raise_if_test_stuck(worker, project)
     return assignment
@@ -404,7 +406,11 @@ def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
     """Open HITs of the pool with a free slot that the worker never had (the portable claim)."""
     mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
     return HIT.objects.filter(
-        project=project, is_gold=gold, state=HIT.State.OPEN, slots_taken__lt=F("answers_wanted")
+        project=project,
+        is_gold=gold,
+        state=HIT.State.OPEN,
+        held=False,
+        slots_taken__lt=F("answers_wanted"),
     ).exclude(Exists(mine))
 
 

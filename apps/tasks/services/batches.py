@@ -28,7 +28,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.models.selectors import auto_label_threshold
-from apps.models.services import predictions_imported
+from apps.models.services import pace_holds_new_items, predictions_imported
 from apps.tasks import ingest
 from apps.tasks.errors import (
     BatchRejected,
@@ -436,6 +436,8 @@ def _insert_items_and_hits(
         "priority": ("0", None),
         "is_gold": ("i.is_gold", None),
         "state": (f"'{HIT.State.OPEN}'", None),
+        # Pacing on: the batch's items wait held; predictions_imported opens the first ones.
+        "held": ("NOT i.is_gold" if pace_holds_new_items(project=project) else "false", None),
         "created_at": ("%s", now),
         "updated_at": ("%s", now),
     }

@@ -728,3 +728,42 @@ def _record_review(item: Item, action: str, by: User, event: str, changes: dict)
     item.resolved_at = timezone.now()
     item.save(update_fields=["state", "review_action", "resolved_by", "resolved_at", "updated_at"])
     audit_record(project_id=item.project_id, actor=by, action=event, obj=item, changes=changes)
+
+
+# --- Pacing (apps/models/services/pacing.py decides when; this writes) ------------------------
+
+
+def hits_pace(*, project: Project, cap: int, release: bool) -> int:
+    """Keep at most `cap` of the project's real HITs open to people; the others are `held`
+    (open, never served). With `release` (the model has caught up with people's labels), the
+    window is re-ranked: untouched HITs compete with the held ones under their latest
+    priorities and the best open until `cap` are open; without it, only the excess beyond
+    `cap` is held, the least informative first. `cap` 0 turns pacing off: every held HIT
+    opens. A HIT with a slot taken is never held (a worker holds a lease on it or answered
+    it). HITs are picked with SKIP LOCKED: one a claim is taking right now stays as it is.
+    Returns the HITs opened to people."""
+    now = timezone.now()
+    hits = HIT.objects.filter(project=project, is_gold=False)
+    if cap == 0:
+        return hits.filter(held=True).update(held=False, updated_at=now)
+    people = hits.filter(state=HIT.State.OPEN)
+    with transaction.atomic():
+        untouched = people.filter(held=False, slots_taken=0)
+        if release:
+            _set_held(untouched, True, now)
+        in_hand = people.filter(held=False).count()
+        if not release:
+            excess = in_hand - cap
+            if excess > 0:
+                _set_held(untouched.order_by("priority", "-id")[:excess], True, now)
+            return 0
+        best = people.filter(held=True).order_by("-priority", "id")[: max(cap - in_hand, 0)]
+        return _set_held(best, False, now)
+
+
+def _set_held(hits: QuerySet[HIT], held: bool, now: datetime) -> int:
+    ids = list(hits.select_for_update(skip_locked=True, no_key=True).values_list("pk", flat=True))
+    changed = HIT.objects.filter(pk__in=ids, held=not held)
+    if held:
+        changed = changed.filter(slots_taken=0)
+    return changed.update(held=held, updated_at=now)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
+from apps.models.services.learning_settings import learning_settings_update
 from apps.tasks.models import GuidelineVersion, Project
 from apps.tasks.services.batches import batch_import
 from apps.tasks.services.projects import project_create
@@ -30,6 +31,10 @@ SEED_SIZE = 50
 GOLD_SIZE = 30
 SEED_C = 100.0
 IDEMPOTENCY_KEY = "demo_load:digits:v1"
+# The demo learns fast and paces people with the model (apps/models/services/pacing.py): a
+# retrain every 20 labels, at most 30 items open to people at a time. bench/simulate.py's
+# digits runs use the same settings unless told otherwise.
+DEMO_LEARNING = {"retrain_after_labels": 20, "people_batch": 30}
 GUIDELINE = """# Which digit is it?
 
 Each picture is an 8x8 scan of one handwritten digit (darker = more ink).
@@ -101,6 +106,7 @@ class Command(BaseCommand):
                 max_overlap=5,
                 gold_share=0.1,
             )
+            learning_settings_update(project=project, **DEMO_LEARNING)
             made.append(f"project {PROJECT_NAME!r} (#{project.pk})")
         if not project.guidelines.exists():
             GuidelineVersion.objects.create(
