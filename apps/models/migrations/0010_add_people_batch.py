@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mlmodels', '0008_add_model_version_evidence'),
+        ('mlmodels', '0009_add_model_version_load_error'),
     ]
 
     operations = [
