@@ -11,7 +11,6 @@ from datetime import timedelta
 from django.utils import timezone
 from knox.models import AuthToken
 
-from apps.tasks.models import Assignment
 from tests import factories
 
 ROLES = ("requester", "worker", "admin")
@@ -52,12 +51,9 @@ def seed_world() -> World:
     factories.GuidelineAcknowledgementFactory(guideline__project=project, worker=worker)
     batch = factories.BatchFactory(project=project)
     hits = factories.HITFactory.create_batch(4, item__project=project, item__batch=batch)
-    assignment = Assignment.objects.create(
-        hit=hits[0],
-        project=project,
-        worker=worker,
-        lease_expires_at=timezone.now() + timedelta(hours=1),
-    )
+    # An hour: longer than the project's lease, so it outlives a slow schemathesis run.
+    expires = timezone.now() + timedelta(hours=1)
+    assignment = factories.AssignmentFactory(hit=hits[0], worker=worker, lease_expires_at=expires)
     users = {"requester": requester, "worker": worker, "admin": admin}
     tokens = {role: AuthToken.objects.create(user)[1] for role, user in users.items()}
     ids = {

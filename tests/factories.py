@@ -1,10 +1,42 @@
+"""factory_boy factories, one per model. Rows are shaped as the services write them (an
+Answer's item, project, worker and guideline come from its Assignment), but a factory never
+runs a service: counters such as `HIT.slots_taken` are the test's business
+(`hit_slots_recount`). `.build()` works on every factory where no row is needed."""
+
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
+import sklearn
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from apps.tasks.models import HIT, Batch, GuidelineVersion, Item, Project
+from apps.models.models import (
+    Feedback,
+    ItemFlag,
+    LearningSettings,
+    ModelVersion,
+    Prediction,
+    RescoreRun,
+    TrainingRun,
+    WebhookDelivery,
+    WebhookSlot,
+)
+from apps.tasks.models import (
+    HIT,
+    AggregationRun,
+    AggregationState,
+    Answer,
+    Assignment,
+    AuditEvent,
+    Batch,
+    GuidelineVersion,
+    Item,
+    Project,
+)
+from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, Qualification, WorkerStats
 
 PASSWORD = "correct-horse-battery"
 
@@ -62,6 +94,7 @@ class GuidelineVersionFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     number = factory.Sequence(lambda n: n + 1)
     text = "Pick the animal in the picture."
+    author = factory.SelfAttribute("project.owner")
     published_at = factory.LazyFunction(timezone.now)
 
 
@@ -103,3 +136,247 @@ class HITFactory(factory.django.DjangoModelFactory):
     project = factory.SelfAttribute("item.project")
     answers_wanted = 2
     is_gold = factory.SelfAttribute("item.is_gold")
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory):
+    """A live lease, as assignment_claim leaves it (without taking the HIT's slot)."""
+
+    class Meta:
+        model = Assignment
+
+    hit = factory.SubFactory(HITFactory)
+    project = factory.SelfAttribute("hit.project")
+    worker = factory.SubFactory(WorkerFactory)
+    state = Assignment.State.LEASED
+    lease_expires_at = factory.LazyAttribute(
+        lambda o: timezone.now() + timedelta(seconds=o.project.lease_seconds)
+    )
+
+    class Params:
+        submitted = factory.Trait(
+            state=Assignment.State.SUBMITTED, finished_at=factory.LazyFunction(timezone.now)
+        )
+
+
+class AnswerFactory(factory.django.DjangoModelFactory):
+    """A submitted answer. Its item, project, worker and guideline version are its
+    assignment's: pick them with `assignment__hit=...`, `assignment__worker=...`."""
+
+    class Meta:
+        model = Answer
+
+    assignment = factory.SubFactory(AssignmentFactory, submitted=True)
+    item = factory.SelfAttribute("assignment.hit.item")
+    project = factory.SelfAttribute("assignment.project")
+    worker = factory.SelfAttribute("assignment.worker")
+    guideline_version = factory.SelfAttribute("assignment.guideline_version")
+    label = factory.LazyAttribute(lambda o: o.project.labels[0])
+    seconds_spent = 3.0
+
+
+class AggregationRunFactory(factory.django.DjangoModelFactory):
+    """A consensus run still running, as aggregation_run_start leaves it."""
+
+    class Meta:
+        model = AggregationRun
+
+    project = factory.SubFactory(ProjectFactory)
+    method = factory.SelfAttribute("project.aggregation_method")
+
+
+class AggregationStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AggregationState
+        django_get_or_create = ("project",)
+
+    project = factory.SubFactory(ProjectFactory)
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    project = factory.SubFactory(ProjectFactory)
+    actor = factory.SelfAttribute("project.owner")
+    action = AuditEvent.Action.PROJECT_UPDATE
+    object_type = "project"
+    object_id = factory.LazyAttribute(lambda o: str(o.project.pk))
+    changes = factory.LazyFunction(lambda: {"name": ["Old", "New"]})
+
+
+class QualificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Qualification
+
+    worker = factory.SubFactory(WorkerFactory)
+    project = factory.SubFactory(ProjectFactory)
+    state = Qualification.State.TESTING
+
+
+class WorkerStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkerStats
+
+    worker = factory.SubFactory(WorkerFactory)
+    project = factory.SubFactory(ProjectFactory)
+
+
+class BlockFactory(factory.django.DjangoModelFactory):
+    """An active automatic block on one project (`project=None`: account-wide)."""
+
+    class Meta:
+        model = Block
+
+    worker = factory.SubFactory(WorkerFactory)
+    project = factory.SubFactory(ProjectFactory)
+    reason = "Spam score too low."
+    automatic = True
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    """A credit for an answer, as ledger_credit_answer writes it; `bonus=True`: a bonus, which
+    has no answer (pass its worker and project)."""
+
+    class Meta:
+        model = LedgerEntry
+
+    answer = factory.SubFactory(AnswerFactory)
+    worker = factory.SelfAttribute("answer.worker")
+    project = factory.SelfAttribute("answer.project")
+    kind = LedgerEntry.Kind.CREDIT
+    amount = Decimal("0.0500")
+
+    class Params:
+        bonus = factory.Trait(
+            kind=LedgerEntry.Kind.BONUS,
+            answer=None,
+            worker=factory.SubFactory(WorkerFactory),
+            project=factory.SubFactory(ProjectFactory),
+            amount=Decimal("1.0000"),
+            reason="Good work.",
+        )
+
+
+class LedgerCheckpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LedgerCheckpoint
+        django_get_or_create = ("project",)
+
+    project = factory.SubFactory(ProjectFactory)
+
+
+class LearningSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LearningSettings
+        django_get_or_create = ("project",)
+
+    project = factory.SubFactory(ProjectFactory)
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """A trained version (not active unless `active=True`); `imported=True` gives the record
+    of an import's predictions (number 0, no artifact), as import_record_ensure writes it."""
+
+    class Meta:
+        model = ModelVersion
+
+    project = factory.SubFactory(ProjectFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    artifact_path = factory.LazyAttribute(lambda o: f"models/{o.project.pk}/v{o.number}/model.zip")
+    artifact_sha256 = "0" * 64
+    training_set_path = factory.LazyAttribute(
+        lambda o: f"models/{o.project.pk}/v{o.number}/training_set.json"
+    )
+    n_train = 40
+    n_holdout = 10
+    labels_by_source = factory.LazyFunction(lambda: {"crowd": 50})
+    labels_seen = 50
+    sklearn_version = sklearn.__version__
+    label_set = factory.LazyAttribute(lambda o: list(o.project.labels))
+
+    class Params:
+        active = factory.Trait(is_active=True, promoted_at=factory.LazyFunction(timezone.now))
+        imported = factory.Trait(
+            number=0,
+            source=ModelVersion.Source.IMPORT,
+            external_name="import",
+            artifact_path="",
+            artifact_sha256="",
+            training_set_path="",
+            sklearn_version="",
+            n_train=0,
+            n_holdout=0,
+            labels_by_source=factory.LazyFunction(dict),
+            labels_seen=0,
+            label_set=factory.LazyFunction(list),
+        )
+
+
+class TrainingRunFactory(factory.django.DjangoModelFactory):
+    """A retrain still running (at most one per project)."""
+
+    class Meta:
+        model = TrainingRun
+
+    project = factory.SubFactory(ProjectFactory)
+
+
+class RescoreRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RescoreRun
+
+    model_version = factory.SubFactory(ModelVersionFactory, active=True)
+    project = factory.SelfAttribute("model_version.project")
+
+
+class ItemFlagFactory(factory.django.DjangoModelFactory):
+    """An audit sample on an item (at most one flag per item and kind)."""
+
+    class Meta:
+        model = ItemFlag
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.SelfAttribute("item.project")
+    kind = ItemFlag.Kind.AUDIT
+
+
+class PredictionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prediction
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.SelfAttribute("item.project")
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """A pending delivery to the project's callback URL (a placeholder when it has none)."""
+
+    class Meta:
+        model = WebhookDelivery
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.SelfAttribute("item.project")
+    url = factory.LazyAttribute(lambda o: o.project.callback_url or "https://example.com/hook")
+    body = "{}"
+
+
+class WebhookSlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookSlot
+        django_get_or_create = ("number",)
+
+    number = 1
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    """A user accepting the model's label on an item."""
+
+    class Meta:
+        model = Feedback
+
+    item = factory.SubFactory(ItemFactory)
+    project = factory.SelfAttribute("item.project")
+    user = factory.SelfAttribute("project.owner")
+    label = factory.LazyAttribute(lambda o: o.project.labels[0])
+    accepted = True
+    model_label = factory.SelfAttribute("label")

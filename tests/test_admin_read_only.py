@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -52,7 +51,6 @@ from apps.workers.models import (
     WorkerStats,
 )
 from tests import factories
-from tests.models.conftest import answer
 
 pytestmark = pytest.mark.django_db
 
@@ -104,46 +102,36 @@ def row_makers() -> dict[type[models.Model], Callable[[], models.Model]]:
     worker = factories.WorkerFactory(username="walker")
     owner = factories.RequesterFactory(username="walk-owner")
     project = factories.ProjectFactory(owner=owner, labels=["cat", "dog"])
-    item = factories.ItemFactory(project=project, external_id="walk")
+    hit = factories.HITFactory(item__project=project, item__external_id="walk")
+    item = hit.item
     guideline = factories.GuidelineVersionFactory(project=project, number=1)
-    version = ModelVersion.objects.create(
-        project=project,
-        number=1,
-        artifact_path="x.joblib",
-        artifact_sha256="0" * 64,
-        training_set_path="x.csv",
-        sklearn_version="1",
-    )
+    version = factories.ModelVersionFactory(project=project, number=1)
     now = timezone.now()
     task = {"name": "walk", "func": "math.floor", "started": now, "stopped": now}
     log = {"user_agent": "walk", "http_accept": "*/*", "path_info": "/", "username": "walker"}
     return {
-        Answer: lambda: answer(item, worker, "cat"),
-        Assignment: lambda: answer(item, factories.WorkerFactory(), "dog").assignment,
+        Answer: lambda: factories.AnswerFactory(assignment__hit=hit, assignment__worker=worker),
+        Assignment: lambda: factories.AssignmentFactory(hit=hit),
         AuditEvent: lambda: audit_record(
             project_id=project.pk, actor=None, action="project_update", obj=project
         ),
         Batch: lambda: factories.BatchFactory(project=project),
-        AggregationRun: lambda: AggregationRun.objects.create(project=project, method="mv"),
-        AggregationState: lambda: AggregationState.objects.get_or_create(project=project)[0],
-        GuidelineAcknowledgement: lambda: GuidelineAcknowledgement.objects.create(
+        AggregationRun: lambda: factories.AggregationRunFactory(project=project),
+        AggregationState: lambda: factories.AggregationStateFactory(project=project),
+        GuidelineAcknowledgement: lambda: factories.GuidelineAcknowledgementFactory(
             guideline=guideline, worker=worker
         ),
-        WorkerStats: lambda: WorkerStats.objects.create(worker=worker, project=project),
-        LedgerEntry: lambda: LedgerEntry.objects.create(
-            worker=worker, project=project, kind="bonus", amount=Decimal("1"), reason="walk"
+        WorkerStats: lambda: factories.WorkerStatsFactory(worker=worker, project=project),
+        LedgerEntry: lambda: factories.LedgerEntryFactory(
+            bonus=True, worker=worker, project=project
         ),
-        LedgerCheckpoint: lambda: LedgerCheckpoint.objects.get_or_create(project=project)[0],
+        LedgerCheckpoint: lambda: factories.LedgerCheckpointFactory(project=project),
         ModelVersion: lambda: version,
-        TrainingRun: lambda: TrainingRun.objects.create(project=project),
-        RescoreRun: lambda: RescoreRun.objects.create(project=project, model_version=version),
-        ItemFlag: lambda: ItemFlag.objects.create(item=item, project=project, kind="audit"),
-        WebhookDelivery: lambda: WebhookDelivery.objects.create(
-            project=project, item=item, url="https://hooks.example.org/", body="{}"
-        ),
-        Feedback: lambda: Feedback.objects.create(
-            item=item, project=project, user=owner, label="cat", accepted=True
-        ),
+        TrainingRun: lambda: factories.TrainingRunFactory(project=project),
+        RescoreRun: lambda: factories.RescoreRunFactory(model_version=version),
+        ItemFlag: lambda: factories.ItemFlagFactory(item=item),
+        WebhookDelivery: lambda: factories.WebhookDeliveryFactory(item=item),
+        Feedback: lambda: factories.FeedbackFactory(item=item),
         Success: lambda: Success.objects.create(id=uuid.uuid4().hex, success=True, **task),
         Failure: lambda: Failure.objects.create(id=uuid.uuid4().hex, success=False, **task),
         AccessLog: lambda: AccessLog.objects.create(**log),

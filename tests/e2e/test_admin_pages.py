@@ -5,11 +5,11 @@ the way the worker saw it."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from apps.tasks.models import HIT, Answer, Assignment, GuidelineVersion, Item
+from apps.tasks.models import HIT, Answer, GuidelineVersion, Item
 from tests.factories import (
     PASSWORD,
+    AnswerFactory,
     GuidelineVersionFactory,
     HITFactory,
     ItemFactory,
@@ -30,24 +30,11 @@ def log_in_as_staff(page, admin_user) -> None:
 
 
 def answered(item: Item, worker, label: str, guideline: GuidelineVersion) -> Answer:
-    hit = HIT.objects.get(item=item)
-    assignment = Assignment.objects.create(
-        hit=hit,
-        project=item.project,
-        worker=worker,
-        state=Assignment.State.SUBMITTED,
-        guideline_version=guideline,
-        lease_expires_at=timezone.now(),
-        finished_at=timezone.now(),
-    )
-    return Answer.objects.create(
-        assignment=assignment,
-        item=item,
-        project=item.project,
-        worker=worker,
+    return AnswerFactory(
+        assignment__hit=HIT.objects.get(item=item),
+        assignment__worker=worker,
+        assignment__guideline_version=guideline,
         label=label,
-        guideline_version=guideline,
-        seconds_spent=2,
     )
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.utils import timezone
 
-from apps.models.models import LearningSettings
-from apps.tasks.models import HIT, Answer, Assignment, Item
+from apps.tasks.models import HIT, Answer, Item
 from tests import factories
 
 CAT = ["meow", "purr", "whiskers", "kitten", "feline", "litter", "claws", "mouse"]
@@ -34,32 +32,16 @@ def pets(requester):
     project = factories.ProjectFactory(
         owner=requester, name="Pets", labels=["cat", "dog"], confidence_threshold=0.6
     )
-    LearningSettings.objects.create(
+    factories.LearningSettingsFactory(
         project=project, retrain_after_labels=20, audit_share=0.0, suspected_error_threshold=1.0
     )
     return project
 
 
 def answer(item: Item, worker, label: str) -> Answer:
-    hit, _ = HIT.objects.get_or_create(
-        item=item, defaults={"project": item.project, "answers_wanted": 2}
-    )
-    assignment = Assignment.objects.create(
-        hit=hit,
-        project=item.project,
-        worker=worker,
-        state=Assignment.State.SUBMITTED,
-        lease_expires_at=timezone.now(),
-        finished_at=timezone.now(),
-    )
-    return Answer.objects.create(
-        assignment=assignment,
-        item=item,
-        project=item.project,
-        worker=worker,
-        label=label,
-        seconds_spent=3.0,
-    )
+    """`worker`'s answer on the item, on its HIT (made if it has none)."""
+    hit = HIT.objects.filter(item=item).first() or factories.HITFactory(item=item)
+    return factories.AnswerFactory(assignment__hit=hit, assignment__worker=worker, label=label)
 
 
 def labeled(project, n: int, worker, start: int = 0, flip: set[int] | None = None) -> list[Item]:

@@ -12,6 +12,7 @@ from apps.models.services.audits import evidence_refresh, import_record_of
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.batches import batch_import
+from tests import factories
 from tests.models.conftest import labeled, text_of
 
 
@@ -127,9 +128,7 @@ def test_audited_items_never_train_a_version(pets, worker):
 
 
 def test_a_version_must_beat_the_imports_record_with_its_lower_bound(pets, worker):
-    record = ModelVersion.objects.create(
-        project=pets, number=0, source=ModelVersion.Source.IMPORT, external_name="theirs"
-    )
+    record = factories.ModelVersionFactory(project=pets, imported=True, external_name="theirs")
     audited = labeled(pets, 60, worker, start=200)
     ItemFlag.objects.bulk_create(
         ItemFlag(
@@ -151,8 +150,6 @@ def test_a_version_must_beat_the_imports_record_with_its_lower_bound(pets, worke
 
 
 def auto_labeled(project, confidences: list[float]) -> list[Item]:
-    from tests import factories
-
     return [
         factories.ItemFactory(
             project=project,
@@ -204,10 +201,9 @@ def test_the_preview_says_how_many_auto_labels_a_higher_setting_sends_back(
 def test_the_incumbents_record_is_in_the_api(pets, requester, other_requester, api_client_for):
     url = f"/api/v1/projects/{pets.pk}/models/incumbent"
     assert api_client_for(requester).get(url).status_code == 409
-    ModelVersion.objects.create(
+    factories.ModelVersionFactory(
         project=pets,
-        number=0,
-        source=ModelVersion.Source.IMPORT,
+        imported=True,
         external_name="theirs",
         evidence_n=80,
         evidence_correct=76,
@@ -225,7 +221,7 @@ def test_raising_the_threshold_sends_the_auto_labels_below_it_back_to_people(
     pets, requester, api_client_for
 ):
     low, middle, high = auto_labeled(pets, [0.92, 0.96, 0.99])
-    HIT.objects.create(item=low, project=pets, answers_wanted=1, state=HIT.State.CANCELLED)
+    factories.HITFactory(item=low, answers_wanted=1, state=HIT.State.CANCELLED)
     client = api_client_for(requester)
 
     response = client.patch(f"/api/v1/projects/{pets.pk}/", {"confidence_threshold": 0.95})

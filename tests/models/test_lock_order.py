@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -108,12 +107,7 @@ def test_a_rescore_chunk_waits_for_a_submit_on_its_hit_and_keeps_the_answer(
     labeled(pets, 100, worker)
     version = model_retrain(project_id=pets.pk).model_version  # its rescore job is only queued
     sure, _unsure = waiting(pets, [text_of("cat", 901), "meow purr woof bark"], prefix="x")
-    lease = Assignment.objects.create(
-        hit=sure.hit,
-        project=pets,
-        worker=other_worker,
-        lease_expires_at=timezone.now() + timedelta(minutes=5),
-    )
+    lease = factories.AssignmentFactory(hit=sure.hit, worker=other_worker)
     rescore = scoring.rescore_start(model_version_id=version.pk)
     chunk = list(
         scoring._open_items(pets.pk, rescore.last_item_id).values(

@@ -17,6 +17,7 @@ from apps.models.services.training import model_retrain
 from apps.models.services.webhooks import backoff
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from tests import factories
 from tests.models.conftest import labeled, text_of
 from tests.models.test_webhook_signing import readme_verify
 
@@ -181,10 +182,9 @@ def test_a_receiver_that_never_answers_ok_is_given_up_after_the_last_attempt(
 
     url, server = receiver
     server.statuses = [500] * 20
-    item = Item.objects.create(
-        project=pets, external_id="x", payload={"text": "t"}, state=Item.State.CONSENSUS
+    delivery = factories.WebhookDeliveryFactory(
+        item__project=pets, item__state=Item.State.CONSENSUS, url=url
     )
-    delivery = WebhookDelivery.objects.create(project=pets, item=item, url=url, body="{}")
     for _ in range(webhooks.MAX_ATTEMPTS):
         webhook_deliver_job(delivery.pk)
     delivery.refresh_from_db()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from apps.models.models import ItemFlag, LearningSettings, RescoreRun
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_submit
+from tests import factories
 from tests.models.conftest import answer, labeled, text_of, waiting
 
 UNSURE = "zebra giraffe"  # words no label uses: the model says about 0.5
@@ -52,12 +50,7 @@ def test_a_rescore_leaves_an_item_with_its_worker_whose_lease_is_live(
 ):
     labeled(pets, 100, worker)
     (sure,) = waiting(pets, [text_of("cat", 904)])
-    lease = Assignment.objects.create(
-        hit=sure.hit,
-        project=pets,
-        worker=other_worker,
-        lease_expires_at=timezone.now() + timedelta(minutes=5),
-    )
+    lease = factories.AssignmentFactory(hit=sure.hit, worker=other_worker)
     HIT.objects.filter(pk=sure.hit.pk).update(slots_taken=1)
 
     with django_capture_on_commit_callbacks(execute=True):

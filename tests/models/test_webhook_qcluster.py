@@ -22,7 +22,6 @@ from django_q.models import Task
 
 from apps.models.models import WebhookDelivery
 from apps.models.services.common import WEBHOOK_JOB
-from apps.tasks.models import Item
 from apps.tasks.services.consensus import AGGREGATE_JOB, aggregation_enqueue
 from tests import factories
 from tests.models.webhook_helpers import receiver
@@ -89,12 +88,9 @@ def test_aggregation_runs_promptly_while_a_slow_receiver_holds_deliveries(qclust
     owner = factories.RequesterFactory(username="owner")
     project = factories.ProjectFactory(owner=owner, labels=["cat", "dog"])
     with receiver(delay=30) as (port, server):
-        for n in range(DELIVERIES):
-            item = Item.objects.create(
-                project=project, external_id=f"x{n}", payload={"text": "t"}, state="consensus"
-            )
-            delivery = WebhookDelivery.objects.create(
-                project=project, item=item, url=f"http://127.0.0.1:{port}/hook", body="{}"
+        for _ in range(DELIVERIES):
+            delivery = factories.WebhookDeliveryFactory(
+                item__project=project, item__state="consensus", url=f"http://127.0.0.1:{port}/hook"
             )
             async_task(WEBHOOK_JOB, delivery.pk, q_options={"group": "webhooks"})
         assert wait_for(lambda: server.received, 30) is not None  # the first one is in flight

@@ -16,6 +16,7 @@ from apps.models.jobs import webhook_deliver_job, webhooks_sweep_job
 from apps.models.models import WebhookDelivery, WebhookSlot
 from apps.tasks.models import Item
 from apps.tasks.services.projects import project_update
+from tests import factories
 from tests.models.webhook_helpers import FakeDns, receiver
 
 PUBLIC = "93.184.215.14"
@@ -29,10 +30,9 @@ def dns(monkeypatch) -> FakeDns:
 
 
 def delivery_to(project, url: str, n: int = 0) -> WebhookDelivery:
-    item = Item.objects.create(
-        project=project, external_id=f"x{n}", payload={"text": "t"}, state=Item.State.CONSENSUS
+    return factories.WebhookDeliveryFactory(
+        item__project=project, item__external_id=f"x{n}", item__state=Item.State.CONSENSUS, url=url
     )
-    return WebhookDelivery.objects.create(project=project, item=item, url=url, body="{}")
 
 
 def test_a_name_that_resolves_elsewhere_at_send_is_refused_and_never_called(

@@ -1,11 +1,16 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.tasks.models import HIT, Answer, Assignment, Batch, GuidelineVersion, Item, Project
 from apps.workers.models import User
-from tests.factories import BatchFactory, GuidelineVersionFactory, HITFactory, ItemFactory
+from tests.factories import (
+    AnswerFactory,
+    BatchFactory,
+    GuidelineVersionFactory,
+    HITFactory,
+    ItemFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,23 +32,12 @@ def answered(project, worker):
     for n in range(5):
         item = ItemFactory(project=project, batch=batch, external_id=f"x-{n}")
         hit = HITFactory(item=item)
-        assignment = Assignment.objects.create(
-            hit=hit,
-            project=project,
-            worker=worker,
-            state=Assignment.State.SUBMITTED,
-            guideline_version=guideline,
-            lease_expires_at=timezone.now(),
-        )
         answers.append(
-            Answer.objects.create(
-                assignment=assignment,
-                item=item,
-                project=project,
-                worker=worker,
+            AnswerFactory(
+                assignment__hit=hit,
+                assignment__worker=worker,
+                assignment__guideline_version=guideline,
                 label="cat",
-                guideline_version=guideline,
-                seconds_spent=2,
             )
         )
     return answers

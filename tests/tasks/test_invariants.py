@@ -3,8 +3,6 @@ keep each one."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
@@ -20,7 +18,6 @@ from apps.tasks.services.assignments import (
     assignment_skip,
     assignment_submit,
 )
-from apps.workers.models import Block
 from tests import factories
 from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
 
@@ -39,21 +36,7 @@ def waiting_item(project, *, wanted: int = 2, taken: int = 0, state: str = HIT.S
 
 
 def answer_on(hit, worker, label: str = "cat") -> Answer:
-    assignment = Assignment.objects.create(
-        hit=hit,
-        project=hit.project,
-        worker=worker,
-        state=Assignment.State.SUBMITTED,
-        lease_expires_at=timezone.now() + timedelta(minutes=5),
-    )
-    return Answer.objects.create(
-        assignment=assignment,
-        item=hit.item,
-        project=hit.project,
-        worker=worker,
-        label=label,
-        seconds_spent=1,
-    )
+    return factories.AnswerFactory(assignment__hit=hit, assignment__worker=worker, label=label)
 
 
 def test_the_checker_names_every_invariant(crowd):
@@ -119,7 +102,7 @@ def test_it_catches_counted_answers_of_a_blocked_worker(crowd, worker, other_wor
     _, hit = waiting_item(crowd, wanted=2, taken=2)
     blocked = answer_on(hit, worker)
     answer_on(hit, other_worker)
-    Block.objects.create(worker=worker, project=crowd, reason="spam")
+    factories.BlockFactory(worker=worker, project=crowd)
     assert project_invariants(project_id=crowd.pk)["blocked_answers_counted"] == [blocked.pk]
 
 

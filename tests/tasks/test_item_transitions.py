@@ -25,7 +25,7 @@ from apps.tasks.services.items import (
     item_scores_apply,
     item_send_back,
 )
-from apps.workers.models import Block, LedgerEntry, Qualification
+from apps.workers.models import LedgerEntry
 from tests import factories
 from tests.tasks.test_consensus import split_to_review
 
@@ -132,7 +132,7 @@ def test_sending_back_is_refused_when_every_worker_has_answered_the_item(split, 
 def test_sending_back_is_refused_when_the_workers_left_are_blocked(split, admin_user):
     project, (item,) = split
     newcomer = factories.WorkerFactory(username="newcomer")
-    Block.objects.create(worker=newcomer, project=project, reason="spam", automatic=True)
+    factories.BlockFactory(worker=newcomer, project=project)
     with pytest.raises(NoWorkerLeft):
         item_send_back(item_id=item.pk, more=1, by=admin_user)
 
@@ -166,15 +166,9 @@ def test_eligible_workers_leave_out_those_served_blocked_failed_or_not_workers(p
     factories.RequesterFactory(username="asker")
     hit = factories.HITFactory(item__project=project)
     other = factories.HITFactory(item__project=project)
-    Assignment.objects.create(
-        hit=hit,
-        project=project,
-        worker=served,
-        state=Assignment.State.SKIPPED,
-        lease_expires_at=timezone.now(),
-    )
-    Block.objects.create(worker=blocked, project=project, reason="spam", automatic=True)
-    Qualification.objects.create(worker=failed, project=project, state="failed")
+    factories.AssignmentFactory(hit=hit, worker=served, state=Assignment.State.SKIPPED)
+    factories.BlockFactory(worker=blocked, project=project)
+    factories.QualificationFactory(worker=failed, project=project, state="failed")
 
     counts = eligible_worker_count(project=project, item_ids=[hit.item_id, other.item_id])
 
@@ -186,14 +180,7 @@ def test_eligible_workers_leave_out_those_served_blocked_failed_or_not_workers(p
 def test_a_superseded_assignment_no_longer_keeps_its_worker_from_the_item(project, worker):
     hit = factories.HITFactory(item__project=project)
     guideline = factories.GuidelineVersionFactory(project=project, published_at=timezone.now())
-    Assignment.objects.create(
-        hit=hit,
-        project=project,
-        worker=worker,
-        state=Assignment.State.SUBMITTED,
-        lease_expires_at=timezone.now(),
-        superseded_by=guideline,
-    )
+    factories.AssignmentFactory(hit=hit, worker=worker, submitted=True, superseded_by=guideline)
     assert eligible_worker_count(project=project, item_ids=[hit.item_id]) == {hit.item_id: 1}
 
 
@@ -231,21 +218,7 @@ def test_scored_rows_never_take_an_item_from_its_worker_or_its_answers(project, 
     answered = factories.HITFactory(item__project=project).item
     lease = assignment_claim(worker=worker, project=project)
     assert lease.hit.item_id == leased.pk
-    Assignment.objects.create(
-        hit=answered.hit,
-        project=project,
-        worker=factories.WorkerFactory(username="earlier"),
-        state=Assignment.State.SUBMITTED,
-        lease_expires_at=timezone.now(),
-    )
-    Answer.objects.create(
-        assignment=Assignment.objects.get(hit=answered.hit),
-        item=answered,
-        project=project,
-        worker=Assignment.objects.get(hit=answered.hit).worker,
-        label="dog",
-        seconds_spent=2,
-    )
+    factories.AnswerFactory(assignment__hit=answered.hit, label="dog")
 
     done = item_scores_apply(
         project=project, model_version="v1", rows=[row(leased, AUTO), row(answered, AUDIT)]
@@ -281,11 +254,8 @@ def test_an_unknown_route_is_refused(project):
 
 def test_a_lease_past_its_time_does_not_keep_an_item_from_the_model(project, worker):
     item = factories.HITFactory(item__project=project).item
-    Assignment.objects.create(
-        hit=item.hit,
-        project=project,
-        worker=worker,
-        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    factories.AssignmentFactory(
+        hit=item.hit, worker=worker, lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     done = item_scores_apply(project=project, model_version="v1", rows=[row(item, AUTO)])
     assert done.auto == [item.pk]

@@ -1,10 +1,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from apps.tasks.models import Answer, Assignment, Item
-from tests.factories import BatchFactory, HITFactory, ItemFactory, ProjectFactory
+from apps.tasks.models import Item
+from tests.factories import AnswerFactory, BatchFactory, HITFactory, ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,21 +117,7 @@ def test_the_list_takes_a_bounded_number_of_queries(
 
 def test_the_detail_shows_the_answers(api_client_for, requester, project, worker):
     hit = HITFactory(item=ItemFactory(project=project))
-    assignment = Assignment.objects.create(
-        hit=hit,
-        project=project,
-        worker=worker,
-        state=Assignment.State.SUBMITTED,
-        lease_expires_at=timezone.now(),
-    )
-    Answer.objects.create(
-        assignment=assignment,
-        item=hit.item,
-        project=project,
-        worker=worker,
-        label="dog",
-        seconds_spent=3.5,
-    )
+    AnswerFactory(assignment__hit=hit, assignment__worker=worker, label="dog")
     response = api_client_for(requester).get(url(project, hit.item))
     assert response.status_code == 200
     body = response.json()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.tasks.models import HIT, AggregationRun, Answer, Assignment, GuidelineVersion, Item
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
@@ -180,9 +179,7 @@ def test_a_label_choice_without_labels_is_refused_and_publishes_nothing(
 def test_the_unique_hit_worker_rule_still_holds_among_current_assignments(voted, worker):
     hit = HIT.objects.get(item__external_id="a")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assignment.objects.create(
-            hit=hit, project=voted, worker=worker, lease_expires_at=timezone.now()
-        )
+        factories.AssignmentFactory(hit=hit, worker=worker)
 
 
 def test_the_requester_sees_which_answers_a_requeue_took_out(

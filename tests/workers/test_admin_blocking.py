@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.tasks.models import HIT, Answer, Assignment, AuditEvent
 from apps.tasks.services.assignments import NotQualified, assignment_claim, hit_slots_recount
@@ -101,12 +100,7 @@ def test_blocking_everywhere_is_one_account_wide_block_audited_on_every_project(
 def lease_on(worker, project) -> Assignment:
     """A live lease written as a claim would, for a worker the claim now refuses."""
     hit = HIT.objects.filter(item__project=project).order_by("pk").first()
-    lease = Assignment.objects.create(
-        hit=hit,
-        project=project,
-        worker=worker,
-        lease_expires_at=timezone.now() + timedelta(hours=1),
-    )
+    lease = factories.AssignmentFactory(hit=hit, worker=worker)
     hit_slots_recount(hit_ids=[hit.pk])
     return lease
 
