@@ -15,6 +15,9 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+# Helpers assert too: rewritten like the tests', so a failure there shows its values.
+pytest.register_assert_rewrite("tests.helpers")
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from apps.workers.models import Block, LedgerEntry
 from tests.factories import PASSWORD
-from tests.workers.test_admin_blocking import make_paid_project
-from tests.workers.test_ledger import answer_one
+from tests.helpers.paid import answer_one, make_paid_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ import pytest
 
 from apps.models.models import LearningSettings, ModelVersion, TrainingRun
 from apps.models.services.training import model_retrain
-from tests.models.conftest import labeled, waiting
+from tests.helpers.pets import labeled, waiting
 
 ENDPOINTS = [
     ("get", "models/", None),

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from apps.tasks.models import Project
 from hitlcrowd.outbound import callback_url_validate
+from tests.helpers.web import NEW_PROJECT
 from tests.models.webhook_helpers import FakeDns
 
 PUBLIC = "93.184.215.14"
@@ -148,8 +149,6 @@ def test_the_api_refuses_it_with_a_400_naming_callback_url(dns, requester, api_c
 
 @pytest.mark.django_db
 def test_the_requester_form_refuses_it(dns, requester):
-    from tests.tasks.test_requester_pages import NEW_PROJECT
-
     client = Client()
     client.force_login(requester)
     response = client.post(

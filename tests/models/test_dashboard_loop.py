@@ -9,7 +9,7 @@ from apps.tasks.models import Answer, Item
 from apps.tasks.selectors.overview import loop_now
 from apps.workers.models import Block
 from tests import factories
-from tests.models.conftest import answer, labeled
+from tests.helpers.pets import answer, labeled
 
 
 def gold_item(project, label: str, n: int) -> Item:

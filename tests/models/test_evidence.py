@@ -13,7 +13,7 @@ from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.batches import batch_import
 from tests import factories
-from tests.models.conftest import labeled, text_of
+from tests.helpers.pets import labeled, text_of
 
 
 def upload(project, rows: list[dict], key: str, model: str = "their-model-7"):

@@ -7,7 +7,7 @@ from apps.models.services.training import model_retrain, training_set_collect
 from apps.tasks.models import HIT, Answer, Item
 from apps.tasks.selectors.assignments import task_for_worker
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
-from tests.models.conftest import labeled, waiting
+from tests.helpers.pets import labeled, waiting
 
 
 def feedback(client, item, body):

@@ -26,8 +26,8 @@ from apps.tasks.services.assignments import assignment_submit
 from apps.tasks.services.consensus import consensus_run
 from hitlcrowd.locking import retry_on_lock_conflict
 from tests import factories
-from tests.models.conftest import labeled, text_of, waiting
-from tests.tasks.test_consensus import LABELS, make_items, work
+from tests.helpers.crowd import LABELS, make_items, work
+from tests.helpers.pets import labeled, text_of, waiting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

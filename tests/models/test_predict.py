@@ -18,8 +18,8 @@ from apps.models.services.webhooks import backoff
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
 from tests import factories
-from tests.models.conftest import labeled, text_of
-from tests.models.test_webhook_signing import readme_verify
+from tests.helpers.pets import labeled, text_of
+from tests.models.webhook_helpers import readme_verify
 
 
 def predict(client, project, body):

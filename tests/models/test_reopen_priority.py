@@ -11,7 +11,7 @@ from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.guidelines import Requeue, guideline_draft_create, guideline_publish
 from tests import factories
-from tests.models.conftest import answer, labeled, text_of, waiting
+from tests.helpers.pets import answer, labeled, text_of, waiting
 
 UNSURE = "zebra giraffe"  # words no label uses: the model says about 0.5
 

@@ -10,7 +10,7 @@ from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_submit
 from tests import factories
-from tests.models.conftest import answer, labeled, text_of, waiting
+from tests.helpers.pets import answer, labeled, text_of, waiting
 
 UNSURE = "zebra giraffe"  # words no label uses: the model says about 0.5
 

@@ -16,7 +16,7 @@ from apps.models.services.scoring import rescore_start
 from apps.models.services.training import model_retrain
 from apps.tasks.jobs import settle_consensus_job
 from apps.tasks.models import Item
-from tests.models.conftest import labeled, waiting
+from tests.helpers.pets import labeled, waiting
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.models.services.training import model_retrain, retrain_due, training_s
 from apps.tasks.models import Item
 from apps.workers.services import worker_block
 from tests import factories
-from tests.models.conftest import labeled, text_of
+from tests.helpers.pets import labeled, text_of
 
 
 def active_of(project) -> ModelVersion | None:

@@ -24,7 +24,7 @@ from apps.models.services.priorities import NO_MODEL_PRIORITY, item_queue_priori
 from apps.models.services.training import model_retrain
 from apps.tasks.models import Item
 from hitlcrowd.jobs import job_dead_after
-from tests.models.conftest import labeled, text_of, waiting
+from tests.helpers.pets import labeled, text_of, waiting
 
 OLD = "1.6.1"
 

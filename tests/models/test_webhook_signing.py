@@ -7,10 +7,7 @@ stays true."""
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -18,18 +15,7 @@ from django.test import Client
 from apps.models.jobs import webhook_deliver_job
 from apps.models.models import Feedback, Prediction, WebhookDelivery
 from apps.tasks.models import Item
-from tests.models.webhook_helpers import receiver
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def readme_verify() -> Callable[[str, str, bytes], bool]:
-    text = README.read_text()
-    marker = text.index("<!-- receiver-snippet:")
-    code = re.search(r"```python\n(.*?)```", text[marker:], re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, "README.md receiver snippet", "exec"), namespace)
-    return namespace["verify"]
+from tests.models.webhook_helpers import readme_verify, receiver
 
 
 @pytest.fixture

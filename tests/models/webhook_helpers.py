@@ -7,13 +7,15 @@ literals still go to the real function, since the sender connects by address.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -99,3 +101,16 @@ def receiver(**attributes) -> Iterator[tuple[int, type[Receiver]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_verify() -> Callable[[str, str, bytes], bool]:
+    """The receiver's check from the README's own snippet, so the documentation stays true."""
+    text = README.read_text()
+    marker = text.index("<!-- receiver-snippet:")
+    code = re.search(r"```python\n(.*?)```", text[marker:], re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md receiver snippet", "exec"), namespace)
+    return namespace["verify"]

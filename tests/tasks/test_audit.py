@@ -18,7 +18,7 @@ from apps.tasks.services.projects import project_update
 from apps.workers.services import worker_block, worker_stats_store, worker_unblock
 from hitlcrowd.errors import InvalidInput
 from tests import factories
-from tests.models.conftest import labeled
+from tests.helpers.pets import labeled
 
 pytestmark = pytest.mark.django_db
 

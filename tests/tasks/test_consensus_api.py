@@ -7,7 +7,7 @@ import pytest
 from apps.tasks.models import Item
 from apps.workers.models import Block
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
+from tests.helpers.crowd import LABELS, aggregate_now, make_items, work
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from apps.tasks.jobs import aggregate_project_job
 from apps.tasks.models import AggregationRun, AggregationState, Answer, Item
 from apps.tasks.services.consensus import aggregation_request
 from tests import factories
-from tests.tasks.test_consensus import LABELS, make_items, work
+from tests.helpers.crowd import LABELS, make_items, work
 
 THREADS = 4
 ROUNDS = 3

@@ -12,7 +12,7 @@ from apps.tasks.jobs import aggregate_project_job, settle_consensus_job
 from apps.tasks.models import AggregationRun, AggregationState, Item
 from apps.tasks.services.consensus import aggregation_enqueue, consensus_recover_due
 from tests import factories
-from tests.tasks.test_consensus import LABELS, make_items, work
+from tests.helpers.crowd import LABELS, make_items, work
 
 pytestmark = pytest.mark.django_db
 

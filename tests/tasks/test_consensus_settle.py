@@ -22,31 +22,30 @@ from apps.tasks.services.consensus import (
     consensus_settle_due,
     project_answers,
 )
-from tests.tasks.test_consensus_update import answered  # noqa: F401 (fixture)
 
 SECOND = timedelta(seconds=1)
 
 
 @pytest.fixture
-def warm_project(answered, monkeypatch):  # noqa: F811
-    """The `answered` project (one cold run done), then a warm-started run on top of it, made
+def warm_project(run_once, monkeypatch):
+    """The `run_once` project (one cold run done), then a warm-started run on top of it, made
     as the answers' hook makes it: requested, then drained."""
     monkeypatch.setattr(consensus, "WARM_MIN_ANSWERS", 0)
-    aggregation_request(project_id=answered.pk)
-    assert consensus_drain(project_id=answered.pk) == 1
-    assert latest_run(answered).warm_started
-    return answered
+    aggregation_request(project_id=run_once.pk)
+    assert consensus_drain(project_id=run_once.pk) == 1
+    assert latest_run(run_once).warm_started
+    return run_once
 
 
 def latest_run(project) -> AggregationRun:
     return AggregationRun.objects.filter(project=project).latest("id")
 
 
-def test_a_run_records_whether_it_started_warm(answered, monkeypatch):  # noqa: F811
-    assert latest_run(answered).warm_started is False  # the first run has nothing to start from
+def test_a_run_records_whether_it_started_warm(run_once, monkeypatch):
+    assert latest_run(run_once).warm_started is False  # the first run has nothing to start from
     monkeypatch.setattr(consensus, "WARM_MIN_ANSWERS", 0)
-    assert consensus_run(project_id=answered.pk).warm_started is True
-    assert consensus_run(project_id=answered.pk, cold=True).warm_started is False
+    assert consensus_run(project_id=run_once.pk).warm_started is True
+    assert consensus_run(project_id=run_once.pk, cold=True).warm_started is False
 
 
 def test_a_quiet_project_resting_on_a_warm_run_is_settled_cold(warm_project, sync_q):
@@ -83,12 +82,12 @@ def test_a_busy_project_is_settled_when_its_last_cold_run_is_old(warm_project, s
     assert latest_run(warm_project).warm_started is False
 
 
-def test_a_project_resting_on_a_cold_run_is_left_alone(answered, sync_q):  # noqa: F811
-    aggregation_request(project_id=answered.pk)
-    consensus_drain(project_id=answered.pk)  # cold: fewer than WARM_MIN_ANSWERS answers
-    runs = AggregationRun.objects.filter(project=answered).count()
+def test_a_project_resting_on_a_cold_run_is_left_alone(run_once, sync_q):
+    aggregation_request(project_id=run_once.pk)
+    consensus_drain(project_id=run_once.pk)  # cold: fewer than WARM_MIN_ANSWERS answers
+    runs = AggregationRun.objects.filter(project=run_once).count()
     assert consensus_settle_due(now=timezone.now() + SETTLE_EVERY + SECOND) == []
-    assert AggregationRun.objects.filter(project=answered).count() == runs
+    assert AggregationRun.objects.filter(project=run_once).count() == runs
 
 
 def test_a_requested_settle_makes_the_next_drain_start_cold(warm_project):

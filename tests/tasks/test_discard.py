@@ -21,7 +21,7 @@ from apps.workers.selectors import block_notice
 from apps.workers.services import worker_block, worker_unblock
 from hitlcrowd.api import domain_status
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
+from tests.helpers.crowd import LABELS, aggregate_now, make_items, work
 
 
 @pytest.fixture

@@ -1,44 +1,12 @@
 """An export is a valid upload file: export → upload into a new project → the same items."""
 
-import io
-
 import pytest
 
 from apps.tasks.models import Item, Project
-from apps.tasks.services.batches import batch_import
 from tests.factories import ItemFactory, ProjectFactory
+from tests.helpers.exports import round_trip, snapshot
 
 pytestmark = pytest.mark.django_db
-
-UPLOADED_FIELDS = (
-    "external_id",
-    "payload",
-    "prediction",
-    "confidence",
-    "model_version",
-    "is_gold",
-    "gold_label",
-)
-
-
-def snapshot(project):
-    return list(
-        Item.objects.filter(project=project).order_by("external_id").values(*UPLOADED_FIELDS)
-    )
-
-
-def round_trip(client, source, fmt):
-    response = client.get(f"/api/v1/projects/{source.id}/export?format={fmt}")
-    assert response.status_code == 200
-    data = b"".join(response.streaming_content)
-    target = ProjectFactory(
-        owner=source.owner, item_kind=source.item_kind, labels=list(source.labels)
-    )
-    result = batch_import(
-        project=target, user=source.owner, stream=io.BytesIO(data), file_name=f"x.{fmt}", fmt=fmt
-    )
-    assert result.batch.created_count == Item.objects.filter(project=source).count()
-    return target
 
 
 def fill_text_project(project):

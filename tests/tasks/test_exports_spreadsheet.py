@@ -12,7 +12,7 @@ import pytest
 from apps.tasks.exports import FORMULA_STARTS
 from apps.tasks.models import Item
 from tests.factories import ItemFactory, ProjectFactory
-from tests.tasks.test_exports_roundtrip import round_trip, snapshot
+from tests.helpers.exports import round_trip, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from apps.tasks.services.assignments import (
     assignment_submit,
 )
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
+from tests.helpers.crowd import LABELS, aggregate_now, make_items, work
 
 
 @pytest.fixture

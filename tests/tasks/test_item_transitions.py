@@ -27,7 +27,7 @@ from apps.tasks.services.items import (
 )
 from apps.workers.models import LedgerEntry
 from tests import factories
-from tests.tasks.test_consensus import split_to_review
+from tests.helpers.crowd import split_to_review
 
 SUBMIT = "/api/v1/work/assignments/{}/submit/"
 

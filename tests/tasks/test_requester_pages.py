@@ -9,26 +9,9 @@ from apps.tasks.models import Batch, Item, Project
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
 from apps.workers.services import worker_block
 from tests.factories import BatchFactory, HITFactory, ItemFactory, ProjectFactory
+from tests.helpers.web import NEW_PROJECT
 
 pytestmark = pytest.mark.django_db
-
-NEW_PROJECT = {
-    "name": "Sentiment",
-    "description": "Tweets",
-    "item_kind": "text",
-    "labels": "positive\nnegative, neutral",
-    "confidence_threshold": "0.8",
-    "min_overlap": "2",
-    "max_overlap": "4",
-    "target_posterior": "0.95",
-    "gold_share": "0.1",
-    "reward_per_answer": "0.02",
-    "lease_seconds": "600",
-    "qualification_size": "0",
-    "qualification_pass_rate": "0.7",
-    "aggregation_method": "dawid_skene",
-    "callback_url": "",
-}
 
 
 @pytest.fixture

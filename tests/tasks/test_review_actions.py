@@ -9,7 +9,7 @@ from apps.models.services.training import training_set_collect
 from apps.tasks.models import HIT, Assignment, AuditEvent, Item
 from apps.tasks.services.assignments import assignment_claim
 from tests import factories
-from tests.tasks.test_consensus import aggregate_now, split_to_review, work
+from tests.helpers.crowd import aggregate_now, split_to_review, work
 
 QUEUE = "/admin/tasks/reviewitem/"
 

@@ -9,7 +9,7 @@ from apps.tasks.models import HIT, Item
 from apps.workers.models import Block, WorkerStats
 from apps.workers.web.rendering import payload_html
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, split_to_review
+from tests.helpers.crowd import LABELS, aggregate_now, split_to_review
 
 QUEUE = "/admin/tasks/reviewitem/"
 

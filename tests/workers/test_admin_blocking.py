@@ -22,32 +22,15 @@ from apps.workers.services import (
 )
 from hitlcrowd.errors import InvalidInput
 from tests import factories
-from tests.workers.test_ledger import REWARD, answer_one, submit_url
-from tests.workers.test_worker_pages import client_for
+from tests.helpers.paid import answer_one, make_paid_project, reversed_ids, submit_url
+from tests.helpers.web import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def make_paid_project(owner):
-    project = factories.ProjectFactory(
-        owner=owner, name="Paid", gold_share=0, reward_per_answer=REWARD
-    )
-    for i in range(6):
-        factories.HITFactory(item__project=project, item__external_id=f"p{i}", answers_wanted=2)
-    return project
 
 
 @pytest.fixture
 def paid_project(requester):
     return make_paid_project(requester)
-
-
-def reversed_ids(worker) -> set[int]:
-    return set(
-        LedgerEntry.objects.filter(worker=worker, kind="reversal").values_list(
-            "answer_id", flat=True
-        )
-    )
 
 
 def test_a_block_by_hand_without_a_reason_is_a_400_naming_the_reason(

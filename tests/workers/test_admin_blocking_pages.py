@@ -10,8 +10,7 @@ from django.test import Client
 from apps.tasks.models import Answer, AuditEvent
 from apps.workers.models import Block, LedgerEntry
 from tests import factories
-from tests.workers.test_admin_blocking import make_paid_project, reversed_ids
-from tests.workers.test_ledger import answer_one
+from tests.helpers.paid import answer_one, make_paid_project, reversed_ids
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from apps.tasks.services.assignments import NotQualified, assignment_claim, assi
 from apps.workers.models import Block, WorkerStats
 from apps.workers.services import worker_block, worker_unblock
 from tests import factories
-from tests.tasks.test_consensus import LABELS, aggregate_now, make_items, work
+from tests.helpers.crowd import LABELS, aggregate_now, make_items, work
 
 
 @pytest.fixture

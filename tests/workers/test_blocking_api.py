@@ -7,8 +7,7 @@ import pytest
 
 from apps.tasks.models import AuditEvent
 from apps.workers.models import Block, LedgerEntry
-from tests.workers.test_admin_blocking import make_paid_project, reversed_ids
-from tests.workers.test_ledger import answer_one
+from tests.helpers.paid import answer_one, make_paid_project, reversed_ids
 
 pytestmark = pytest.mark.django_db
 

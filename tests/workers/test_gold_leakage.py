@@ -32,6 +32,7 @@ from scipy.stats import beta as beta_distribution
 
 from apps.tasks.models import Answer
 from tests import factories
+from tests.helpers.crowd import aggregate_now, work
 
 # Labels that no template or message contains, so masking them hides nothing else.
 LABELS = ["alpha", "omega"]
@@ -342,8 +343,6 @@ def peers(requester):
     """Two workers who answered every task first, so the attacker's answers meet a consensus."""
 
     def answer_all(project) -> None:
-        from tests.tasks.test_consensus import aggregate_now, work
-
         for index in range(2):
             peer = acknowledged(
                 factories.WorkerFactory(username=f"peer-{project.pk}-{index}"), project

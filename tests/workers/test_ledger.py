@@ -8,16 +8,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.tasks.models import Answer, AuditEvent
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.models import AuditEvent
+from apps.tasks.services.assignments import assignment_claim
 from apps.workers.ledger import ledger_credit_answer, ledger_grant_bonus, ledger_reject_answers
 from apps.workers.models import LedgerEntry
 from hitlcrowd.errors import InvalidInput
 from tests import factories
+from tests.helpers.paid import REWARD, answer_one, submit_url
 
 pytestmark = pytest.mark.django_db
-
-REWARD = Decimal("0.2500")
 
 
 @pytest.fixture
@@ -28,17 +27,6 @@ def paid_project(requester):
     for i in range(4):
         factories.HITFactory(item__project=project, item__external_id=f"p{i}", answers_wanted=2)
     return project
-
-
-def answer_one(worker, project, label: str = "cat") -> Answer:
-    assignment = assignment_claim(worker=worker, project=project)
-    return assignment_submit(
-        worker=worker, assignment_id=assignment.pk, label=label, seconds_spent=3
-    )
-
-
-def submit_url(assignment_id: int) -> str:
-    return f"/api/v1/work/assignments/{assignment_id}/submit/"
 
 
 def test_an_accepted_answer_credits_the_projects_reward_once(paid_project, worker):

@@ -23,17 +23,11 @@ from tests.factories import (
     ItemFactory,
     ProjectFactory,
 )
+from tests.helpers.web import client_for
 
 pytestmark = pytest.mark.django_db
 
 PIXELS = [0, 16] + [8] * 62
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def task_url(project) -> str:
