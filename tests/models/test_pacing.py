@@ -16,7 +16,7 @@ from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_claim
 from apps.tasks.services.items import hits_pace
-from tests.models.conftest import labeled, text_of, waiting
+from tests.helpers.pets import labeled, text_of, waiting
 
 
 def _open_to_people(project) -> set[int]:
