@@ -64,6 +64,6 @@ def test_the_demo_paces_people_with_its_model():
     call_command("demo_load", stdout=io.StringIO())
 
     settings = LearningSettings.objects.get(project__name=demo_load.PROJECT_NAME)
-    assert (settings.retrain_after_labels, settings.people_batch) == (20, 30)
+    assert (settings.retrain_after_labels, settings.people_batch) == (20, 20)
     hits = HIT.objects.filter(project=settings.project, is_gold=False, state=HIT.State.OPEN)
-    assert hits.filter(held=False).count() <= 30 < hits.count()
+    assert hits.filter(held=False).count() <= 20 < hits.count()

@@ -32,9 +32,10 @@ GOLD_SIZE = 30
 SEED_C = 100.0
 IDEMPOTENCY_KEY = "demo_load:digits:v1"
 # The demo learns fast and paces people with the model (apps/models/services/pacing.py): a
-# retrain every 20 labels, at most 30 items open to people at a time. bench/simulate.py's
-# digits runs use the same settings unless told otherwise.
-DEMO_LEARNING = {"retrain_after_labels": 20, "people_batch": 30}
+# retrain every 20 labels, at most 20 items open to people at a time (30-worker simulator:
+# 3.22x fewer answers than overlap 3; 3.17x with 15 open, 2.88-2.97x with 30). Digits runs of
+# bench/simulate.py use the same settings unless told otherwise.
+DEMO_LEARNING = {"retrain_after_labels": 20, "people_batch": 20}
 GUIDELINE = """# Which digit is it?
 
 Each picture is an 8x8 scan of one handwritten digit (darker = more ink).
