@@ -22,3 +22,18 @@ class ModelUnloadable(Conflict):
             f"Model {model_version} cannot be loaded ({versions}){reason}. Predictions resume "
             "once a retrain promotes a new version; one is queued (see models/runs)."
         )
+
+
+class RetrainRunning(Conflict):
+    code = "retrain_running"
+    default_message = "A training run is going on for this project."
+
+
+class PayloadConflict(Conflict):
+    """A predict call reused an external_id for another payload."""
+
+    code = "external_id_conflict"
+    default_message = "An item with this external_id exists with another payload."
+
+    def __init__(self) -> None:
+        super().__init__(errors={"external_id": ["Already used for another payload."]})

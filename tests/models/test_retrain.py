@@ -8,9 +8,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.models.errors import RetrainRunning
 from apps.models.models import LearningSettings, ModelVersion, TrainingRun
 from apps.models.services import labels_changed
-from apps.models.services.training import model_retrain, retrain_due, training_set_collect
+from apps.models.services.training import (
+    model_retrain,
+    retrain_due,
+    retrain_request,
+    training_set_collect,
+)
 from apps.tasks.models import Item
 from apps.workers.services import worker_block
 from tests import factories
@@ -222,3 +228,10 @@ def test_a_live_run_still_holds_the_project(pets, worker, requester, api_client_
     assert not retrain_due(project=pets)
     response = api_client_for(requester).post(f"/api/v1/projects/{pets.pk}/models/retrain")
     assert response.status_code == 409
+
+
+def test_a_retrain_asked_for_while_one_runs_is_refused_in_the_service(pets):
+    TrainingRun.objects.create(project=pets)
+    with pytest.raises(RetrainRunning):
+        retrain_request(project=pets)
+    assert TrainingRun.objects.filter(project=pets).count() == 1

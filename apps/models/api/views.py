@@ -36,7 +36,7 @@ from apps.models.selectors import (
 from apps.models.services.feedback import item_feedback
 from apps.models.services.learning_settings import learning_settings_update
 from apps.models.services.scoring import item_predict
-from apps.models.services.training import retrain_enqueue, training_running
+from apps.models.services.training import retrain_request
 from apps.tasks.selectors.projects import project_get_for_requester
 from apps.workers.permissions import IsRequester
 from hitlcrowd.api import ApiError
@@ -164,14 +164,7 @@ class RetrainView(_ProjectView):
         },
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = self.project(project_id)
-        if training_running(project_id=project.pk):
-            raise ApiError(
-                "A training run is going on for this project.",
-                code="retrain_running",
-                status_code=status.HTTP_409_CONFLICT,
-            )
-        retrain_enqueue(project_id=project.pk, trigger="manual")
+        retrain_request(project=self.project(project_id), trigger="manual")
         body = {"queued": True, "detail": "Follow it at models/runs."}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 
 from apps.models.models import Feedback
 from apps.tasks.models import Item, Project
 from apps.tasks.services.items import item_resolve
 from apps.workers.models import User
+from hitlcrowd.errors import InvalidInput, NotFound
 
 
 @transaction.atomic
@@ -25,7 +24,7 @@ def item_feedback(
     corrects it. Sending the same feedback again changes nothing."""
     item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
     if item is None:
-        raise Http404("No such item in this project.")
+        raise NotFound("No such item in this project.")
     _check(project, item, label, accepted)
     last = Feedback.objects.filter(item=item).order_by("-id").first()
     if last is not None and (last.label, last.accepted) == (label, accepted):
@@ -45,12 +44,12 @@ def item_feedback(
 
 def _check(project: Project, item: Item, label: Any, accepted: Any) -> None:
     if not isinstance(label, str) or label not in project.labels:
-        raise ValidationError({"label": f"Pick one of: {', '.join(project.labels)}."})
+        raise InvalidInput.field("label", f"Pick one of: {', '.join(project.labels)}.")
     if not isinstance(accepted, bool):
-        raise ValidationError({"accepted": "Must be true or false."})
+        raise InvalidInput.field("accepted", "Must be true or false.")
     if item.is_gold:
-        raise ValidationError({"item": "A gold item already has its known label."})
+        raise InvalidInput.field("item", "A gold item already has its known label.")
     if accepted and label != item.prediction:
-        raise ValidationError(
-            {"accepted": f"The model predicted {item.prediction!r}; accept only that label."}
+        raise InvalidInput.field(
+            "accepted", f"The model predicted {item.prediction!r}; accept only that label."
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.models import learning
 from apps.models.models import LearningSettings
 from apps.models.services.pacing import project_pace_quietly
 from apps.tasks.models import Project
+from hitlcrowd.errors import InvalidInput, full_clean
 
 SETTINGS_FIELDS = frozenset(
     {
@@ -33,7 +33,9 @@ SETTINGS_FIELDS = frozenset(
 def learning_settings_update(*, project: Project, **fields: Any) -> LearningSettings:
     unknown = set(fields) - SETTINGS_FIELDS
     if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
+        raise InvalidInput(
+            errors={name: ["This field cannot be changed."] for name in sorted(unknown)}
+        )
     row, _ = LearningSettings.objects.select_for_update().get_or_create(project=project)
     for name, value in fields.items():
         setattr(row, name, value)
@@ -41,8 +43,8 @@ def learning_settings_update(*, project: Project, **fields: Any) -> LearningSett
         try:
             learning.LearningConfig.from_dict(row.learning_config)
         except (TypeError, ValueError) as exc:
-            raise ValidationError({"learning_config": str(exc)}) from exc
-    row.full_clean()
+            raise InvalidInput.field("learning_config", str(exc)) from exc
+    full_clean(row)
     row.save()
     if {"people_batch", "model_enabled"} & set(fields):
         transaction.on_commit(lambda: project_pace_quietly(project=project))

@@ -28,10 +28,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from rest_framework import status
 
 from apps.models import active, learning
-from apps.models.errors import ModelUnloadable
+from apps.models.errors import ModelUnloadable, PayloadConflict
 from apps.models.features import supports_builtin_model
 from apps.models.models import (
     ItemFlag,
@@ -63,7 +62,7 @@ from apps.tasks.services.items import (
     item_scores_apply,
     items_auto_labels_rescore,
 )
-from hitlcrowd.api import ApiError
+from hitlcrowd.errors import InvalidInput
 from hitlcrowd.jobs import job_dead_after
 
 log = logging.getLogger(__name__)
@@ -459,16 +458,6 @@ class PredictResult:
     model_version: str = ""
 
 
-class PayloadConflict(ApiError):
-    def __init__(self) -> None:
-        super().__init__(
-            "An item with this external_id exists with another payload.",
-            code="external_id_conflict",
-            status_code=status.HTTP_409_CONFLICT,
-            errors={"external_id": ["Already used for another payload."]},
-        )
-
-
 def item_predict(
     *, project: Project, payload: Any, external_id: str | None = None
 ) -> PredictResult:
@@ -531,7 +520,7 @@ def _validate(project, external_id, payload, label, confidence) -> ingest.CleanR
     if isinstance(checked, ingest.RowError):
         field = checked.field or "payload"
         errors = {field: [checked.message]}
-        raise ApiError("The request is not valid.", code="invalid", errors=errors)
+        raise InvalidInput(errors=errors)
     return checked
 
 

@@ -23,7 +23,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from apps.models import evidence, learning
-from apps.models.errors import ModelUnloadable
+from apps.models.errors import ModelUnloadable, RetrainRunning
 from apps.models.features import supports_builtin_model
 from apps.models.models import ItemFlag, LearningSettings, ModelVersion, TrainingRun
 from apps.models.services import audits
@@ -192,6 +192,14 @@ def _labeled_items_bound(project: Project) -> int:
     """At least training_label_count: the same items without the unblocked-answer check."""
     items = Item.objects.filter(project=project).filter(_decided(answered=False))
     return items.exclude(state=Item.State.AMBIGUOUS).count()
+
+
+def retrain_request(*, project: Project, trigger: str = "manual") -> None:
+    """Retrain now, asked for by a person: queued, or refused (RetrainRunning) while a run
+    holds the project, so the person hears it rather than a job that claims nothing."""
+    if training_running(project_id=project.pk):
+        raise RetrainRunning()
+    retrain_enqueue(project_id=project.pk, trigger=trigger)
 
 
 def retrain_enqueue(*, project_id: int, trigger: str = "labels") -> None:
