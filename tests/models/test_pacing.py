@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from apps.models.models import LearningSettings, RescoreRun
@@ -179,3 +180,16 @@ def test_gold_that_comes_with_an_upload_trains_the_first_version_at_once(
 
     assert response.status_code == 201, response.content
     assert paced.model_versions.filter(source="builtin").count() == 1
+
+
+def test_the_requester_sees_how_many_items_wait_for_the_model(api_client_for, requester, paced):
+    client = api_client_for(requester)
+    _upload(client, paced, [f"u{i},{text_of('cat', i)}" for i in range(7)])
+
+    body = client.get(f"/api/v1/projects/{paced.pk}/").json()
+    browser = Client()
+    browser.force_login(requester)
+    page = browser.get(f"/requester/projects/{paced.pk}/")
+
+    assert (body["item_counts"]["waiting"], body["held_for_model"]) == (7, 4)
+    assert "4 of the waiting items are held" in page.content.decode()

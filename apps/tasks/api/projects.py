@@ -11,6 +11,7 @@ from apps.tasks.models import Project
 from apps.tasks.selectors.overview import automation
 from apps.tasks.selectors.projects import (
     project_get_for_requester,
+    project_held_count,
     project_item_counts,
     project_list_for_requester,
 )
@@ -78,6 +79,7 @@ class ProjectViewSet(
 
     def _detail(self, project) -> dict:
         project.item_counts = project_item_counts(project=project)
+        project.held_for_model = project_held_count(project=project)
         project.automation = automation(project=project, counts=project.item_counts)
         budget = budget_status(project=project)
         project.budget_remaining = budget["remaining"]

@@ -83,6 +83,12 @@ class ProjectDetailSerializer(ProjectSerializer):
         "confidence_threshold.",
     )
 
+    held_for_model = serializers.IntegerField(
+        read_only=True,
+        default=0,
+        help_text="Of the waiting items, those the pacing holds back until the model has "
+        "learned from people's latest labels (learning settings people_batch).",
+    )
     automation = AutomationSerializer(
         read_only=True,
         help_text="The automation rate, as every page shows it (README, 'Automation rate').",
@@ -92,6 +98,7 @@ class ProjectDetailSerializer(ProjectSerializer):
         fields = [
             *ProjectSerializer.Meta.fields,
             "item_counts",
+            "held_for_model",
             "automation",
             "callback_secret",
             "budget_remaining",

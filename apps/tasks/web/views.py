@@ -29,6 +29,7 @@ from apps.tasks.selectors.consensus import review_tradeoff
 from apps.tasks.selectors.items import item_counts_by_project
 from apps.tasks.selectors.projects import (
     project_get_for_requester,
+    project_held_count,
     project_item_counts,
     project_list_for_requester,
 )
@@ -184,6 +185,7 @@ def _render_project(
     context = {
         "project": project,
         "counts": _labeled(project_item_counts(project=project)),
+        "held_for_model": project_held_count(project=project),
         "batches": [(b, _with_percent(statuses[b.pk])) for b in batches],
         "upload_form": upload_form,
         "export_formats": list(FORMAT_TITLES.items()),
