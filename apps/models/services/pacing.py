@@ -27,9 +27,10 @@ from apps.tasks.models import HIT, Project
 
 log = logging.getLogger(__name__)
 
-# Longer than a retrain and its re-score take on a busy machine (5-40 s); a worker who waited
-# this long for the model gets the next items anyway.
-PACE_MAX_WAIT = timedelta(seconds=45)
+# About what a retrain and its re-score take on a quiet machine (5-20 s): a worker who waited
+# this long for the model gets the next items anyway, so a busy queue costs answers, not
+# idle people (nor a simulator's stall: CI's gives up after 45 s without progress).
+PACE_MAX_WAIT = timedelta(seconds=20)
 
 
 def pace_holds_new_items(*, project: Project) -> bool:
