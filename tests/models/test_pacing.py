@@ -163,23 +163,15 @@ def test_a_hit_with_a_slot_taken_is_never_held(paced, worker):
     assert len(_open_to_people(paced)) == 2 and len(_held(paced)) == 3
 
 
-def test_gold_that_comes_with_an_upload_trains_the_first_version_at_once(
-    api_client_for, requester, paced, sync_q, django_capture_on_commit_callbacks
-):
-    gold = [
-        f"g{i},{text_of('cat' if i % 2 else 'dog', i)},{'cat' if i % 2 else 'dog'}"
-        for i in range(24)
-    ]
-    body = "external_id,text,gold_label\n" + "".join(f"{row}\n" for row in gold)
-    upload = SimpleUploadedFile("gold.csv", body.encode(), content_type="text/csv")
+def test_the_first_worker_opens_the_window_when_nothing_was_ever_opened(paced, worker):
+    labeled(paced, 40, worker)  # gold or labels that came first: a retrain is due, none queued
+    waiting(paced, [text_of("cat", 900 + i) for i in range(5)])
+    HIT.objects.filter(project=paced, slots_taken=0).update(held=True)
+    assert project_pace(project=paced) == 0  # the model is behind
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api_client_for(requester).post(
-            f"/api/v1/projects/{paced.pk}/batches/", {"file": upload}, format="multipart"
-        )
+    lease = assignment_claim(worker=worker, project=paced)
 
-    assert response.status_code == 201, response.content
-    assert paced.model_versions.filter(source="builtin").count() == 1
+    assert lease is not None and len(_open_to_people(paced)) == 3
 
 
 def test_the_requester_sees_how_many_items_wait_for_the_model(api_client_for, requester, paced):

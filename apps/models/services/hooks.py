@@ -53,20 +53,12 @@ def predictions_imported(*, project: Project, batch_id: int, model_name: str = "
     open to people."""
     from apps.models.services.audits import import_audits_draw
     from apps.models.services.pacing import project_pace_quietly
-    from apps.models.services.training import retrain_due, retrain_enqueue
 
     try:
         import_audits_draw(project=project, batch_id=batch_id, model_name=model_name)
     except Exception:
         # The items are stored; without the record the first version is judged on its own.
         log.exception("recording the import's model of project %s failed", project.pk)
-    try:
-        # Labels that came with the batch (gold) may be enough for a first version: without
-        # this it waited for the first consensus run, which pacing may be holding back.
-        if retrain_due(project=project):
-            retrain_enqueue(project_id=project.pk, trigger="labels")
-    except Exception:
-        log.exception("queueing the first retrain of project %s failed", project.pk)
     # The batch's items wait held when pacing is on: the first of them open now.
     project_pace_quietly(project=project)
 
