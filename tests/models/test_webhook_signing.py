@@ -84,7 +84,7 @@ def test_a_correction_by_feedback_sends_the_corrected_label_again(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(feedback_url, {"label": "dog", "accepted": True}, format="json")
-    assert response.status_code in (200, 201), response.json()
+    assert response.status_code == 201, response.json()
 
     sent = bodies(server)
     assert [(b["event"], b["label"], b["previous_label"]) for b in sent] == [

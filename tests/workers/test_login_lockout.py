@@ -22,6 +22,8 @@ PATHS = {
     "web": ("/accounts/login/", 302),
     "admin": ("/admin/login/", 302),
 }
+# A wrong password before the limit: the API says 401, the pages show the form again.
+REFUSED = {"api": 401, "web": 200, "admin": 200}
 
 
 class CountingHasher(MD5PasswordHasher):
@@ -75,7 +77,7 @@ def assert_locked_out(path: str, response) -> None:
 def test_the_nth_bad_login_gets_429_with_retry_after(path, boss):
     for _ in range(LIMIT - 1):
         response = attempt(path, "boss", "wrong")
-        assert response.status_code in (200, 401), response.status_code
+        assert response.status_code == REFUSED[path], response.status_code
     assert_locked_out(path, attempt(path, "boss", "wrong"))
 
 
