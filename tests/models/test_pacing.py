@@ -17,6 +17,7 @@ from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_claim
 from apps.tasks.services.items import hits_pace
+from tests import factories
 from tests.helpers.pets import labeled, text_of, waiting
 
 
@@ -152,9 +153,7 @@ def test_a_hit_with_a_slot_taken_is_never_held(paced, worker):
     for item in items:
         HIT.objects.filter(item=item).update(priority=float(item.pk))
     leased = items[0].hit  # the lowest priority: the first to hold
-    Assignment.objects.create(
-        hit=leased, project=paced, worker=worker, lease_expires_at=timezone.now() + timedelta(1)
-    )
+    factories.AssignmentFactory(hit=leased, worker=worker)
     HIT.objects.filter(pk=leased.pk).update(slots_taken=1)
 
     hits_pace(project=paced, cap=2, release=False)
