@@ -12,7 +12,8 @@ digits) and the decision rules of apps.models.evidence:
 - while the evidence is short, a share of the waiting items the model is sure about is audited
   (people label them first); once auto-labeling, AUDIT_SHARE of the auto-labels are audited too;
 - people label `--batch` items per retrain (audits first, then the most uncertain, margin); a
-  candidate is promoted when its lower bound beats the incumbent's accuracy.
+  candidate is promoted by the platform's rule (evidence.promotion_verdict: a paired test
+  against the incumbent; a successor trained on more labels only must not be clearly worse).
 People's labels come from the truth, right with probability --human-accuracy; an item they label
 costs --answers-per-item answers, gold adds --gold-share of all answers, and the 50 seed labels
 count. Fixed overlap 3 on the 1,777 items costs 5,331 answers.
@@ -208,7 +209,12 @@ def _judge(active, X, people, truth, train_mask, audited, gold, prediction, audi
         inc = np.asarray(inc_labels, dtype=object) == answer
         name = "active"
     baseline = max(np.mean(labels == c) for c in LABELS)
-    return (model, holdout_mask), evidence.promotion_verdict(cand, inc, float(baseline), name)
+    # As the platform judges (training._successor): a version trained on more labels than the
+    # active one needs only not to be clearly worse; the import's model must be beaten clearly.
+    verdict = evidence.promotion_verdict(
+        cand, inc, float(baseline), name, successor=active is not None
+    )
+    return (model, holdout_mask), verdict
 
 
 def main() -> None:
