@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -33,6 +32,7 @@ from apps.workers.models import (
     WorkerStats,
 )
 from apps.workers.reliability import check_schedule
+from hitlcrowd.rawrows import fetch_rows
 
 if TYPE_CHECKING:
     from apps.tasks.models import Project
@@ -310,13 +310,9 @@ def worker_stats_values(*, project: Project) -> dict[int, dict[str, Any]]:
     names = ["answers", "gold_answers", "gold_correct", "skill", "skill_low", "skill_high"]
     names += ["spam_score", "spam_score_low", "spam_score_high", "agreement", "median_seconds"]
     rows = WorkerStats.objects.filter(project=project).values_list("worker_id", *names, "confusion")
-    sql, params = rows.query.get_compiler(rows.db).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
     return {
         row[0]: dict(zip(names, row[1:-1], strict=True)) | {"confusion": _numbers(row[-1])}
-        for row in fetched
+        for row in fetch_rows(rows)
     }
 
 

@@ -20,21 +20,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from apps.models.models import LearningSettings
 from apps.models.services import pre_annotation_on, suggestion_for
 from apps.models.services.hooks import PRE_ANNOTATION_FLAG
+from apps.tasks import sql
 from apps.tasks.models import (
     Answer,
     Assignment,
-    GuidelineAcknowledgement,
     GuidelineVersion,
     Project,
 )
-from apps.workers.models import Block, LedgerEntry, Qualification, User
+from apps.workers.models import LedgerEntry, Qualification, User
 from apps.workers.selectors import block_notice_probed
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
 from hitlcrowd.errors import one_or_not_found
-from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 NO_TEST = "none"
 
@@ -63,25 +61,11 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
     guideline gate (`current_guideline_number`, `current_guideline_acknowledged`), which
     guideline_gate reads instead of querying.
     """
-    # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
-    # subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
-    # settings' project key, guideline_number_unique, guideline_ack_unique.
-    reader = RowReader.of(Project, "p")
-    sql = _PROJECT_FOR_CLAIM_SQL.format(
-        columns=reader.columns,
-        project=Project._meta.db_table,
-        block=Block._meta.db_table,
-        settings=LearningSettings._meta.db_table,
-        guideline=GuidelineVersion._meta.db_table,
-        ack=GuidelineAcknowledgement._meta.db_table,
-        flag=PRE_ANNOTATION_FLAG,
-    )
-    with hot_cursor() as cursor:
-        cursor.execute(sql, [worker.pk, worker.pk, worker.pk, worker.pk, project_id])
-        row = cursor.fetchone()
-    if row is None:
+    # Raw SQL (apps.tasks.sql): the ORM spent ~2 ms of CPU compiling this on every request.
+    found = sql.project_for_claim_row(worker_id=worker.pk, project_id=project_id)
+    if found is None:
         return None
-    (project,), extra = read_row(row, reader)
+    project, extra = found
     block_automatic, block_reason, everywhere_reason, pre_annotation, number, acknowledged = extra
     project.active_block_notice = block_notice_probed(
         automatic=block_automatic, reason=block_reason, everywhere_reason=everywhere_reason
@@ -90,32 +74,6 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | No
     project.current_guideline_number = number
     project.current_guideline_acknowledged = bool(acknowledged)
     return project
-
-
-_PROJECT_FOR_CLAIM_SQL = """
-SELECT {columns},
-    (SELECT b.automatic FROM {block} b
-     WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
-     LIMIT 1) AS active_block_automatic,
-    (SELECT b.reason FROM {block} b
-     WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
-     LIMIT 1) AS active_block_reason,
-    (SELECT b.reason FROM {block} b
-     WHERE b.project_id IS NULL AND b.worker_id = %s AND b.lifted_at IS NULL
-     LIMIT 1) AS everywhere_block_reason,
-    EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
-        AS {flag},
-    g.number AS current_guideline_number,
-    EXISTS (SELECT 1 FROM {ack} a WHERE a.guideline_id = g.id AND a.worker_id = %s)
-        AS current_guideline_acknowledged
-FROM {project} p
-LEFT JOIN {guideline} g ON g.id = (
-    SELECT g2.id FROM {guideline} g2
-    WHERE g2.project_id = p.id AND g2.published_at IS NOT NULL
-    ORDER BY g2.number DESC LIMIT 1
-)
-WHERE p.id = %s AND p.is_open
-"""
 
 
 def qualification_state_of(project: Project) -> str:

@@ -24,13 +24,13 @@ from enum import StrEnum
 from typing import NoReturn
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.models.models import LearningSettings
 from apps.models.services import pace_if_stalled, suggestion_for
 from apps.models.services.hooks import PRE_ANNOTATION_FLAG
+from apps.tasks import sql
 from apps.tasks.errors import (
     AnswerConflict,
     GuidelineNotAcknowledged,
@@ -40,13 +40,12 @@ from apps.tasks.errors import (
     QualificationUnavailable,
     TaskClosed,
 )
-from apps.tasks.models import HIT, Answer, Assignment, GuidelineVersion, Item, Project
-from apps.tasks.selectors.assignments import latest_guideline
+from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.services.answers import answer_committed
 from apps.tasks.services.guidelines import guideline_gate
 from apps.workers.errors import BudgetSpent
 from apps.workers.ledger import budget_check, budget_locked, ledger_credit_answer
-from apps.workers.models import Block, Qualification, User
+from apps.workers.models import Qualification, User
 from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
 from apps.workers.selectors import (
     block_active,
@@ -58,7 +57,7 @@ from apps.workers.selectors import (
 from apps.workers.services import qualification_record, qualification_start
 from hitlcrowd.errors import InvalidInput, NotFound
 from hitlcrowd.locking import hold_worker
-from hitlcrowd.rawrows import RowReader, hot_cursor, insert_row, read_row, update_row
+from hitlcrowd.rawrows import insert_row, update_row
 
 CLAIM_RETRIES = 3
 # The claim's last attempt waits this long for HITs another transaction holds (a re-score
@@ -67,78 +66,12 @@ CLAIM_RETRIES = 3
 # skip-locked attempts found nothing, so the common claim never waits.
 CLAIM_LOCK_WAIT = "2s"
 LOCK_NOT_AVAILABLE = "55P03"
-# What a task shows of its item (selectors.assignments.task_for_worker, suggestion_for).
-TASK_ITEM_FIELDS = ("id", "project_id", "payload", "prediction", "confidence", "state")
 EXPIRE_BATCH = 1000
 MAX_REASON_LENGTH = 500
 MAX_SECONDS_SPENT = 7 * 24 * 3600
 
 
 # --- Claim ---------------------------------------------------------------------------------
-
-# One statement: unless the worker already holds a lease here, pick the best free HIT they
-# never had, lock it (skipping HITs other claims hold), take a slot and insert the lease.
-# Index hit_next_task serves the ORDER BY; the first NOT EXISTS probes the assignments of
-# that HIT (index on hit_id) once per candidate. Its OFFSET 0 stops the planner from turning
-# it into an anti-join, which at 1M assignments became a merge anti-join over the whole index
-# (~50 claims/s instead of ~1,000/s). The second NOT EXISTS probes assignment_one_live_lease.
-# The statement returns the new assignment with what the task shows (item, guideline), so the
-# response needs no second query. {real_left} is empty, or, for a gold claim outside the
-# qualification test, _REAL_LEFT_SQL.
-_CLAIM_SQL = """
-WITH candidate AS (
-    SELECT h.id, h.is_gold FROM tasks_hit h
-    WHERE h.project_id = %(project)s AND h.is_gold = %(gold)s AND h.state = 'open'
-      AND NOT h.held AND h.slots_taken < h.answers_wanted
-      AND NOT EXISTS (
-          SELECT 1 FROM tasks_assignment a
-          WHERE a.hit_id = h.id AND a.worker_id = %(worker)s AND a.superseded_by_id IS NULL
-          OFFSET 0
-      )
-      AND NOT EXISTS (
-          SELECT 1 FROM tasks_assignment l
-          WHERE l.worker_id = %(worker)s AND l.project_id = %(project)s AND l.state = 'leased'
-      ){real_left}
-    ORDER BY h.priority DESC, h.answers_wanted - h.slots_taken, h.id
-    LIMIT 1
-    FOR UPDATE OF h {skip_locked}
-), taken AS (
-    UPDATE tasks_hit SET slots_taken = tasks_hit.slots_taken + 1, updated_at = %(now)s
-    FROM candidate WHERE tasks_hit.id = candidate.id AND NOT candidate.is_gold
-), inserted AS (
-    INSERT INTO tasks_assignment (hit_id, project_id, worker_id, state, guideline_version_id,
-                                  leased_at, lease_expires_at, skip_reason)
-    SELECT id, %(project)s, %(worker)s, 'leased', (
-        SELECT g.id FROM tasks_guidelineversion g
-        WHERE g.project_id = %(project)s AND g.published_at IS NOT NULL
-        ORDER BY g.number DESC LIMIT 1
-    ), %(now)s, %(expires)s, ''
-    FROM candidate
-    RETURNING *
-)
-SELECT {columns}
-FROM inserted a
-JOIN tasks_hit h ON h.id = a.hit_id
-JOIN tasks_item i ON i.id = h.item_id
-LEFT JOIN tasks_guidelineversion g ON g.id = a.guideline_version_id
-"""
-
-# Gold is served only while the worker has real work left: the first real HIT the real claim
-# would consider (same index, same probe of the worker's assignments). It does not depend on
-# the candidate, so PostgreSQL runs it once per statement (an InitPlan), as cheap as a real
-# claim's own scan. Without it an idle worker was fed gold until none was left (issue 13:
-# ~540 of 664 gold answers in a digits run came after the real work was done).
-_REAL_LEFT_SQL = """
-      AND EXISTS (
-          SELECT 1 FROM tasks_hit r
-          WHERE r.project_id = %(project)s AND r.is_gold = false AND r.state = 'open'
-            AND NOT r.held AND r.slots_taken < r.answers_wanted
-            AND NOT EXISTS (
-                SELECT 1 FROM tasks_assignment m
-                WHERE m.hit_id = r.id AND m.worker_id = %(worker)s AND m.superseded_by_id IS NULL
-                OFFSET 0
-            )
-      )"""
 
 
 def assignment_claim(*, worker: User, project: Project | None = None) -> Assignment | None:
@@ -269,7 +202,7 @@ def _gold_plan(worker: User, project: Project) -> list[Pool]:
     """Which pools to try, in order: the test's gold alone while testing, else gold first
     with the worker's gold share (_gold_first), then real work.
 
-    A gold claim succeeds only while real work is left for the worker (_REAL_LEFT_SQL), so
+    A gold claim succeeds only while real work is left for the worker (apps.tasks.sql), so
     when it runs out the worker gets 204, as on a project without gold: whether a task comes
     depends on the real work only, never on which tasks are gold."""
     if project.qualification_size > 0:
@@ -323,95 +256,24 @@ def _take_slot(worker: User, project: Project, pool: Pool, wait: bool = False) -
     """Take a slot; with `wait`, wait (up to CLAIM_LOCK_WAIT) for HITs other transactions
     hold instead of skipping them."""
     now = timezone.now()
-    expires = now + timedelta(seconds=project.lease_seconds)
+    claim = {
+        "worker": worker,
+        "project": project,
+        "gold": pool != Pool.REAL,
+        "real_left": pool == Pool.GOLD,
+        "now": now,
+        "expires": now + timedelta(seconds=project.lease_seconds),
+    }
     if connection.vendor != "postgresql":
-        assignment_id = _take_slot_portable(worker, project, pool, now, expires)
+        assignment_id = sql.claim_take_portable(**claim)
         return None if assignment_id is None else _load(assignment_id, project)
-    params = {"project": project.pk, "gold": pool != Pool.REAL, "worker": worker.pk}
-    params |= {"now": now, "expires": expires}
-    readers = _claim_readers()
-    if wait:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_WAIT}'")
-    with hot_cursor() as cursor:
-        cursor.execute(claim_sql(pool, wait=wait), params)
-        row = cursor.fetchone()
-    return None if row is None else _task_from_row(readers, row, project)
+    return sql.claim_take(**claim, wait=wait, lock_wait=CLAIM_LOCK_WAIT)
 
 
 def claim_sql(pool: Pool = Pool.REAL, *, wait: bool = False) -> str:
-    """The PostgreSQL claim statement for `pool` (params: project, gold, worker, now,
-    expires; gold is true for the gold and test pools); its row is the new assignment, its
-    HIT, item and guideline, as `_task_from_row` reads them. It skips HITs other transactions
-    hold; with `wait`, it waits for them (the claim's last attempt)."""
-    return _CLAIM_SQL.format(
-        columns=", ".join(reader.columns for reader in _claim_readers()),
-        real_left=_REAL_LEFT_SQL if pool == Pool.GOLD else "",
-        skip_locked="" if wait else "SKIP LOCKED",
-    )
-
-
-def _claim_readers() -> tuple[RowReader, RowReader, RowReader, RowReader]:
-    return (
-        RowReader.of(Assignment, "a"),
-        RowReader.of(HIT, "h", ["id", "item_id", "project_id"]),
-        RowReader.of(Item, "i", TASK_ITEM_FIELDS),
-        RowReader.of(GuidelineVersion, "g", ["id", "project_id", "number", "text"]),
-    )
-
-
-def _task_from_row(readers, row, project: Project) -> Assignment:
-    """The Assignment with its HIT, item and guideline from one row of _CLAIM_SQL, as _load
-    would give it, without its three ORM look-ups."""
-    (assignment, hit, item, guideline), _ = read_row(row, *readers)
-    hit.item = item
-    assignment.hit = hit
-    assignment.project = project
-    assignment.guideline_version = guideline if assignment.guideline_version_id else None
-    return assignment
-
-
-def _take_slot_portable(
-    worker: User,
-    project: Project,
-    pool: Pool,
-    now: datetime,
-    expires: datetime,
-) -> int | None:
-    """The same claim for SQLite, where IMMEDIATE transactions serialize writers."""
-    live = Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
-    if live.exists():
-        return None
-    gold = pool != Pool.REAL
-    if pool == Pool.GOLD and not _free_hits(worker, project, gold=False).exists():
-        return None  # no real work left for the worker: no gold either (_REAL_LEFT_SQL)
-    guideline = latest_guideline(project=project)
-    free = _free_hits(worker, project, gold=gold)
-    hit = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
-    if hit is None:
-        return None
-    if not gold:
-        HIT.objects.filter(pk=hit.pk).update(slots_taken=F("slots_taken") + 1, updated_at=now)
-    assignment = Assignment.objects.create(
-        hit=hit,
-        project=project,
-        worker=worker,
-        guideline_version=guideline,
-        lease_expires_at=expires,
-    )
-    return assignment.pk
-
-
-def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
-    """Open HITs of the pool with a free slot that the worker never had (the portable claim)."""
-    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
-    return HIT.objects.filter(
-        project=project,
-        is_gold=gold,
-        state=HIT.State.OPEN,
-        held=False,
-        slots_taken__lt=F("answers_wanted"),
-    ).exclude(Exists(mine))
+    """The PostgreSQL claim statement for `pool` (apps.tasks.sql.claim_sql; bench/assign.py
+    explains and replays it)."""
+    return sql.claim_sql(real_left=pool == Pool.GOLD, wait=wait)
 
 
 def _live_lease(worker: User, project: Project | None) -> Assignment | None:
@@ -516,7 +378,7 @@ def _record_answer(
 ) -> Answer | None:
     """The answer, or None when its item was settled meanwhile (the lease is closed)."""
     now = timezone.now()
-    hit = _lock_hit(assignment.hit_id)
+    hit = sql.hit_locked(assignment.hit_id)
     if hit.state != HIT.State.OPEN and hit.item.state in SETTLED_BY_HAND:
         assignment.state, assignment.finished_at = Assignment.State.CLOSED, now
         update_row(assignment, "state", "finished_at")
@@ -553,44 +415,15 @@ def _record_answer(
     return answer
 
 
-def _lock_hit(hit_id: int) -> HIT:
-    """The HIT, locked, with the item fields suggestion_for reads (the item is not locked)."""
-    hit_reader, item_reader = RowReader.of(HIT, "h"), RowReader.of(Item, "i", TASK_ITEM_FIELDS)
-    sql = (
-        f"SELECT {hit_reader.columns}, {item_reader.columns} FROM tasks_hit h "
-        f"JOIN tasks_item i ON i.id = h.item_id WHERE h.id = %s{_for_update('h')}"
-    )
-    with hot_cursor() as cursor:
-        cursor.execute(sql, [hit_id])
-        row = cursor.fetchone()
-    (hit, hit.item), _ = read_row(row, hit_reader, item_reader)
-    return hit
-
-
-def _for_update(alias: str) -> str:
-    # SQLite has no row locks: its IMMEDIATE transactions serialize the writers instead.
-    return f" FOR UPDATE OF {alias}" if connection.vendor == "postgresql" else ""
-
-
 def _close_if_answered(hit: HIT) -> None:
     # slots_taken (live + submitted, read under the HIT lock) bounds the submitted count:
     # below answers_wanted the HIT cannot be complete yet, so most submits skip the count.
     if hit.state != HIT.State.OPEN or hit.slots_taken < hit.answers_wanted:
         return
-    # Raw and prepared, as the rest of the submit: the ORM compiled this count on every
-    # submit that fills a HIT (~7% of the submit's CPU).
-    with hot_cursor() as cursor:
-        cursor.execute(_SUBMITTED_SQL, [hit.pk, Assignment.State.SUBMITTED])
-        submitted = cursor.fetchone()[0]
-    if submitted >= hit.answers_wanted:
+    # Raw and prepared (apps.tasks.sql), as the rest of the submit.
+    if sql.hit_submitted_count(hit.pk) >= hit.answers_wanted:
         hit.state, hit.updated_at = HIT.State.DONE, timezone.now()
         update_row(hit, "state", "updated_at")
-
-
-_SUBMITTED_SQL = f"""
-SELECT count(*) FROM {Assignment._meta.db_table}
-WHERE hit_id = %s AND state = %s AND superseded_by_id IS NULL
-"""
 
 
 def assignment_skip(*, worker: User, assignment_id: int, reason: str = "") -> Assignment:
@@ -630,24 +463,10 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
     `hold_worker`): a block being written commits before the probe reads it, not after the
     answer is paid."""
     hold_worker(worker.pk)
-    readers = (
-        RowReader.of(Assignment, "a"),
-        RowReader.of(Project, "p"),
-        RowReader.of(GuidelineVersion, "g", ["id", "project_id", "number", "text"]),
-    )
-    sql = _LOCK_OWN_SQL.format(
-        columns=", ".join(reader.columns for reader in readers),
-        settings=LearningSettings._meta.db_table,
-        flag=PRE_ANNOTATION_FLAG,
-        blocks=Block._meta.db_table,
-        lock=_for_update("a"),
-    )
-    with hot_cursor() as cursor:
-        cursor.execute(sql, [assignment_id, worker.pk])
-        row = cursor.fetchone()
-    if row is None:
+    found = sql.assignment_locked_row(assignment_id=assignment_id, worker_id=worker.pk)
+    if found is None:
         raise NotFound("No such assignment among yours.")
-    (assignment, project, guideline), extra = read_row(row, *readers)
+    assignment, project, guideline, extra = found
     pre_annotation, automatic, block_reason, everywhere_reason = extra
     setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
     assignment.project = project
@@ -656,26 +475,6 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
         automatic=automatic, reason=block_reason, everywhere_reason=everywhere_reason
     )
     return assignment, notice
-
-
-# The block probes are indexes block_one_active (project, worker WHERE lifted_at IS NULL) and
-# block_one_active_everywhere (worker WHERE project_id IS NULL AND lifted_at IS NULL): one
-# row at most each, so the submit stays constant-time.
-_LOCK_OWN_SQL = """
-SELECT {columns},
-    EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id
-            AND s.pre_annotation) AS {flag},
-    (SELECT b.automatic FROM {blocks} b WHERE b.project_id = a.project_id
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
-    (SELECT b.reason FROM {blocks} b WHERE b.project_id = a.project_id
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_reason,
-    (SELECT b.reason FROM {blocks} b WHERE b.project_id IS NULL
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS everywhere_reason
-FROM tasks_assignment a
-JOIN tasks_project p ON p.id = a.project_id
-LEFT JOIN tasks_guidelineversion g ON g.id = a.guideline_version_id
-WHERE a.id = %s AND a.worker_id = %s{lock}
-"""
 
 
 def _answer_of(assignment: Assignment) -> Answer | None:

@@ -72,13 +72,14 @@ from apps.tasks.models import (
 )
 from apps.tasks.selectors.consensus import items_nobody_may_answer
 from apps.tasks.services.discard import answers_discard_blocked
+from apps.tasks.sql import aggregation_pending_since
 from apps.workers.models import Block
 from apps.workers.reliability import first_answers, soft_confusion_counts, truth_without
 from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
 from hitlcrowd.jobs import job_dead_after
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
-from hitlcrowd.rawrows import hot_cursor
+from hitlcrowd.rawrows import fetch_rows
 
 log = logging.getLogger(__name__)
 
@@ -137,22 +138,14 @@ def aggregation_enqueue(*, project_id: int) -> bool:
     # During a burst the flag is already set and fresh: one read instead of the conditional
     # UPDATE and the existence check. A run that clears the flag after this read starts after
     # our answer committed, so it reads that answer.
-    # Raw and prepared: this runs after every submit (the ORM compiled it each time).
+    # Raw and prepared (apps.tasks.sql): this runs after every submit.
     fresh = timezone.now() - job_dead_after()
-    with hot_cursor() as cursor:
-        cursor.execute(_PENDING_SQL, [project_id, connection.ops.adapt_datetimefield_value(fresh)])
-        if cursor.fetchone() is not None:
-            return False
+    if aggregation_pending_since(project_id=project_id, fresh=fresh):
+        return False
     if not aggregation_request(project_id=project_id):
         return False
     _queue_job(project_id)
     return True
-
-
-_PENDING_SQL = f"""
-SELECT 1 FROM {AggregationState._meta.db_table}
-WHERE project_id = %s AND pending AND requested_at >= %s
-"""
 
 
 def _queue_job(project_id: int) -> None:
@@ -309,19 +302,10 @@ def _label_code(field: str, labels: tuple[str, ...]) -> Case:
     return Case(*whens, default=Value(-1), output_field=IntegerField())
 
 
-def _raw_rows(queryset: QuerySet) -> list[tuple]:
-    """A values_list queryset's rows straight from the driver: Django's per-row converters
-    (a json.loads per JSON value) cost more than the query on 100k rows."""
-    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _fetch_floats(queryset: QuerySet, width: int) -> np.ndarray:
     """A values_list queryset of numbers (ids fit: they stay below 2**53) as a float array,
     NULL as NaN."""
-    rows = _raw_rows(queryset)
+    rows = fetch_rows(queryset)
     try:  # 4x faster than np.array(rows) on 100k rows, but refuses None
         flat = np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * width)
     except TypeError:
@@ -668,7 +652,7 @@ def _overlap_rows(
     """Per undecided item on a people HIT: one more answer, done, or the disagreement queue.
     Returns the items and HITs that change, with their new values (unsaved)."""
     open_states = [Item.State.WAITING, Item.State.CONSENSUS]
-    current = _raw_rows(
+    current = fetch_rows(
         _crowd_items(project)
         .filter(state__in=open_states, hit__is_gold=False)
         .exclude(hit__state=HIT.State.CANCELLED)
