@@ -10,8 +10,8 @@ same items in heap order. The order every writer keeps:
 
 (The submit holds its worker, then locks its assignment, then its HIT; the lease sweep locks
 the assignment, then the HIT.) A writer of many
-rows locks them with `lock_in_id_order` before writing them, or writes them one row per
-statement in id order (`hitlcrowd.rawrows.update_rows` sorts its rows). A cycle that ordering
+rows locks them with `lock_in_id_order` before writing them (`hitlcrowd.rawrows.update_rows`
+writes them in the order PostgreSQL joins them). A cycle that ordering
 cannot rule out (a lease claimed between two of a writer's statements) is retried by
 `retry_on_lock_conflict`.
 """

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import gc
-import json
 import logging
 from collections.abc import Hashable
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
     Case,
     F,
@@ -79,7 +78,7 @@ from apps.workers.selectors import blocked_worker_ids, worker_stats_values
 from apps.workers.services import block_check_sizes, worker_stats_store
 from hitlcrowd.jobs import job_dead_after
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
-from hitlcrowd.rawrows import fetch_rows
+from hitlcrowd.rawrows import fetch_rows, update_rows
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,6 @@ WARM_MIN_ANSWERS = 1000
 # last cold run is older than SETTLE_EVERY (a cold run on 1M answers takes ~20 s of CPU).
 SETTLE_QUIET = timedelta(minutes=5)
 SETTLE_EVERY = timedelta(hours=1)
-WRITE_BATCH = 1000
 POSTERIOR_DIGITS = 6
 # Stored posteriors are rewritten only when a class moves more than this (warm starts wobble
 # in the last digits; a retried run must write nothing).
@@ -446,9 +444,9 @@ def _store(
     # in id order deadlocked with this.
     lock_in_id_order(Item, [row.pk for row in chain(stale, items)])
     lock_in_id_order(HIT, [hit.pk for hit in hits])
-    _bulk_update(Item, stale, CROWD_LABEL_FIELDS)
-    _bulk_update(Item, items, ["state", "review_reason", "updated_at"])
-    _bulk_update(HIT, hits, ["answers_wanted", "state", "updated_at"])
+    update_rows(stale, *CROWD_LABEL_FIELDS)
+    update_rows(items, "state", "review_reason", "updated_at")
+    update_rows(hits, "answers_wanted", "state", "updated_at")
     _keep_slots_wanted([hit.pk for hit in hits])
     changed = [row.pk for row in stale]
     AggregationRun.objects.filter(project=project, confusions__isnull=False).exclude(
@@ -504,7 +502,7 @@ CROWD_LABEL_FIELDS = [
     "final_confidence",
     "label_source",
     "consensus_method",
-    "aggregation_run",
+    "aggregation_run_id",
     "updated_at",
 ]
 
@@ -586,54 +584,6 @@ def _stale_items_by_json(
         pks.append(pk)
         positions.append(pos)
     return np.asarray(pks, dtype=np.int64), np.asarray(positions, dtype=np.int64)
-
-
-def _bulk_update(model, rows: list, fields: list[str]) -> None:
-    """bulk_update, but on PostgreSQL one UPDATE ... FROM unnest(arrays) per batch: Django's
-    CASE WHEN form took ~10 s for 2,000 items of 7 fields."""
-    if not rows:
-        return
-    rows = sorted(rows, key=lambda row: row.pk)
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(rows, fields, batch_size=WRITE_BATCH)
-        return
-    columns = [model._meta.get_field(name) for name in fields]
-    types = [_ARRAY_TYPES[column.get_internal_type()] for column in columns]
-    names = [column.column for column in columns]
-    table = model._meta.db_table
-    sets = ", ".join(
-        f'"{name}" = v."{name}"' + ("::jsonb" if kind == "text" and jsonb else "")
-        for name, kind, jsonb in zip(
-            names, types, [c.get_internal_type() == "JSONField" for c in columns], strict=True
-        )
-    )
-    arrays = ", ".join(f"%s::{kind}[]" for kind in ["bigint", *types])
-    alias = ", ".join(f'"{name}"' for name in ["id", *names])
-    sql = f'UPDATE "{table}" AS t SET {sets} FROM unnest({arrays}) AS v({alias}) WHERE t.id = v.id'
-    for start in range(0, len(rows), WRITE_BATCH * 5):
-        chunk = rows[start : start + WRITE_BATCH * 5]
-        params = [[row.pk for row in chunk]]
-        for column in columns:
-            params.append([_db_value(column, row) for row in chunk])
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-
-_ARRAY_TYPES = {
-    "CharField": "text",
-    "JSONField": "text",
-    "FloatField": "float8",
-    "ForeignKey": "bigint",
-    "DateTimeField": "timestamptz",
-    "PositiveSmallIntegerField": "int",
-}
-
-
-def _db_value(column, row):
-    value = getattr(row, column.attname)
-    if column.get_internal_type() == "JSONField":
-        return None if value is None else json.dumps(value)
-    return value
 
 
 def _same_posterior(stored: dict | None, labels: tuple[str, ...], new: np.ndarray) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -530,12 +530,6 @@ def items_requeue(*, project: Project, version: GuidelineVersion, item_ids: Iter
     return len(ids)
 
 
-_PRIORITIES_SQL = f"""
-UPDATE {HIT._meta.db_table} AS h SET priority = v.priority
-FROM unnest(%s::bigint[], %s::float8[]) AS v(id, priority) WHERE h.id = v.id
-"""
-
-
 def _write_locked_priorities(priorities: dict[int, float]) -> None:
     """Give HITs the caller holds locked their priorities in one statement (one per row made
     a re-queue of 13k items 5x slower: bench/guidelines.py)."""
@@ -544,9 +538,6 @@ def _write_locked_priorities(priorities: dict[int, float]) -> None:
     values = set(priorities.values())
     if len(values) == 1:  # no model: every re-opened HIT gets the import's priority
         HIT.objects.filter(pk__in=list(priorities)).update(priority=values.pop())
-    elif connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_PRIORITIES_SQL, [list(priorities), list(priorities.values())])
     else:
         update_rows([HIT(pk=pk, priority=p) for pk, p in priorities.items()], "priority")
 
