@@ -436,7 +436,7 @@ PHASES = [
     ("read changed items", "_stale_rows"),
     ("read overlap", "_overlap_rows"),
     ("lock rows in id order", "lock_in_id_order"),
-    ("write items and HITs", "_bulk_update"),
+    ("write items and HITs", "update_rows"),
     ("worker stats", "_worker_stats"),
     ("store worker stats", "worker_stats_store"),
     ("after commit (webhooks, retrain check)", "hooks._after_labels"),

@@ -436,7 +436,7 @@ class HIT(models.Model):
             models.CheckConstraint(condition=Q(answers_wanted__gte=1), name="hit_wants_answers")
         ]
         indexes = [
-            # Next task (services/assignments.py, _CLAIM_SQL): WHERE project_id = ? AND
+            # Next task (apps/tasks/sql.py, _CLAIM_SQL): WHERE project_id = ? AND
             # is_gold = ? AND state = 'open' AND slots_taken < answers_wanted ORDER BY
             # priority DESC, answers_wanted - slots_taken, id LIMIT 1 FOR UPDATE SKIP LOCKED.
             models.Index(

@@ -47,7 +47,7 @@ def test_next_and_submit_stay_within_their_query_budget(worker, real_project):
         task = client.post(NEXT, {"project": real_project.id}, format="json")
     assert task.status_code == 200, task.content
     # PostgreSQL: token + user, project with block/guideline gate, claim returning the task.
-    # SQLite claims in several statements (services/assignments.py, _take_slot_portable).
+    # SQLite claims in several statements (apps/tasks/sql.py, claim_take_portable).
     budget = 3 if connection.vendor == "postgresql" else 9
     assert len(statements(next_queries)) <= budget, statements(next_queries)
 

@@ -1,6 +1,6 @@
 """Who may still answer an item: the one definition of "a worker who may answer it".
 
-A worker may answer an item when the claim (services/assignments.py, _CLAIM_SQL) could serve
+A worker may answer an item when the claim (apps/tasks/sql.py, _CLAIM_SQL) could serve
 them its HIT: an active worker account, not blocked on the project, not failed its
 qualification test, and never given this HIT before under the current guideline (an
 assignment in any state that is not superseded: submitted, live, skipped or expired; the
