@@ -491,6 +491,12 @@ class Assignment(models.Model):
     lease_expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=500, blank=True)
+    # Pre-annotation as the task was handed out (services/assignments.py): the project showed
+    # suggestions, and this task showed one (apps.models.services.suggestion_of). The task and
+    # its answer read these, so turning the option on or off later changes neither. Defaults
+    # in the database too: the raw claim INSERT leaves them out.
+    pre_annotated = models.BooleanField(default=False, db_default=False)
+    suggestion_shown = models.BooleanField(default=False, db_default=False)
     # Set when publishing this version re-queued the HIT (services/guidelines.py): the
     # assignment no longer counts (slots, answers, "never the same HIT twice").
     superseded_by = models.ForeignKey(
@@ -554,7 +560,7 @@ class Answer(models.Model):
         GuidelineVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
     )
     seconds_spent = models.FloatField(validators=[MinValueValidator(0)])
-    # Pre-annotation (apps.models.services.suggestion_for): the model's label was shown.
+    # Pre-annotation: the model's label was shown (copied from the assignment).
     suggestion_shown = models.BooleanField(default=False)
     # Copied from the assignment at re-queue: a superseded answer leaves the consensus.
     superseded_by = models.ForeignKey(
@@ -674,7 +680,7 @@ class GuidelineAcknowledgement(models.Model):
 
     class Meta:
         constraints = [
-            # Claim gate (services/guidelines.py, guideline_gate): EXISTS (... WHERE
+            # Claim gate (selectors/assignments.py, ClaimContext): EXISTS (... WHERE
             # guideline_id = ? AND worker_id = ?); also one row per worker and version.
             models.UniqueConstraint(fields=["guideline", "worker"], name="guideline_ack_unique")
         ]

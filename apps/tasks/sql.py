@@ -21,7 +21,6 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from apps.models.models import LearningSettings
-from apps.models.services.hooks import PRE_ANNOTATION_FLAG
 from apps.tasks.models import (
     HIT,
     AggregationState,
@@ -34,7 +33,7 @@ from apps.tasks.models import (
 from apps.workers.models import Block, User
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
-# What a task shows of its item (selectors.assignments.task_for_worker, suggestion_for).
+# What a task shows of its item (selectors.assignments.task_for_worker, suggestion_of).
 TASK_ITEM_FIELDS = ("id", "project_id", "payload", "prediction", "confidence", "state")
 GUIDELINE_FIELDS = ("id", "project_id", "number", "text")
 
@@ -244,7 +243,7 @@ SELECT {columns},
      WHERE b.project_id IS NULL AND b.worker_id = %s AND b.lifted_at IS NULL
      LIMIT 1) AS everywhere_block_reason,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
-        AS {flag},
+        AS pre_annotation,
     g.number AS current_guideline_number,
     EXISTS (SELECT 1 FROM {ack} a WHERE a.guideline_id = g.id AND a.worker_id = %s)
         AS current_guideline_acknowledged
@@ -254,15 +253,19 @@ LEFT JOIN {guideline} g ON g.id = (
     WHERE g2.project_id = p.id AND g2.published_at IS NOT NULL
     ORDER BY g2.number DESC LIMIT 1
 )
-WHERE p.id = %s AND p.is_open
+WHERE p.id = %s{open}
 """
 
 
-def project_for_claim_row(*, worker_id: int, project_id: int) -> tuple[Project, Sequence] | None:
-    """The open project with (block automatic, block reason, everywhere block reason,
-    pre-annotation, current guideline number, acknowledged) for the worker, or None."""
-    reader = RowReader.of(Project, "p")
-    sql = _PROJECT_FOR_CLAIM_SQL.format(columns=reader.columns, flag=PRE_ANNOTATION_FLAG, **TABLES)
+def project_for_claim_row(
+    *, worker_id: int, project_id: int, open_only: bool = True, fields: Sequence[str] | None = None
+) -> tuple[Project, Sequence] | None:
+    """The project (`fields` of it, default all; with `open_only`, only while open) with
+    (block automatic, block reason, everywhere block reason, pre-annotation, current guideline
+    number, acknowledged) for the worker, or None."""
+    reader = RowReader.of(Project, "p", fields)
+    open_ = " AND p.is_open" if open_only else ""
+    sql = _PROJECT_FOR_CLAIM_SQL.format(columns=reader.columns, open=open_, **TABLES)
     with hot_cursor() as cursor:
         cursor.execute(sql, [worker_id, worker_id, worker_id, worker_id, project_id])
         row = cursor.fetchone()
@@ -281,8 +284,6 @@ def project_for_claim_row(*, worker_id: int, project_id: int) -> tuple[Project, 
 # NULL): one row at most each, so the submit stays constant-time.
 _LOCK_OWN_SQL = """
 SELECT {columns},
-    EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id
-            AND s.pre_annotation) AS {flag},
     (SELECT b.automatic FROM {block} b WHERE b.project_id = a.project_id
      AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
     (SELECT b.reason FROM {block} b WHERE b.project_id = a.project_id
@@ -299,8 +300,8 @@ WHERE a.id = %s AND a.worker_id = %s{lock}
 def assignment_locked_row(
     *, assignment_id: int, worker_id: int
 ) -> tuple[Assignment, Project, GuidelineVersion, Sequence] | None:
-    """The worker's assignment (locked), its project and guideline version, and (pre-annotation,
-    block automatic, block reason, everywhere block reason); None when not the worker's."""
+    """The worker's assignment (locked), its project and guideline version, and (block
+    automatic, block reason, everywhere block reason); None when not the worker's."""
     readers = (
         RowReader.of(Assignment, "a"),
         RowReader.of(Project, "p"),
@@ -308,7 +309,6 @@ def assignment_locked_row(
     )
     sql = _LOCK_OWN_SQL.format(
         columns=", ".join(reader.columns for reader in readers),
-        flag=PRE_ANNOTATION_FLAG,
         lock=_for_update("a"),
         **TABLES,
     )
@@ -322,7 +322,7 @@ def assignment_locked_row(
 
 
 def hit_locked(hit_id: int) -> HIT:
-    """The HIT, locked, with the item fields suggestion_for reads (the item is not locked):
+    """The HIT, locked, with the item fields a task shows (the item is not locked):
     raw for the same reason as the rest of the submit."""
     hit_reader, item_reader = RowReader.of(HIT, "h"), RowReader.of(Item, "i", TASK_ITEM_FIELDS)
     sql = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.models.models import Feedback, ItemFlag, LearningSettings
 from apps.models.services.training import model_retrain, training_set_collect
-from apps.tasks.models import HIT, Answer, Item
+from apps.tasks.models import HIT, Answer, Assignment, Item
 from apps.tasks.selectors.assignments import task_for_worker
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
 from tests.helpers.pets import labeled, waiting
@@ -73,6 +73,49 @@ def test_pre_annotation_is_off_by_default_and_answers_record_when_shown(pets, wo
 
     shown = dict(Answer.objects.values_list("worker__username", "suggestion_shown"))
     assert shown == {"worker": False, "other-worker": True}
+
+
+def test_an_answer_records_no_suggestion_when_pre_annotation_came_on_after_the_hand_out(
+    pets, worker
+):
+    (item,) = waiting(pets, ["meow purr"])
+    Item.objects.filter(pk=item.pk).update(prediction="cat", confidence=0.7)
+    lease = assignment_claim(worker=worker, project=pets)
+
+    LearningSettings.objects.filter(project=pets).update(pre_annotation=True)
+    again = assignment_claim(worker=worker, project=pets)  # the page reloaded: the same lease
+    answer = assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=2)
+
+    assert again.pk == lease.pk and "suggestion" not in task_for_worker(assignment=again)
+    assert answer.suggestion_shown is False
+    assert Answer.objects.get(pk=answer.pk).suggestion_shown is False
+
+
+def test_an_answer_records_the_suggestion_shown_when_pre_annotation_went_off_after(pets, worker):
+    LearningSettings.objects.filter(project=pets).update(pre_annotation=True)
+    (item,) = waiting(pets, ["meow purr"])
+    Item.objects.filter(pk=item.pk).update(prediction="cat", confidence=0.7)
+    lease = assignment_claim(worker=worker, project=pets)
+
+    LearningSettings.objects.filter(project=pets).update(pre_annotation=False)
+    again = assignment_claim(worker=worker, project=pets)
+    answer = assignment_submit(worker=worker, assignment_id=lease.pk, label="cat", seconds_spent=2)
+
+    assert task_for_worker(assignment=again)["suggestion"] == {"label": "cat", "confidence": 0.7}
+    assert Answer.objects.get(pk=answer.pk).suggestion_shown is True
+
+
+def test_the_next_task_endpoint_records_the_suggestion_it_shows(pets, worker, api_client_for):
+    LearningSettings.objects.filter(project=pets).update(pre_annotation=True)
+    (item,) = waiting(pets, ["meow purr"])
+    Item.objects.filter(pk=item.pk).update(prediction="dog", confidence=0.6)
+
+    response = api_client_for(worker).post("/api/v1/work/next/", {"project": pets.pk})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["suggestion"] == {"label": "dog", "confidence": 0.6}
+    lease = Assignment.objects.get(pk=response.json()["assignment_id"])
+    assert (lease.pre_annotated, lease.suggestion_shown) == (True, True)
 
 
 def test_audit_items_never_show_the_suggestion(pets, worker):

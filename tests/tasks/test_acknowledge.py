@@ -8,11 +8,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment, GuidelineAcknowledgement
 from apps.tasks.selectors.assignments import item_ref
 from apps.tasks.services.assignments import assignment_claim
 from apps.tasks.services.guidelines import (
-    GuidelineNotAcknowledged,
     guideline_acknowledge,
     guideline_draft_create,
     guideline_publish,

@@ -1,13 +1,12 @@
 """Writes of the learning loop. Other apps call `labels_changed` (after consensus writes
-labels), `predictions_imported` (after a batch import), `suggestion_for` (pre-annotation) and
+labels), `predictions_imported` (after a batch import), `suggestion_of` (pre-annotation) and
 `item_queue_priorities` (the queue place of a re-opened item); everything else is used by this
 app's API, jobs, admin and commands."""
 
 from apps.models.services.hooks import (
     labels_changed,
-    pre_annotation_on,
     predictions_imported,
-    suggestion_for,
+    suggestion_of,
 )
 from apps.models.services.pacing import pace_holds_new_items, pace_if_stalled
 from apps.models.services.priorities import item_queue_priorities
@@ -17,7 +16,6 @@ __all__ = [
     "labels_changed",
     "pace_holds_new_items",
     "pace_if_stalled",
-    "pre_annotation_on",
     "predictions_imported",
-    "suggestion_for",
+    "suggestion_of",
 ]

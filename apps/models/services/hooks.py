@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.models.models import LearningSettings
 from apps.tasks.models import Item, Project
 
 log = logging.getLogger(__name__)
@@ -63,26 +62,12 @@ def predictions_imported(*, project: Project, batch_id: int, model_name: str = "
     project_pace_quietly(project=project)
 
 
-# A selector that loads a project for one request may select the pre-annotation switch into
-# this attribute (apps.tasks.selectors.assignments.project_get_open_for_claim), which saves
-# pre_annotation_on its query.
-PRE_ANNOTATION_FLAG = "pre_annotation_flag"
-
-
-def pre_annotation_on(*, project: Project) -> bool:
-    flag = getattr(project, PRE_ANNOTATION_FLAG, None)
-    if flag is not None:
-        return bool(flag)
-    return LearningSettings.objects.filter(project=project, pre_annotation=True).exists()
-
-
-def suggestion_for(*, project: Project, item: Item) -> dict[str, Any] | None:
-    """The model's suggestion a worker sees when the project turned pre-annotation on (off
-    by default: it biases people toward the model). None when nothing is shown."""
+def suggestion_of(*, item: Item) -> dict[str, Any] | None:
+    """The model's suggestion for an item: what a worker is shown when the project has
+    pre-annotation on (off by default: it biases people toward the model) as the task is
+    handed out (apps.tasks.services.assignments records it). None when there is nothing."""
     # Audit items (auto-labeled, sent to people to measure the model) never show it: their
     # answers must be independent of the model they judge.
     if not item.prediction or item.state == Item.State.AUTO_LABELED:
-        return None
-    if not pre_annotation_on(project=project):
         return None
     return {"label": item.prediction, "confidence": item.confidence}

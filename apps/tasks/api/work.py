@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from apps.tasks.models import Answer, Project
 from apps.tasks.selectors.assignments import (
+    ClaimContext,
     answer_for_worker,
     answer_list_for_worker,
     assignment_get_for_worker,
@@ -296,18 +297,18 @@ class NextTaskView(HotPathView):
         # Hot path: fields checked by hand and the task returned as the selector shapes it
         # (the serializers above document it); DRF serializers cost ~0.3 ms per request here.
         project_id = _optional_id(_body(request), "project")
-        project = None if project_id is None else _open_project(request, project_id)
-        assignment = assignment_claim(worker=request.user, project=project)
+        context = None if project_id is None else _open_project(request, project_id)
+        assignment = assignment_claim(worker=request.user, context=context)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(task_for_worker(assignment=assignment))
 
 
-def _open_project(request: Request, project_id: int):
-    project = project_get_open_for_claim(worker=request.user, project_id=project_id)
-    if project is None:
+def _open_project(request: Request, project_id: int) -> ClaimContext:
+    context = project_get_open_for_claim(worker=request.user, project_id=project_id)
+    if context is None:
         raise InvalidInput.field("project", "No open project with this id.")
-    return project
+    return context
 
 
 def _body(request: Request) -> dict:

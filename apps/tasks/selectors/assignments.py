@@ -13,6 +13,8 @@ worker, refs have no order, and two accounts' refs cannot be matched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery, Value
@@ -20,8 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from apps.models.services import pre_annotation_on, suggestion_for
-from apps.models.services.hooks import PRE_ANNOTATION_FLAG
+from apps.models.services import suggestion_of
 from apps.tasks import sql
 from apps.tasks.models import (
     Answer,
@@ -52,28 +53,58 @@ def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
     )
 
 
-def project_get_open_for_claim(*, worker: User, project_id: int) -> Project | None:
-    """The open project `project_id` for one next-task request, or None.
+@dataclass(frozen=True)
+class ClaimContext:
+    """What one claim needs to know of a project for one worker, read in one query
+    (project_get_open_for_claim, claim_context_of) and passed to assignment_claim."""
 
-    In the same query: `active_block_notice` (what the worker is told of their active block,
-    else None), which assignment_claim reads instead of asking block_active;
-    `pre_annotation_flag`, which pre_annotation_on reads instead of querying; and the current
-    guideline gate (`current_guideline_number`, `current_guideline_acknowledged`), which
-    guideline_gate reads instead of querying.
-    """
+    project: Project
+    block_notice: str | None  # what the worker is told of their active block here, else None
+    pre_annotation: bool  # the project shows the model's suggestion (LearningSettings)
+    guideline_number: int | None  # the current published guideline, None without one
+    guideline_acknowledged: bool  # the worker acknowledged that version
+
+    @property
+    def unread_guideline(self) -> int | None:
+        """The current guideline's number while the worker has not acknowledged it."""
+        if self.guideline_number is None or self.guideline_acknowledged:
+            return None
+        return self.guideline_number
+
+
+def project_get_open_for_claim(*, worker: User, project_id: int) -> ClaimContext | None:
+    """The open project `project_id` with what a claim in it needs to know of the worker
+    (ClaimContext), in one query; None when there is no such open project."""
     # Raw SQL (apps.tasks.sql): the ORM spent ~2 ms of CPU compiling this on every request.
     found = sql.project_for_claim_row(worker_id=worker.pk, project_id=project_id)
     if found is None:
         return None
     project, extra = found
-    block_automatic, block_reason, everywhere_reason, pre_annotation, number, acknowledged = extra
-    project.active_block_notice = block_notice_probed(
-        automatic=block_automatic, reason=block_reason, everywhere_reason=everywhere_reason
+    return _claim_context(project, extra)
+
+
+def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
+    """The ClaimContext of a project already loaded (that instance is kept, with its
+    annotations), in one query."""
+    found = sql.project_for_claim_row(
+        worker_id=worker.pk, project_id=project.pk, open_only=False, fields=["id"]
     )
-    setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
-    project.current_guideline_number = number
-    project.current_guideline_acknowledged = bool(acknowledged)
-    return project
+    if found is None:
+        raise Project.DoesNotExist(f"Project {project.pk} was deleted.")
+    return _claim_context(project, found[1])
+
+
+def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
+    block_automatic, block_reason, everywhere_reason, pre_annotation, number, acknowledged = extra
+    return ClaimContext(
+        project=project,
+        block_notice=block_notice_probed(
+            automatic=block_automatic, reason=block_reason, everywhere_reason=everywhere_reason
+        ),
+        pre_annotation=bool(pre_annotation),
+        guideline_number=number,
+        guideline_acknowledged=bool(acknowledged),
+    )
 
 
 def qualification_state_of(project: Project) -> str:
@@ -128,11 +159,12 @@ def task_for_worker(*, assignment: Assignment) -> dict[str, Any]:
         "guideline": {"number": guideline.number, "text": guideline.text} if guideline else None,
         "lease_expires_at": assignment.lease_expires_at,
     }
-    # Pre-annotation (a project option, off by default): the model's suggestion. The key is
-    # present on every task while the option is on (None where there is no suggestion), so
-    # its absence cannot single out a gold item.
-    if pre_annotation_on(project=assignment.project):
-        task["suggestion"] = suggestion_for(project=assignment.project, item=item)
+    # Pre-annotation (a project option, off by default): the model's suggestion, as recorded
+    # when the task was handed out (assignment_claim), so what the worker sees and what their
+    # answer records agree. The key is on every task handed out while the option was on (None
+    # where nothing was shown), so its absence cannot single out a gold item.
+    if assignment.pre_annotated:
+        task["suggestion"] = suggestion_of(item=item) if assignment.suggestion_shown else None
     return task
 
 

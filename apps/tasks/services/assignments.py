@@ -28,8 +28,7 @@ from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.models.services import pace_if_stalled, suggestion_for
-from apps.models.services.hooks import PRE_ANNOTATION_FLAG
+from apps.models.services import pace_if_stalled, suggestion_of
 from apps.tasks import sql
 from apps.tasks.errors import (
     AnswerConflict,
@@ -41,15 +40,17 @@ from apps.tasks.errors import (
     TaskClosed,
 )
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
+from apps.tasks.selectors.assignments import (
+    ClaimContext,
+    claim_context_of,
+    project_list_open_to_worker,
+)
 from apps.tasks.services.answers import answer_committed
-from apps.tasks.services.guidelines import guideline_gate
 from apps.workers.errors import BudgetSpent
 from apps.workers.ledger import budget_check, budget_locked, ledger_credit_answer
 from apps.workers.models import Qualification, User
 from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
 from apps.workers.selectors import (
-    block_active,
-    block_notice,
     block_notice_probed,
     qualification_get,
     worker_gold_counts,
@@ -74,27 +75,31 @@ MAX_SECONDS_SPENT = 7 * 24 * 3600
 # --- Claim ---------------------------------------------------------------------------------
 
 
-def assignment_claim(*, worker: User, project: Project | None = None) -> Assignment | None:
+def assignment_claim(
+    *, worker: User, project: Project | None = None, context: ClaimContext | None = None
+) -> Assignment | None:
     """The worker's live lease on `project`, or a new one; None when there is nothing to do.
 
-    Without a project: any live lease, else the first open project with work. Raises
-    NotQualified (403) when the worker failed the project's qualification test,
-    QualificationUnavailable (409) when the test has no task left for them, ProjectClosed
-    (409) when the project is closed, BudgetSpent (409) when its budget is spent,
-    GuidelineNotAcknowledged (409) when the worker has not acknowledged the current guideline
-    (without a project: only when no other project had a task).
+    `context`: the project as project_get_open_for_claim read it for this worker, in place of
+    `project` (it saves reading it again). Without either: any live lease, else the first open
+    project with work. Raises NotQualified (403) when the worker failed the project's
+    qualification test, QualificationUnavailable (409) when the test has no task left for
+    them, ProjectClosed (409) when the project is closed, BudgetSpent (409) when its budget is
+    spent, GuidelineNotAcknowledged (409) when the worker has not acknowledged the current
+    guideline (without a project: only when no other project had a task).
     """
+    if context is not None:
+        return _claim_in_project(worker, context)
     if project is not None:
-        return _claim_in_project(worker, project)
+        return _claim_in_project(worker, claim_context_of(worker=worker, project=project))
     live = _live_lease(worker, project=None)
     if live is not None:
         return live
-    from apps.tasks.selectors.assignments import project_list_open_to_worker
-
     unread = None
     for candidate in project_list_open_to_worker(worker=worker):
         try:
-            assignment = _claim_in_project(worker, candidate)
+            context = claim_context_of(worker=worker, project=candidate)
+            assignment = _claim_in_project(worker, context)
         except (NotQualified, BudgetSpent, QualificationUnavailable):
             continue
         except GuidelineNotAcknowledged as exc:
@@ -107,18 +112,16 @@ def assignment_claim(*, worker: User, project: Project | None = None) -> Assignm
     return None
 
 
-def _claim_in_project(worker: User, project: Project) -> Assignment | None:
+def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
+    project = context.project
     if not project.is_open:
         raise ProjectClosed()
-    notice = _block_notice(worker, project)
-    if notice is not None:
-        raise NotQualified(notice)
-    try:
-        guideline_gate(worker=worker, project=project)
-    except GuidelineNotAcknowledged:
+    if context.block_notice is not None:
+        raise NotQualified(context.block_notice)
+    if context.unread_guideline is not None:
         live = _live_lease(worker, project)  # a task already taken may still be answered
         if live is None:
-            raise
+            raise GuidelineNotAcknowledged(project.pk, context.unread_guideline)
         return live
     if project.budget is not None:
         live = _live_lease(worker, project)
@@ -127,26 +130,28 @@ def _claim_in_project(worker: User, project: Project) -> Assignment | None:
         # BudgetSpent (409): HITs stay open but are not served.
         if budget_check(project=project):
             with budget_locked(project=project):
-                return _claim_with_retries(worker, project)
-    return _claim_with_retries(worker, project)
+                return _claim_with_retries(worker, context)
+    return _claim_with_retries(worker, context)
 
 
-def _claim_with_retries(worker: User, project: Project) -> Assignment | None:
-    assignment = _claim_attempts(worker, project)
+def _claim_with_retries(worker: User, context: ClaimContext) -> Assignment | None:
+    project = context.project
+    assignment = _claim_attempts(worker, context)
     if assignment is None and pace_if_stalled(project=project):
-        assignment = _claim_attempts(worker, project)  # the pacing opened the next items
+        assignment = _claim_attempts(worker, context)  # the pacing opened the next items
     if assignment is None:
         _raise_if_test_stuck(worker, project)
     return assignment
 
 
-def _claim_attempts(worker: User, project: Project) -> Assignment | None:
+def _claim_attempts(worker: User, context: ClaimContext) -> Assignment | None:
+    project = context.project
     swept = False
     for _ in range(CLAIM_RETRIES):
         try:
             with transaction.atomic():
                 # After the sweep, wait for locked HITs: "all locked" is not "empty".
-                assignment = _claim_once(worker, project, wait=swept)
+                assignment = _claim_once(worker, context, wait=swept)
         except IntegrityError:
             # A concurrent request of the same worker took a lease first (one live lease per
             # project), or the worker's own lease ran out but is still marked leased: the
@@ -188,14 +193,26 @@ def _lock_wait_ended(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
-def _claim_once(worker: User, project: Project, wait: bool = False) -> Assignment | None:
+def _claim_once(worker: User, context: ClaimContext, wait: bool = False) -> Assignment | None:
     # The claim takes nothing while the worker holds a lease here (it checks that itself), so
     # the common case, no live lease, costs no separate look-up.
+    project = context.project
     for pool in _gold_plan(worker, project):
         assignment = _take_slot(worker, project, pool, wait)
         if assignment is not None:
-            return assignment
+            return _record_pre_annotation(assignment, context)
     return _live_lease(worker, project)
+
+
+def _record_pre_annotation(assignment: Assignment, context: ClaimContext) -> Assignment:
+    """Record on the new lease, in the claim's transaction, whether the project pre-annotates
+    and whether this task shows the model's suggestion: the task and its answer read these,
+    so the option turned on or off later changes neither. One UPDATE, on such projects only."""
+    if context.pre_annotation:
+        assignment.pre_annotated = True
+        assignment.suggestion_shown = suggestion_of(item=assignment.hit.item) is not None
+        update_row(assignment, "pre_annotated", "suggestion_shown")
+    return assignment
 
 
 def _gold_plan(worker: User, project: Project) -> list[Pool]:
@@ -284,19 +301,6 @@ def _live_lease(worker: User, project: Project | None) -> Assignment | None:
         leases = leases.filter(project=project)
     lease = leases.order_by("leased_at", "id").values_list("pk", flat=True).first()
     return _load(lease, project) if lease is not None else None
-
-
-def _block_notice(worker: User, project: Project) -> str | None:
-    """What the worker is told when blocked here (block_notice), else None."""
-    # project_get_open_for_claim loads the project with the notice, saving a query.
-    if hasattr(project, "active_block_notice"):
-        return project.active_block_notice
-    block = block_active(worker=worker, project=project)
-    if block is None:
-        return None
-    return block_notice(
-        automatic=block.automatic, reason=block.reason, everywhere=block.project_id is None
-    )
 
 
 def _load(assignment_id: int, project: Project | None = None) -> Assignment:
@@ -397,7 +401,7 @@ def _record_answer(
         label=label,
         guideline_version_id=assignment.guideline_version_id,
         seconds_spent=seconds,
-        suggestion_shown=suggestion_for(project=assignment.project, item=hit.item) is not None,
+        suggestion_shown=assignment.suggestion_shown,  # as recorded when handed out
         superseded_by_id=None,
         discarded_at=None,
         discard_reason="",
@@ -467,8 +471,7 @@ def _lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]
     if found is None:
         raise NotFound("No such assignment among yours.")
     assignment, project, guideline, extra = found
-    pre_annotation, automatic, block_reason, everywhere_reason = extra
-    setattr(project, PRE_ANNOTATION_FLAG, bool(pre_annotation))
+    automatic, block_reason, everywhere_reason = extra
     assignment.project = project
     assignment.guideline_version = guideline if assignment.guideline_version_id else None
     notice = block_notice_probed(

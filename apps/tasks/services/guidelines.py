@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import (
     Answer,
     AuditEvent,
@@ -25,6 +24,7 @@ from apps.tasks.models import (
     Project,
 )
 from apps.tasks.services.audit import audit_record
+from apps.tasks.services.items import items_requeue
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput, full_clean
 
@@ -95,8 +95,6 @@ def guideline_publish(
     draft.save(update_fields=["number", "published_at", "author"])
     requeued = 0
     if requeue != Requeue.KEEP:
-        from apps.tasks.services.items import items_requeue  # it imports guideline_gate
-
         items = guideline_requeue_items(project=project, requeue=requeue, labels=labels)
         items = items.values_list("pk", flat=True)
         requeued = items_requeue(project=project, version=draft, item_ids=items)
@@ -160,27 +158,6 @@ def _reaggregate(project_id: int) -> None:
 
 
 # --- Acknowledgement -----------------------------------------------------------------------------
-
-
-def guideline_gate(*, worker: User, project: Project) -> None:
-    """Raise GuidelineNotAcknowledged (409) unless the worker acknowledged the project's
-    current version. No query when the project came from project_get_open_for_claim (which
-    reads the gate along); else one: the latest published version (index
-    guideline_number_unique) with an EXISTS probe of guideline_ack_unique."""
-    if hasattr(project, "current_guideline_acknowledged"):  # project_get_open_for_claim
-        number = project.current_guideline_number
-        if number is not None and not project.current_guideline_acknowledged:
-            raise GuidelineNotAcknowledged(project.pk, number)
-        return
-    acknowledged = GuidelineAcknowledgement.objects.filter(guideline=OuterRef("pk"), worker=worker)
-    current = (
-        GuidelineVersion.objects.filter(project=project, published_at__isnull=False)
-        .order_by("-number")
-        .values_list("number", Exists(acknowledged))
-        .first()
-    )
-    if current is not None and not current[1]:
-        raise GuidelineNotAcknowledged(project.pk, current[0])
 
 
 @transaction.atomic
