@@ -6,18 +6,11 @@ the same whether its item is gold or not; nothing here ever renders a gold label
 
 from __future__ import annotations
 
-import binascii
 from decimal import Decimal
-from hmac import compare_digest
 
 from django.urls import path
-from django.utils import timezone
-from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from knox.crypto import hash_token
-from knox.settings import CONSTANTS, knox_settings
-from knox.signals import token_expired
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -45,9 +38,8 @@ from apps.tasks.services.assignments import (
     assignment_submit,
     item_mark_gold,
 )
-from apps.workers.authentication import TokenAuthentication, token_text
+from apps.workers.authentication import WorkTokenAuthentication
 from apps.workers.permissions import IsRequester, IsWorker
-from apps.workers.sql import tokens_with_user
 from hitlcrowd.api import ApiError
 from hitlcrowd.errors import InvalidInput
 from hitlcrowd.params import ascii_int
@@ -196,43 +188,6 @@ class GoldItemSerializer(serializers.Serializer):
 
 
 # --- Hot path: next task and submit ----------------------------------------------------------
-
-
-class WorkTokenAuthentication(TokenAuthentication):
-    """knox, with the token and its user read by one precompiled query, and without knox's
-    sweep of the user's *other* expired tokens (a query on every request, knox 5.x
-    `_cleanup_token`). This token's own expiry is still enforced and refreshed the way knox
-    does it; the other endpoints (default authentication) still sweep."""
-
-    def authenticate_credentials(self, token: bytes):
-        message = "Invalid token."
-        token = token_text(token)
-        for auth_token in tokens_with_user(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
-            if self._cleanup_token(auth_token):
-                continue
-            try:
-                digest = hash_token(token)
-            except (TypeError, binascii.Error):
-                raise exceptions.AuthenticationFailed(message) from None
-            if compare_digest(digest, auth_token.digest):
-                if knox_settings.AUTO_REFRESH and auth_token.expiry:
-                    self.renew_token(auth_token)
-                return self.validate_user(auth_token)
-        raise exceptions.AuthenticationFailed(message)
-
-    def _cleanup_token(self, auth_token) -> bool:
-        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
-            username = auth_token.user.get_username()
-            auth_token.delete()
-            token_expired.send(sender=self.__class__, username=username, source="auth_token")
-            return True
-        return False
-
-
-class WorkTokenScheme(KnoxTokenScheme):
-    # The same header as knoxApiToken; spectacular needs one name per authentication class.
-    target_class = WorkTokenAuthentication
-    name = "knoxApiTokenWork"
 
 
 class JSONOnlyNegotiation(DefaultContentNegotiation):
