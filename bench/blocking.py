@@ -59,7 +59,7 @@ RUN_EVERY = 30  # answers between consensus runs (the job coalesces a burst into
 GOLD_SHARE = 0.1
 MIN_OVERLAP, MAX_OVERLAP = 2, 5
 WITHIN = 20  # the issue's goal: random and constant workers blocked within 20 answers
-# apps/tasks/models.py DEFAULT_BLOCK_* (this bench stays importable without Django).
+# apps/tasks/models/projects.py DEFAULT_BLOCK_* (this bench stays importable without Django).
 DEFAULT_RULE = (0.5, 10, 0.5, 5)
 
 # The crowd of issue 13's outside runs (19 reliable, 7 noisy, 3 random, 1 constant), with two
@@ -320,7 +320,8 @@ GOLD_BARS = (0.5, 0.6, 0.7)
 
 
 def candidates() -> list[Rule]:
-    """Each rule alone at several bars, then the platform's defaults (apps/tasks/models.py)."""
+    """Each rule alone at several bars, then the platform's defaults
+    (apps/tasks/models/projects.py)."""
     rules = [Rule(bar, least, 0.0, 5) for least in (10, 20) for bar in SPAM_BARS]
     rules += [Rule(0.0, 10, bar, 5) for bar in GOLD_BARS]
     rules.append(DEFAULTS)

@@ -1,6 +1,6 @@
 """The audit trail's rules: an append-only queryset and JSON-safe change records.
 
-AuditEvent rows (apps/tasks/models.py) are written by `apps.tasks.services.audit.audit_record`
+AuditEvent rows (apps/tasks/models/audit.py) are written by `apps.tasks.services.audit.audit_record`
 from the services that change what an audit must show; nothing updates or deletes them.
 """
 

@@ -3,7 +3,7 @@ and block rules.
 
 Services collect per worker their gold answers, the consensus model's skill and the evidence
 counts behind the spam score, and store what these functions return. The block rules' defaults
-(apps/tasks/models.py) were chosen with bench/blocking.py (docs/benchmarks-blocking.md).
+(apps/tasks/models/projects.py) were chosen with bench/blocking.py (docs/benchmarks-blocking.md).
 
 What a worker may learn from it (issue 12): these figures move with every gold answer (a Beta
 interval's two parameters give the gold answers and the correct ones exactly), so they are
