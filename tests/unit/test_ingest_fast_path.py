@@ -129,7 +129,7 @@ def test_json_arrays_check_the_same_on_both_paths():
 def test_the_payload_encoder_matches_json_dumps():
     payload = {"text": 'é\t"q"\\ \u2028', "n": [1, 2.5, -0.0, 10**20], "o": {"x": None}}
     expected = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    assert ingest._dumps(payload) == expected
+    assert ingest.jsontext.dumps(payload) == expected
 
 
 def test_a_copy_line_escapes_what_copy_text_format_needs():

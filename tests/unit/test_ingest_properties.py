@@ -53,7 +53,7 @@ def assert_storable(results: list[ingest.Checked]) -> None:
             error = result.as_dict()
             text = json.dumps(error, ensure_ascii=False)
             assert ingest.storable(text)
-            assert not ingest._ESCAPED_NUL.search(json.dumps(error))
+            assert not ingest.rows.ESCAPED_NUL.search(json.dumps(error))
             continue
         assert isinstance(result, ingest.CleanRow), result
         for text in (result.external_id, result.prediction, result.gold_label):
@@ -66,7 +66,7 @@ def assert_storable(results: list[ingest.Checked]) -> None:
         payload = json.loads(result.payload_json, parse_constant=lambda c: 1 / 0)
         assert isinstance(payload, dict)
         assert ingest.storable(result.payload_json)
-        assert not ingest._ESCAPED_NUL.search(result.payload_json)
+        assert not ingest.rows.ESCAPED_NUL.search(result.payload_json)
         ingest.copy_line(result).encode("utf-8")  # what the COPY sends
 
 
