@@ -16,7 +16,7 @@ from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
 from apps.tasks.services.assignments import assignment_claim
-from apps.tasks.services.items import hits_pace
+from apps.tasks.services.items import hits_pace, items_auto_labels_reopen
 from tests import factories
 from tests.helpers.pets import labeled, text_of, waiting
 
@@ -184,3 +184,15 @@ def test_the_requester_sees_how_many_items_wait_for_the_model(api_client_for, re
 
     assert (body["item_counts"]["waiting"], body["held_for_model"]) == (7, 4)
     assert "4 of the waiting items are held" in page.content.decode()
+
+
+def test_an_auto_label_sent_back_opens_to_people_even_if_its_hit_was_held(pets):
+    (item,) = waiting(pets, [text_of("cat", 950)])
+    HIT.objects.filter(item=item).update(held=True, state=HIT.State.CANCELLED)
+    Item.objects.filter(pk=item.pk).update(
+        state=Item.State.AUTO_LABELED, label_source=Item.Source.MODEL, final_label="cat"
+    )
+
+    assert items_auto_labels_reopen(project=pets, item_ids=[item.pk]) == 1
+
+    assert _open_to_people(pets) == {item.pk} and not _held(pets)  # pacing is off here

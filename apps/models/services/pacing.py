@@ -57,8 +57,8 @@ def project_pace(*, project: Project, force: bool = False) -> int:
             .filter(project=project)
             .first()
         )
-        if row is None:
-            return _release_all_if_held(project)
+        if row is None:  # never paced: nothing is held
+            return 0
         cap = pace_cap(row)
         release = cap == 0 or force or not model_behind(project=project, since=row.paced_at)
         opened = hits_pace(project=project, cap=cap, release=release)
@@ -76,14 +76,6 @@ def project_pace_quietly(*, project: Project) -> None:
         project_pace(project=project)
     except Exception:
         log.exception("pacing project %s failed", project.pk)
-
-
-def _release_all_if_held(project: Project) -> int:
-    from apps.tasks.services.items import hits_pace
-
-    if not HIT.objects.filter(project=project, held=True).exists():
-        return 0
-    return hits_pace(project=project, cap=0, release=True)
 
 
 def model_behind(*, project: Project, since=None) -> bool:
@@ -126,7 +118,7 @@ def pace_if_stalled(*, project: Project) -> int:
     if not HIT.objects.filter(project=project, state=HIT.State.OPEN, held=True).exists():
         return 0
     row = LearningSettings.objects.filter(project=project).first()
-    recent = row is not None and row.paced_at is not None
-    if recent and pace_cap(row) and timezone.now() - row.paced_at < PACE_MAX_WAIT:
+    opened_at = row.paced_at if row is not None and pace_cap(row) else None
+    if opened_at is not None and timezone.now() - opened_at < PACE_MAX_WAIT:
         return 0
     return project_pace(project=project, force=True)

@@ -451,6 +451,7 @@ def item_send_back(*, item_id: int, more: int, by: User) -> Item:
         answers_wanted=submitted + more,
         extra_answers=max(submitted + more - project.max_overlap, hit.extra_answers),
         state=HIT.State.OPEN,
+        held=False,
         priority=priority,
         updated_at=timezone.now(),
     )
@@ -573,7 +574,10 @@ def items_auto_labels_reopen(*, project: Project, item_ids: Iterable[int]) -> in
         updated_at=now,
     )
     wanted = project.min_overlap
-    HIT.objects.filter(pk__in=list(hits.values())).update(state=HIT.State.OPEN, updated_at=now)
+    # Re-opened like a new HIT: open to people (the pacing holds it if its window is full).
+    HIT.objects.filter(pk__in=list(hits.values())).update(
+        state=HIT.State.OPEN, held=False, updated_at=now
+    )
     _write_locked_priorities({hit_id: priority[item_id] for item_id, hit_id in hits.items()})
     # An audit HIT may already want more; a cancelled one wants at least min_overlap again.
     HIT.objects.filter(pk__in=list(hits.values()), answers_wanted__lt=wanted).update(
@@ -734,10 +738,9 @@ def hits_pace(*, project: Project, cap: int, release: bool) -> int:
     it). HITs are picked with SKIP LOCKED: one a claim is taking right now stays as it is.
     Returns the HITs opened to people."""
     now = timezone.now()
-    hits = HIT.objects.filter(project=project, is_gold=False)
-    if cap == 0:
-        return hits.filter(held=True).update(held=False, updated_at=now)
-    people = hits.filter(state=HIT.State.OPEN)
+    people = HIT.objects.filter(project=project, is_gold=False, state=HIT.State.OPEN)
+    if cap == 0:  # index hit_held_by_priority: no scan of the project's HITs
+        return people.filter(held=True).update(held=False, updated_at=now)
     with transaction.atomic():
         untouched = people.filter(held=False, slots_taken=0)
         if release:
