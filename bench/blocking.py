@@ -217,7 +217,8 @@ class Crowd:
         )
 
     def steer(self, result) -> None:
-        """Dynamic overlap as services/consensus.py steers it: one more answer while unsure."""
+        """Dynamic overlap as services/consensus/overlap.py steers it: one more answer while
+        unsure."""
         rows = {item: row for row, item in enumerate(result.item_ids.tolist())}
         answer_rows = np.array([rows[i] for i in self.log_item])
         lead = vote_leads(

@@ -334,7 +334,8 @@ OVERLAP_RULES = (
     OverlapRule("posterior only, min 3", min_overlap=3, min_vote_lead=None),
 )
 OVERLAP_SEEDS = (0, 1, 2, 3, 4)
-# consensus.py's _warm_start: warm only when the previous run saw most of these answers.
+# services/consensus/warm.py's warm_start: warm only when the previous run saw most of these
+# answers.
 WARM_SHARE, WARM_MIN_ANSWERS = 0.9, 1000
 RELIABILITY_BINS = (0.0, 0.9, 0.99, 0.999, 1.0)
 
@@ -347,8 +348,9 @@ class Replay:
     needs_review: int
     stop_posterior: np.ndarray  # per gold item, its top posterior when the replay ended
     correct: np.ndarray  # per gold item, consensus == gold
-    # The last warm-started run's accuracy, before the settle run (consensus.py settles a
-    # quiet project resting on a warm-started run with a cold run; `accuracy` is after it).
+    # The last warm-started run's accuracy, before the settle run (the platform settles a quiet
+    # project resting on a warm-started run with a cold run, services/consensus/scheduling.py;
+    # `accuracy` is after it).
     warm_accuracy: float
 
 

@@ -428,26 +428,27 @@ class ScaleProject:
 
 
 # The steps of `consensus_run` timed separately in the update's breakdown, in call order.
+# Each is wrapped where it is looked up: in apps/tasks/services/consensus/run.py or store.py.
 PHASES = [
-    ("read answers", "project_answers"),
-    ("read known labels", "project_true_labels"),
-    ("read warm start", "_warm_start"),
-    ("aggregate", "aggregate"),
-    ("read changed items", "_stale_rows"),
-    ("read overlap", "_overlap_rows"),
-    ("lock rows in id order", "lock_in_id_order"),
-    ("write items and HITs", "update_rows"),
-    ("worker stats", "_worker_stats"),
-    ("store worker stats", "worker_stats_store"),
+    ("read answers", "run.project_answers"),
+    ("read known labels", "run.project_true_labels"),
+    ("read warm start", "run.warm_start"),
+    ("aggregate", "run.aggregate"),
+    ("read changed items", "store.stale_rows"),
+    ("read overlap", "store.overlap_rows"),
+    ("lock rows in id order", "store.lock_in_id_order"),
+    ("write items and HITs", "store.update_rows"),
+    ("worker stats", "store.worker_stats"),
+    ("store worker stats", "store.worker_stats_store"),
     ("after commit (webhooks, retrain check)", "hooks._after_labels"),
 ]
 
 
 @contextmanager
 def phase_times():
-    """Wall seconds per phase of `consensus_run`, by wrapping the module's functions."""
+    """Wall seconds per phase of `consensus_run`, by wrapping the functions it calls."""
     from apps.models.services import hooks
-    from apps.tasks.services import consensus
+    from apps.tasks.services.consensus import run, store
 
     times: dict[str, float] = defaultdict(float)
 
@@ -461,11 +462,11 @@ def phase_times():
 
         return wrapper
 
-    modules = {"hooks": hooks}
+    modules = {"hooks": hooks, "run": run, "store": store}
     targets = []
     for name, attr in PHASES:
         module, _, attr = attr.rpartition(".")
-        owner = modules.get(module, consensus)
+        owner = modules[module]
         if hasattr(owner, attr):
             targets.append((owner, attr, getattr(owner, attr)))
             setattr(owner, attr, timed(name, getattr(owner, attr)))
@@ -481,7 +482,7 @@ def scale(n_answers: int, seed: int, updates: int = 1) -> None:
     answers, with the update's time per phase; then `updates - 1` more updates."""
     from django.db import connection
 
-    from apps.tasks.services.consensus import consensus_run
+    from apps.tasks.services.consensus.run import consensus_run
     from apps.workers.models import User
 
     built = ScaleProject.build(n_answers, seed)

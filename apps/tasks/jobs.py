@@ -24,7 +24,7 @@ AGGREGATE_PROJECT_JOB = "apps.tasks.jobs.aggregate_project_job"
 
 def aggregate_project_job(project_id: int) -> int:
     """Queued after answers commit (coalesced): re-aggregate the project. Returns runs made."""
-    from apps.tasks.services.consensus import consensus_drain
+    from apps.tasks.services.consensus.scheduling import consensus_drain
 
     return consensus_drain(project_id=project_id)
 
@@ -38,7 +38,7 @@ def settle_consensus_job() -> int:
     was lost or died, and a new re-scoring job for runs whose job died. Returns the projects
     and versions requested."""
     from apps.models.services.scoring import rescore_recover_due
-    from apps.tasks.services.consensus import consensus_recover_due, consensus_settle_due
+    from apps.tasks.services.consensus.scheduling import consensus_recover_due, consensus_settle_due
 
     settled = len(consensus_settle_due()) + len(consensus_recover_due())
     return settled + len(rescore_recover_due())

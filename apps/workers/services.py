@@ -451,6 +451,6 @@ def _discard_answers(project_id: int, worker_id: int) -> None:
 
 
 def _reaggregate(project_id: int) -> None:
-    from apps.tasks.services.consensus import aggregation_enqueue
+    from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 
     transaction.on_commit(lambda: aggregation_enqueue(project_id=project_id))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from apps.tasks.models import Item
 from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
-from apps.tasks.services.consensus import aggregation_enqueue
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from tests import factories
 
 LABELS = ["cat", "dog", "bird"]

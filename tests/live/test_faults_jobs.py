@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.models.models import LearningSettings, ModelVersion, TrainingRun
 from apps.models.services.training import model_retrain, retrain_enqueue
 from apps.tasks.models import HIT, AggregationRun, Answer, Assignment, Item
-from apps.tasks.services.consensus import aggregation_enqueue
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from tests import factories
 
 LABELS = ["cat", "dog", "bird"]

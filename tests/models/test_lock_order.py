@@ -23,7 +23,7 @@ from apps.models.services.common import learning_settings_of, model_load
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, AggregationRun, Assignment, Item
 from apps.tasks.services.assignments import assignment_submit
-from apps.tasks.services.consensus import consensus_run
+from apps.tasks.services.consensus.run import consensus_run
 from hitlcrowd.locking import retry_on_lock_conflict
 from tests import factories
 from tests.helpers.crowd import LABELS, make_items, work

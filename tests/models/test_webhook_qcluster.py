@@ -22,7 +22,7 @@ from django_q.models import Task
 
 from apps.models.models import WebhookDelivery
 from apps.models.services.common import WEBHOOK_JOB
-from apps.tasks.services.consensus import AGGREGATE_JOB, aggregation_enqueue
+from apps.tasks.services.consensus.scheduling import AGGREGATE_JOB, aggregation_enqueue
 from tests import factories
 from tests.models.webhook_helpers import receiver
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.tasks.services.consensus import consensus_run
+from apps.tasks.services.consensus.run import consensus_run
 from tests import factories
 from tests.helpers.crowd import LABELS, make_items, work
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.tasks.aggregation import aggregate
 from apps.tasks.models import AggregationRun, AggregationState, Item
-from apps.tasks.services.consensus import (
+from apps.tasks.services.consensus.scheduling import (
     aggregation_enqueue,
     aggregation_request,
     consensus_drain,
@@ -248,7 +248,7 @@ def test_a_run_costs_the_same_number_of_queries_for_few_or_many_items(requester)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apps.tasks.services.consensus import consensus_run
+    from apps.tasks.services.consensus.run import consensus_run
 
     counts = []
     for n in (4, 24):
@@ -289,15 +289,15 @@ def test_a_failed_run_is_recorded_and_its_request_kept_for_the_retry(three_way):
 
 
 def test_a_drain_that_hands_over_queues_a_fresh_job_and_nothing_gets_stuck(three_way, monkeypatch):
-    from apps.tasks.services import consensus
+    from apps.tasks.services.consensus import scheduling
 
     queued = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
     make_items(three_way, 2, lambda i: "cat")
-    monkeypatch.setattr(consensus, "MAX_RUNS_PER_DRAIN", 0)  # as if answers never stopped
+    monkeypatch.setattr(scheduling, "MAX_RUNS_PER_DRAIN", 0)  # as if answers never stopped
     aggregation_request(project_id=three_way.pk)
     assert consensus_drain(project_id=three_way.pk) == 0
-    assert queued == [(consensus.AGGREGATE_JOB, three_way.pk)]
+    assert queued == [(scheduling.AGGREGATE_JOB, three_way.pk)]
     # a flag whose time was lost is taken as stale: the next answer queues a job again
     AggregationState.objects.filter(project=three_way).update(requested_at=None)
     assert aggregation_enqueue(project_id=three_way.pk)

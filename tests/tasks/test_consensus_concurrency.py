@@ -12,7 +12,7 @@ from django.db import connection
 from apps.tasks.aggregation import aggregate
 from apps.tasks.jobs import aggregate_project_job
 from apps.tasks.models import AggregationRun, AggregationState, Answer, Item
-from apps.tasks.services.consensus import aggregation_request
+from apps.tasks.services.consensus.scheduling import aggregation_request
 from tests import factories
 from tests.helpers.crowd import LABELS, make_items, work
 

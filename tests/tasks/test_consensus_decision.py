@@ -8,7 +8,7 @@ import pytest
 
 from apps.tasks.models import HIT, Item
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
-from apps.tasks.services.consensus import consensus_run
+from apps.tasks.services.consensus.run import consensus_run
 from apps.workers.models import Block
 from tests import factories
 

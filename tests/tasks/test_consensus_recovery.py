@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.tasks.jobs import aggregate_project_job, settle_consensus_job
 from apps.tasks.models import AggregationRun, AggregationState, Item
-from apps.tasks.services.consensus import aggregation_enqueue, consensus_recover_due
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue, consensus_recover_due
 from tests import factories
 from tests.helpers.crowd import LABELS, make_items, work
 

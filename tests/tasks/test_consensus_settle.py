@@ -12,15 +12,15 @@ from django_q.models import Schedule
 from apps.tasks.aggregation import aggregate
 from apps.tasks.jobs import SETTLE_CONSENSUS_JOB
 from apps.tasks.models import AggregationRun, AggregationState, Item
-from apps.tasks.services import consensus
-from apps.tasks.services.consensus import (
+from apps.tasks.services.consensus import warm
+from apps.tasks.services.consensus.reading import project_answers
+from apps.tasks.services.consensus.run import consensus_run
+from apps.tasks.services.consensus.scheduling import (
     SETTLE_EVERY,
     SETTLE_QUIET,
     aggregation_request,
     consensus_drain,
-    consensus_run,
     consensus_settle_due,
-    project_answers,
 )
 
 SECOND = timedelta(seconds=1)
@@ -30,7 +30,7 @@ SECOND = timedelta(seconds=1)
 def warm_project(run_once, monkeypatch):
     """The `run_once` project (one cold run done), then a warm-started run on top of it, made
     as the answers' hook makes it: requested, then drained."""
-    monkeypatch.setattr(consensus, "WARM_MIN_ANSWERS", 0)
+    monkeypatch.setattr(warm, "WARM_MIN_ANSWERS", 0)
     aggregation_request(project_id=run_once.pk)
     assert consensus_drain(project_id=run_once.pk) == 1
     assert latest_run(run_once).warm_started
@@ -43,7 +43,7 @@ def latest_run(project) -> AggregationRun:
 
 def test_a_run_records_whether_it_started_warm(run_once, monkeypatch):
     assert latest_run(run_once).warm_started is False  # the first run has nothing to start from
-    monkeypatch.setattr(consensus, "WARM_MIN_ANSWERS", 0)
+    monkeypatch.setattr(warm, "WARM_MIN_ANSWERS", 0)
     assert consensus_run(project_id=run_once.pk).warm_started is True
     assert consensus_run(project_id=run_once.pk, cold=True).warm_started is False
 

@@ -7,7 +7,8 @@ import pytest
 
 from apps.tasks.aggregation import aggregate
 from apps.tasks.models import AggregationRun, Answer, Item
-from apps.tasks.services.consensus import _pack_confusions, _unpack_confusions, consensus_run
+from apps.tasks.services.consensus.run import consensus_run
+from apps.tasks.services.consensus.warm import pack_confusions, unpack_confusions
 from apps.workers.models import WorkerStats
 from tests.helpers.crowd import LABELS
 
@@ -72,14 +73,14 @@ def test_after_a_label_is_dropped_no_posterior_keeps_it(run_once):
 def test_the_stored_matrices_come_back_exactly_for_the_warm_start():
     rows = [(i, w, LABELS[(i + (w == 2)) % 3]) for i in range(12) for w in range(3)]
     result = aggregate(rows, labels=LABELS)
-    back = _unpack_confusions(_pack_confusions(result))
+    back = unpack_confusions(pack_confusions(result))
     assert list(back) == result.worker_ids.tolist()
     assert all(np.array_equal(back[w], m) for w, m in result.initial_error().items())
 
 
 def test_matrices_stored_before_the_packed_form_still_warm_start():
     old_form = {"7": [[0.9, 0.1], [0.2, 0.8]]}
-    assert _unpack_confusions(old_form) == {7: [[0.9, 0.1], [0.2, 0.8]]}
+    assert unpack_confusions(old_form) == {7: [[0.9, 0.1], [0.2, 0.8]]}
 
 
 def test_the_run_keeps_one_set_of_matrices_per_project(run_once):

@@ -140,7 +140,7 @@ def test_a_crowd_run_to_the_end_leaves_every_invariant_holding(crowd, sync_q):
 
 
 def test_a_run_never_lowers_answers_wanted_under_live_leases(crowd):
-    from apps.tasks.services.consensus import consensus_run
+    from apps.tasks.services.consensus.run import consensus_run
 
     crowd.max_overlap = 5
     crowd.save()

@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 
 from apps.tasks.models import HIT, AggregationRun, Answer, Assignment, GuidelineVersion, Item
 from apps.tasks.services.assignments import assignment_claim, assignment_submit
-from apps.tasks.services.consensus import aggregation_enqueue, project_answers
+from apps.tasks.services.consensus.reading import project_answers
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from apps.tasks.services.guidelines import (
     Requeue,
     guideline_acknowledge,

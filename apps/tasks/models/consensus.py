@@ -8,7 +8,7 @@ from apps.tasks.models.projects import Project
 
 
 class AggregationRun(models.Model):
-    """One consensus run over a project's answers (apps/tasks/services/consensus.py)."""
+    """One consensus run over a project's answers (apps/tasks/services/consensus/)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -24,7 +24,7 @@ class AggregationRun(models.Model):
     items = models.PositiveIntegerField(default=0)
     workers = models.PositiveIntegerField(default=0)
     iterations = models.PositiveIntegerField(default=0)
-    # Started from the previous run's confusion matrices (services/consensus.py, _warm_start).
+    # Started from the previous run's confusion matrices (services/consensus/warm.py).
     # A project whose latest run was warm is re-aggregated cold once quiet (consensus_settle_due).
     warm_started = models.BooleanField(default=False)
     log_likelihood = models.FloatField(null=True, blank=True)
@@ -48,8 +48,8 @@ class AggregationRun(models.Model):
 
 class AggregationState(models.Model):
     """Per project: is a consensus run wanted, and is one running. Claimed with conditional
-    UPDATEs (services/consensus.py) so a burst of answers gives one run and never two at once.
-    A row of its own, so that saving a Project never overwrites it."""
+    UPDATEs (services/consensus/scheduling.py) so a burst of answers gives one run and never
+    two at once. A row of its own, so that saving a Project never overwrites it."""
 
     project = models.OneToOneField(
         Project, on_delete=models.CASCADE, primary_key=True, related_name="aggregation_state"

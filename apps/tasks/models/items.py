@@ -128,7 +128,7 @@ class Item(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # The last review action; resolved_by/resolved_at say who and when.
     review_action = models.CharField(max_length=16, choices=ReviewAction.choices, blank=True)
-    # Why the consensus last sent the item to review (services/consensus.py, _overlap_rows).
+    # Why the consensus last sent the item to review (services/consensus/overlap.py).
     review_reason = models.CharField(max_length=16, choices=ReviewReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

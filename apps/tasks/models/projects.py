@@ -64,7 +64,7 @@ class Project(models.Model):
     max_overlap = models.PositiveSmallIntegerField(
         default=7, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
-    # Dynamic overlap (services/consensus.py): an item is done when its posterior reaches
+    # Dynamic overlap (services/consensus/overlap.py): an item is done when its posterior reaches
     # target_posterior AND its answers back the consensus label by min_vote_lead votes (0: no
     # vote check). Dawid-Skene's posterior is over-confident with 2-3 answers per item; the
     # defaults come from bench/quality.py overlap (docs/benchmarks-quality.md).

@@ -4,7 +4,7 @@
 `apps.tasks.services.assignments.assignment_submit`, once per new answer (never for a replayed
 submission), after the answer is durably stored. It runs in the worker's request, so it only
 queues work: the per-project aggregation job, coalesced (a burst of answers queues one job;
-see apps/tasks/services/consensus.py).
+see apps/tasks/services/consensus/scheduling.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def answer_committed(*, project_id: int, item_id: int) -> None:
     """Called after an answer on `item_id` of `project_id` commits: queue a consensus run."""
-    from apps.tasks.services.consensus import aggregation_enqueue
+    from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 
     try:
         aggregation_enqueue(project_id=project_id)

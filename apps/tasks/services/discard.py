@@ -134,6 +134,6 @@ def answers_discard_blocked(*, project: Project) -> Discarded:
 
 
 def _reaggregate(project_id: int) -> None:
-    from apps.tasks.services.consensus import aggregation_enqueue
+    from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 
     aggregation_enqueue(project_id=project_id)

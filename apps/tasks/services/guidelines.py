@@ -152,7 +152,7 @@ def guideline_requeue_items(*, project: Project, requeue: str, labels: list[str]
 
 
 def _reaggregate(project_id: int) -> None:
-    from apps.tasks.services.consensus import aggregation_enqueue
+    from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 
     aggregation_enqueue(project_id=project_id)
 

@@ -1,6 +1,6 @@
 """Item transitions: the one home for what happens to an item, its HIT and their leases
 besides a worker's own claim, submit and skip (services/assignments.py) and the consensus
-run's overlap steering (services/consensus.py). Other apps call these; none writes items,
+run's overlap steering (services/consensus/overlap.py). Other apps call these; none writes items,
 HITs or assignments itself (the models app sends plain `ScoredRow`s).
 
 The invariants every function here keeps:
@@ -45,7 +45,7 @@ from apps.tasks.models import (
 from apps.tasks.selectors.eligibility import eligible_worker_count
 from apps.tasks.services.assignments import hit_slots_recount
 from apps.tasks.services.audit import audit_record
-from apps.tasks.services.consensus import aggregation_enqueue
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.tasks.models import AggregationRun, Project
-from apps.tasks.services.consensus import aggregation_request, consensus_drain
+from apps.tasks.services.consensus.scheduling import aggregation_request, consensus_drain
 from hitlcrowd.db import use_job_limits
 
 
