@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.workers",
     "apps.tasks",
     "apps.models",
+    "apps.crowds",
 ]
 
 MIDDLEWARE = [

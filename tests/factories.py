@@ -13,6 +13,12 @@ import sklearn
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from apps.crowds.models import (
+    InviteLink,
+    Membership,
+    WorkerGroup,
+    invite_token_hash,
+)
 from apps.models.models import (
     Feedback,
     ItemFlag,
@@ -75,8 +81,11 @@ class AdminFactory(UserFactory):
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
+    """A public project; `visibility="private", groups=[...]` makes a private one."""
+
     class Meta:
         model = Project
+        skip_postgeneration_save = True
 
     owner = factory.SubFactory(RequesterFactory)
     name = factory.Sequence(lambda n: f"Project {n}")
@@ -85,6 +94,47 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     min_overlap = 2
     max_overlap = 5
     confidence_threshold = 0.9
+
+    @factory.post_generation
+    def groups(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.groups.set(extracted)
+
+
+class WorkerGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkerGroup
+
+    owner = factory.SubFactory(RequesterFactory)
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A worker added to a group by its owner."""
+
+    class Meta:
+        model = Membership
+
+    group = factory.SubFactory(WorkerGroupFactory)
+    worker = factory.SubFactory(WorkerFactory)
+    source = Membership.Source.ADDED
+    added_by = factory.SelfAttribute("group.owner")
+
+
+class InviteLinkFactory(factory.django.DjangoModelFactory):
+    """A live invite link; its token (shown once in real life) is `token` here, passed in or
+    `invite-token-N`."""
+
+    class Meta:
+        model = InviteLink
+        exclude = ("token",)
+
+    group = factory.SubFactory(WorkerGroupFactory)
+    token = factory.Sequence(lambda n: f"invite-token-{n:040d}")
+    token_hash = factory.LazyAttribute(lambda o: invite_token_hash(o.token))
+    hint = factory.LazyAttribute(lambda o: o.token[:6])
+    created_by = factory.SelfAttribute("group.owner")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
 class GuidelineVersionFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.models import Failure, OrmQ, Schedule, Success
 from knox.models import AuthToken
 
+from apps.crowds.models import InviteLink, Membership, WorkerGroup
 from apps.models.models import (
     Feedback,
     ItemFlag,
@@ -94,6 +95,9 @@ EDITABLE: list[type[models.Model]] = [
     Schedule,
     OrmQ,  # drop a stuck queued job
     AccessAttempt,  # deleting one lifts a lockout
+    WorkerGroup,  # people: a requester's crowd
+    Membership,  # remove a worker from a group
+    InviteLink,  # revoke a link (made only by invite_create: no add)
 ]
 
 

@@ -22,7 +22,9 @@ class ProjectAdmin(ProjectOverviewMixin, admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
-    readonly_fields = ["callback_secret", "created_at", "updated_at"]
+    # A private project's groups are the owner's (project_update checks it): set on the
+    # requester's page or the API, shown here.
+    readonly_fields = ["callback_secret", "groups", "created_at", "updated_at"]
 
     def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
         before = Project.objects.filter(pk=obj.pk).values().first() if change else None

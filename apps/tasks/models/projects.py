@@ -43,6 +43,10 @@ class Project(models.Model):
         IMAGE = "image", "Image (pixels or URL)"
         VECTOR = "vector", "Numeric vector"
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public: every worker"
+        PRIVATE = "private", "Private: the workers of its groups"
+
     class Aggregation(models.TextChoices):
         DAWID_SKENE = "dawid_skene", "Dawid-Skene"
         MAJORITY_VOTE = "majority_vote", "Majority vote"
@@ -128,6 +132,18 @@ class Project(models.Model):
         max_length=16, choices=Aggregation.choices, default=Aggregation.DAWID_SKENE
     )
     is_open = models.BooleanField(default=True, help_text="Workers may take tasks.")
+    # Who may see the project (apps/tasks/selectors/visibility.py is the one rule): every
+    # worker, or only the members of `groups` (the owner's, apps.crowds). A private project
+    # with no group is seen by no worker.
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    groups = models.ManyToManyField(
+        "crowds.WorkerGroup",
+        blank=True,
+        related_name="projects",
+        help_text="A private project is open to the members of these groups.",
+    )
     # Automatic blocking (apps/workers/services.py, _block_by_rules), decided at checkpoints
     # (settings.BLOCK_CHECK_EVERY). 0 turns a rule off. The defaults come from
     # bench/blocking.py (docs/benchmarks-blocking.md); projects made before them keep theirs.
