@@ -55,6 +55,18 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (case-insensitive), else start-up fails listing them."""
+    value = env_str(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered not in choices:
+        allowed = ", ".join(repr(choice) for choice in choices)
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, got {value!r}")
+    return lowered
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = env_str(name)
     if value is None:

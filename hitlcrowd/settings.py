@@ -13,7 +13,15 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from hitlcrowd.env import env_bool, env_int, env_list, env_rate, env_str, env_url
+from hitlcrowd.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_url,
+)
 from hitlcrowd.outbound import allow_list_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -314,6 +322,46 @@ allow_list_parse(WEBHOOK_ALLOWED_HOSTS, variable="WEBHOOK_ALLOWED_HOSTS")
 # Deliveries in flight at once, over all qclusters: each holds a django-q2 worker for up to
 # the timeout, so keep this below Q_WORKERS or slow receivers starve aggregation and training.
 WEBHOOK_MAX_CONCURRENT = env_int("WEBHOOK_MAX_CONCURRENT", 1, minimum=1)
+
+# --- Email (hitlcrowd/mail.py) ----------------------------------------------------------------
+# Password resets and address checks go out by email. EMAIL_BACKEND: `console` (printed to the
+# web process's output: development), `smtp`, or `none` (nothing is sent, and the pages that
+# would send say so). Unset: `console` with DEBUG (`make run`), `none` otherwise, so that a
+# production deployment never sends mail it was not told how to send.
+EMAIL_DELIVERY = env_choice(
+    "EMAIL_BACKEND", "console" if DEBUG else "none", ("console", "smtp", "none")
+)
+EMAIL_BACKEND = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "none": "django.core.mail.backends.dummy.EmailBackend",
+}[EMAIL_DELIVERY]
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+# STARTTLS on the submission port (587) by default; EMAIL_USE_SSL for implicit TLS (465).
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+# A send holds the web request that makes it: an SMTP server that does not answer must not
+# hold it for the socket's default (forever).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HITLCrowd <hitlcrowd@localhost>")
+if EMAIL_DELIVERY == "smtp":
+    if env_str("EMAIL_HOST") is None:
+        raise ImproperlyConfigured("EMAIL_HOST is required when EMAIL_BACKEND is 'smtp'")
+    if env_str("DEFAULT_FROM_EMAIL") is None:
+        raise ImproperlyConfigured(
+            "DEFAULT_FROM_EMAIL is required when EMAIL_BACKEND is 'smtp' (the sender address "
+            "your mail server accepts, e.g. 'HITLCrowd <labels@example.org>')"
+        )
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Password reset requests, by client address and by the address asked for (hitlcrowd/mail.py):
+# the form cannot be used to flood someone's inbox. `off` for no limit.
+PASSWORD_RESET_RATE_PER_CLIENT = env_rate("PASSWORD_RESET_RATE_PER_CLIENT", "10/hour")
+PASSWORD_RESET_RATE_PER_EMAIL = env_rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

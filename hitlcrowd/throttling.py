@@ -57,17 +57,26 @@ class RoleRateThrottle(BaseThrottle):
         rate = settings.API_THROTTLE_RATES.get(role)
         if rate is None:
             return True
-        limit, window = parse_rate(rate)
-        now = time.time()
-        window_number = int(now // window)
-        count = _count_hit(f"throttle:{role}:{who}:{window}:{window_number}", window)
-        if count <= limit:
-            return True
-        self._wait = (window_number + 1) * window - now
-        return False
+        self._wait = rate_exceeded(role, who, rate)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def rate_exceeded(scope: str, who: str, rate: str | None) -> float | None:
+    """Count one request of `who` in `scope` (a fixed window, as above) against `rate`
+    (`N/period`; None: no limit). None while within it, else the seconds left in the window.
+    Also the limit of forms that send email (hitlcrowd/mail.py)."""
+    if rate is None:
+        return None
+    limit, window = parse_rate(rate)
+    now = time.time()
+    window_number = int(now // window)
+    count = _count_hit(f"throttle:{scope}:{who}:{window}:{window_number}", window)
+    if count <= limit:
+        return None
+    return (window_number + 1) * window - now
 
 
 def _count_hit(key: str, window: int) -> int:

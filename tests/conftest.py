@@ -46,6 +46,14 @@ def _fresh_throttle_counts() -> None:
 
 
 @pytest.fixture
+def email_on(settings) -> None:
+    """The deployment sends email (tests run with DEBUG=false, where the default is `none`);
+    Django's test environment delivers it to `django.core.mail.outbox`. Pair it with
+    tests.helpers.mail.delivered(): messages are sent by a job after the commit."""
+    settings.EMAIL_DELIVERY = "smtp"
+
+
+@pytest.fixture
 def requester(db):
     return factories.RequesterFactory(username="owner")
 

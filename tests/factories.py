@@ -54,6 +54,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     role = "worker"
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 

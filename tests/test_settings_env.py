@@ -1,5 +1,6 @@
 """Settings fail at start-up with a message naming the bad variable."""
 
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +40,19 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "DB_STATEMENT_TIMEOUT_MS": "-1"}, "DB_STATEMENT_TIMEOUT_MS must be"),
         ({"DEBUG": "true", "UPLOAD_MAX_LINE_BYTES": "4MB"}, "UPLOAD_MAX_LINE_BYTES must be"),
         ({"DEBUG": "true", "Q_TIMEOUT": "60", "Q_RETRY": "60"}, "Q_RETRY (60) must be larger"),
+        ({"DEBUG": "true", "EMAIL_BACKEND": "sendmail"}, "EMAIL_BACKEND must be one of 'console'"),
+        ({"DEBUG": "true", "EMAIL_BACKEND": "smtp"}, "EMAIL_HOST is required when EMAIL_BACKEND"),
+        (
+            {"DEBUG": "true", "EMAIL_BACKEND": "smtp", "EMAIL_HOST": "mail"},
+            "DEFAULT_FROM_EMAIL is required when EMAIL_BACKEND is 'smtp'",
+        ),
+        ({"DEBUG": "true", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number"),
+        ({"DEBUG": "true", "EMAIL_USE_TLS": "yes"}, "EMAIL_USE_TLS must be 'true' or 'false'"),
+        (
+            {"DEBUG": "true", "EMAIL_USE_SSL": "true", "EMAIL_USE_TLS": "true"},
+            "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true",
+        ),
+        ({"DEBUG": "true", "PASSWORD_RESET_RATE_PER_EMAIL": "3"}, "PASSWORD_RESET_RATE_PER_EMAIL"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):
@@ -57,3 +71,61 @@ def test_good_values_load(tmp_path):
         HITLCROWD_DATA_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
+
+
+def email_settings(**env: str) -> dict[str, str]:
+    """The email settings a process started with `env` ends up with."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    clean.update(env)
+    code = (
+        "import json, hitlcrowd.settings as s; print(json.dumps({k: getattr(s, k) for k in "
+        "['EMAIL_DELIVERY', 'EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', "
+        "'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'EMAIL_USE_SSL', 'DEFAULT_FROM_EMAIL']}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_development_prints_email_and_production_sends_none_by_default(tmp_path):
+    dev = email_settings(DEBUG="true", HITLCROWD_DATA_DIR=str(tmp_path))
+    assert dev["EMAIL_DELIVERY"] == "console"
+    assert dev["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    prod = email_settings(DEBUG="false", SECRET_KEY="x", HITLCROWD_DATA_DIR=str(tmp_path))
+    assert prod["EMAIL_DELIVERY"] == "none"
+    assert prod["EMAIL_BACKEND"] == "django.core.mail.backends.dummy.EmailBackend"
+
+
+def test_smtp_settings_load_with_the_password_from_a_file(tmp_path):
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    loaded = email_settings(
+        DEBUG="false",
+        SECRET_KEY="x",
+        HITLCROWD_DATA_DIR=str(tmp_path),
+        EMAIL_BACKEND="SMTP",
+        EMAIL_HOST="mail.example.org",
+        EMAIL_PORT="465",
+        EMAIL_USE_SSL="true",
+        EMAIL_HOST_USER="labels",
+        EMAIL_HOST_PASSWORD_FILE=str(secret),
+        DEFAULT_FROM_EMAIL="Labels <labels@example.org>",
+    )
+    assert loaded == {
+        "EMAIL_DELIVERY": "smtp",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.org",
+        "EMAIL_PORT": 465,
+        "EMAIL_HOST_USER": "labels",
+        "EMAIL_HOST_PASSWORD": "s3cret",
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": True,
+        "DEFAULT_FROM_EMAIL": "Labels <labels@example.org>",
+    }
