@@ -100,3 +100,20 @@ def test_the_countdown_tells_the_worker_when_the_lease_expired(page, worker, pro
     expect(page.locator("#lease-expired")).to_be_visible(timeout=8_000)
     expect(page.locator("#lease-expired")).to_contain_text("expired")
     expect(page.locator("button[data-key='1']")).to_be_disabled()
+
+
+def test_a_click_on_a_label_answers_with_it_once(page, worker, project):
+    """The page's script records the time on submit; a click used to go through it into a
+    requestSubmit() the browser ignores inside a submit event: nothing was sent."""
+    from playwright.sync_api import expect
+
+    for n in range(2):
+        HITFactory(item=ItemFactory(project=project, payload={"text": f"Clicked #{n}"}))
+    log_in(page, worker.username)
+    page.goto(f"/work/projects/{project.id}/task/")
+    page.wait_for_timeout(300)
+    page.locator("button.label-button", has_text="bird").dblclick()
+    expect(page.locator(".message")).to_contain_text("Saved “bird”")
+
+    (answer,) = Answer.objects.filter(worker=worker)
+    assert answer.label == "bird" and 0.3 <= answer.seconds_spent < 60

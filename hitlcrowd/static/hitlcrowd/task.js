@@ -16,24 +16,36 @@
   sessionStorage.setItem(startKey, String(started));
   var sent = false;
 
+  // A key (or an old browser) submits through send(); a click submits the form itself. Both
+  // pass through the submit listeners below, which record the time and lock the buttons.
+  // send() must not be called from inside a submit event: requestSubmit() is ignored while
+  // the form is firing one, so a click that went through send() was swallowed (buttons
+  // disabled, nothing sent).
   function send(form, button) {
     if (sent) return; // one answer per lease, however fast the keys are pressed
+    if (form.requestSubmit) form.requestSubmit(button || undefined);
+    else if (button) button.click();
+    else { mark(); form.submit(); } // submit() fires no submit event
+  }
+
+  function mark() {
     sent = true;
     secondsInput.value = ((Date.now() - started) / 1000).toFixed(2);
     sessionStorage.removeItem(startKey);
-    if (form.requestSubmit) form.requestSubmit(button || undefined);
-    else if (button) button.click();
-    else form.submit();
-    labelButtons.concat(Array.prototype.slice.call(skipForm.querySelectorAll("button")))
-      .forEach(function (b) { b.disabled = true; });
+    // After this event: a button disabled now would leave the submitter's label out of the
+    // form data, which the browser builds once the submit event is done.
+    setTimeout(function () {
+      labelButtons.concat(Array.prototype.slice.call(skipForm.querySelectorAll("button")))
+        .forEach(function (b) { b.disabled = true; });
+    }, 0);
   }
 
-  answerForm.addEventListener("submit", function (event) {
-    if (!sent) { event.preventDefault(); send(answerForm, event.submitter); }
-  });
-  skipForm.addEventListener("submit", function (event) {
-    if (!sent) { event.preventDefault(); send(skipForm, null); }
-  });
+  function onSubmit(event) {
+    if (sent) { event.preventDefault(); return; } // already on its way
+    mark();
+  }
+  answerForm.addEventListener("submit", onSubmit);
+  skipForm.addEventListener("submit", onSubmit);
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
