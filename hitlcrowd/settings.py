@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.tasks",
     "apps.models",
     "apps.crowds",
+    "apps.panels",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.workers.api.urls")),
     path("", include("apps.tasks.api.urls")),
     path("", include("apps.models.api.urls")),
+    path("", include("apps.panels.api.urls")),
 ]
 
 urlpatterns = [
@@ -41,6 +42,8 @@ urlpatterns = [
     path("requester/", include("apps.tasks.web.urls")),
     path("requester/", include("apps.models.web.urls")),
     path("work/", include("apps.workers.web.urls")),
+    path("requester/", include("apps.panels.web.requester_urls")),
+    path("enter/", include("apps.panels.web.entry_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.api_docs, name="api-docs"),

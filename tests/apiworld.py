@@ -29,6 +29,7 @@ class World:
             "batch_id": self.ids["batch"],
             "assignment_id": self.ids["assignment"],
             "worker_id": self.ids["worker"],
+            "link_id": self.ids["panel_link"],
             # projects/{id}/ is a project, projects/{project_id}/items/{id}/ an item
             "id": self.ids["item"] if "project_id" in names else self.ids["project"],
         }
@@ -54,6 +55,8 @@ def seed_world() -> World:
     # An hour: longer than the project's lease, so it outlives a slow schemathesis run.
     expires = timezone.now() + timedelta(hours=1)
     assignment = factories.AssignmentFactory(hit=hits[0], worker=worker, lease_expires_at=expires)
+    link = factories.PanelLinkFactory(project=project)
+    factories.PanelParticipantFactory(link=link)
     users = {"requester": requester, "worker": worker, "admin": admin}
     tokens = {role: AuthToken.objects.create(user)[1] for role, user in users.items()}
     ids = {
@@ -62,5 +65,6 @@ def seed_world() -> World:
         "batch": batch.pk,
         "assignment": assignment.pk,
         "worker": worker.pk,
+        "panel_link": link.pk,
     }
     return World(tokens=tokens, ids=ids)

@@ -30,6 +30,7 @@ from apps.models.models import (
     WebhookDelivery,
     WebhookSlot,
 )
+from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
     AggregationRun,
@@ -431,3 +432,41 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
     label = factory.LazyAttribute(lambda o: o.project.labels[0])
     accepted = True
     model_label = factory.SelfAttribute("label")
+
+
+class PanelLinkFactory(factory.django.DjangoModelFactory):
+    """An active Prolific-style entry link (the default parameter names) on a project."""
+
+    class Meta:
+        model = PanelLink
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Study {n}")
+    quota = 5
+    completion_code = "C0MPLETE"
+    created_by = factory.SelfAttribute("project.owner")
+
+    class Params:
+        revoked = factory.Trait(revoked_at=factory.LazyFunction(timezone.now))
+        expired = factory.Trait(
+            expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1))
+        )
+
+
+class PanelParticipantFactory(factory.django.DjangoModelFactory):
+    """A participant who entered through a link, with the worker identity the entry made."""
+
+    class Meta:
+        model = PanelParticipant
+
+    link = factory.SubFactory(PanelLinkFactory)
+    participant_id = factory.Sequence(lambda n: f"{n:024x}")
+    user = factory.SubFactory(WorkerFactory, username=factory.Sequence(lambda n: f"panel-{n:012x}"))
+    study_id = "study-1"
+    session_id = factory.Sequence(lambda n: f"session-{n}")
+
+    class Params:
+        done = factory.Trait(
+            completed_at=factory.LazyFunction(timezone.now),
+            outcome=PanelParticipant.Outcome.QUOTA_REACHED,
+        )

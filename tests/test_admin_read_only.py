@@ -28,6 +28,7 @@ from apps.models.models import (
     TrainingRun,
     WebhookDelivery,
 )
+from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
     AggregationRun,
@@ -77,6 +78,8 @@ HISTORY: list[type[models.Model]] = [
     Failure,
     AccessLog,  # axes' login log
     AccessFailureLog,
+    PanelLink,  # created and revoked through its services (API, project page)
+    PanelParticipant,  # made by the entry itself
 ]
 
 # Settings, people and work in progress, each with the reason an admin changes it.
@@ -140,6 +143,8 @@ def row_makers() -> dict[type[models.Model], Callable[[], models.Model]]:
         Failure: lambda: Failure.objects.create(id=uuid.uuid4().hex, success=False, **task),
         AccessLog: lambda: AccessLog.objects.create(**log),
         AccessFailureLog: lambda: AccessFailureLog.objects.create(**log),
+        PanelLink: lambda: factories.PanelLinkFactory(project=project),
+        PanelParticipant: lambda: factories.PanelParticipantFactory(link__project=project),
     }
 
 

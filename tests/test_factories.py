@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 
-APPS = ("tasks", "workers", "mlmodels", "crowds")
+APPS = ("tasks", "workers", "mlmodels", "crowds", "panels")
 
 
 def factory_of() -> dict[type, type[factory.django.DjangoModelFactory]]:

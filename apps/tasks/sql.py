@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from apps.models.models import LearningSettings
+from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
     AggregationState,
@@ -47,6 +48,8 @@ TABLES = {
     "aggregation_state": AggregationState._meta.db_table,
     "settings": LearningSettings._meta.db_table,
     "block": Block._meta.db_table,
+    "panel_link": PanelLink._meta.db_table,
+    "panel_participant": PanelParticipant._meta.db_table,
 }
 
 
@@ -230,7 +233,9 @@ def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
 
 # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
 # subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
-# settings' project key, guideline_number_unique, guideline_ack_unique.
+# settings' project key, guideline_number_unique, guideline_ack_unique, and the panel
+# participant's unique user (its quota: NULL for a worker who is no panel identity here, 0
+# once the participant is done).
 _PROJECT_FOR_CLAIM_SQL = """
 SELECT {columns},
     (SELECT b.automatic FROM {block} b
@@ -246,7 +251,10 @@ SELECT {columns},
         AS pre_annotation,
     g.number AS current_guideline_number,
     EXISTS (SELECT 1 FROM {ack} a WHERE a.guideline_id = g.id AND a.worker_id = %s)
-        AS current_guideline_acknowledged
+        AS current_guideline_acknowledged,
+    (SELECT CASE WHEN pp.completed_at IS NULL THEN l.quota ELSE 0 END
+     FROM {panel_participant} pp JOIN {panel_link} l ON l.id = pp.link_id
+     WHERE pp.user_id = %s AND l.project_id = p.id) AS panel_quota
 FROM {project} p
 LEFT JOIN {guideline} g ON g.id = (
     SELECT g2.id FROM {guideline} g2
@@ -262,12 +270,12 @@ def project_for_claim_row(
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
     (block automatic, block reason, everywhere block reason, pre-annotation, current guideline
-    number, acknowledged) for the worker, or None."""
+    number, acknowledged, panel quota) for the worker, or None."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""
     sql = _PROJECT_FOR_CLAIM_SQL.format(columns=reader.columns, open=open_, **TABLES)
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker_id, worker_id, worker_id, worker_id, project_id])
+        cursor.execute(sql, [worker_id] * 5 + [project_id])
         row = cursor.fetchone()
     if row is None:
         return None

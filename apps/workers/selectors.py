@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +194,24 @@ def project_spend_per_worker(*, project: Project) -> list[dict[str, Any]]:
         .order_by("worker_id")
     )
     return [_with_amount(row) for row in rows]
+
+
+def ledger_totals_by_worker(
+    *, project_id: int, worker_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Per worker of `worker_ids` on the project: credits, bonuses, reversals, answers
+    (credited), rejected (reversed), each quantized to the ledger's places. One query."""
+    rows = (
+        LedgerEntry.objects.filter(project_id=project_id, worker_id__in=worker_ids)
+        .values("worker_id")
+        .annotate(**_totals(LedgerEntry.objects.none()))
+        .order_by()
+    )
+    money = ("credits", "bonuses", "reversals")
+    return {
+        row.pop("worker_id"): {k: _money(v) if k in money else v for k, v in row.items()}
+        for row in rows
+    }
 
 
 def worker_earnings(*, worker: User) -> list[dict[str, Any]]:

@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
+def worker_identity_create(*, username: str) -> User:
+    """A worker account that signs in only through a link (a panel's entry): no email, an
+    unusable password. Call it inside the caller's transaction; a taken username raises
+    IntegrityError (the caller draws another)."""
+    return User.objects.create_user(username=username, role=User.Role.WORKER)
+
+
 def qualification_start(*, worker: User, project: Project) -> Qualification:
     """The worker's test record on the project, created in state `testing` the first time."""
     qualification, _ = Qualification.objects.get_or_create(worker=worker, project=project)

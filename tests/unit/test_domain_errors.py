@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.models import errors as models
+from apps.panels import errors as panels
 from apps.tasks import errors as tasks
 from apps.workers.errors import BudgetSpent
 from hitlcrowd import errors
@@ -149,6 +150,15 @@ def test_invalid_input_carries_row_errors_and_extra_keys() -> None:
         (tasks.BodyUnreadable("Cut short."), 400, "unreadable_body"),
         (models.RetrainRunning(), 409, "retrain_running"),
         (models.PayloadConflict(), 409, "external_id_conflict"),
+        (panels.PanelQuotaReached(), 409, "panel_quota_reached"),
+        (panels.PanelLinkUnavailable(), 410, "panel_link_unavailable"),
+        (panels.PanelProjectClosed(), 409, "panel_project_closed"),
+        (
+            panels.PanelParticipantInvalid("PROLIFIC_PID", missing=True),
+            400,
+            "panel_participant_invalid",
+        ),
+        (panels.PanelAccountInactive(), 409, "panel_account_inactive"),
     ],
 )
 def test_an_apps_error_keeps_its_status_and_code(exc, status, code) -> None:

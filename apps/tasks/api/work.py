@@ -242,8 +242,9 @@ class NextTaskView(HotPathView):
             403: OpenApiResponse(description="Not a worker, or `not_qualified` (with why)."),
             409: OpenApiResponse(
                 description="`project_closed`, `budget_spent`, `qualification_unavailable` (the"
-                " qualification test has no task left for you), or `guideline_not_acknowledged`"
-                " (its `guideline` names the `number` to read and its `url`)."
+                " qualification test has no task left for you), `guideline_not_acknowledged`"
+                " (its `guideline` names the `number` to read and its `url`), or"
+                " `panel_quota_reached` (a panel participant gave their link's quota)."
             ),
         },
         tags=["work"],

@@ -26,6 +26,8 @@ class AuditEvent(models.Model):
         ANSWERS_REJECT = "answers_reject", "Worker's answers rejected (pay reversed)"
         BONUS_GRANT = "bonus_grant", "Bonus granted"
         BUDGET_SPENT = "budget_spent", "Budget spent: tasks no longer served"
+        PANEL_LINK_CREATE = "panel_link_create", "Panel entry link created"
+        PANEL_LINK_REVOKE = "panel_link_revoke", "Panel entry link revoked"
 
     # PROTECT: a project with a history keeps it (the trail must not vanish with a delete).
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="audit_events")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -25,6 +25,7 @@ from django.utils.crypto import salted_hmac
 from apps.models.services import suggestion_of
 from apps.tasks import sql
 from apps.tasks.models import (
+    HIT,
     Answer,
     Assignment,
     GuidelineVersion,
@@ -63,6 +64,9 @@ class ClaimContext:
     pre_annotation: bool  # the project shows the model's suggestion (LearningSettings)
     guideline_number: int | None  # the current published guideline, None without one
     guideline_acknowledged: bool  # the worker acknowledged that version
+    # Answers the worker may give here as a panel participant (their link's quota, 0 once
+    # they are done); None for a worker who is no panel identity on this project.
+    panel_quota: int | None = None
 
     @property
     def unread_guideline(self) -> int | None:
@@ -95,16 +99,34 @@ def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
 
 
 def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
-    block_automatic, block_reason, everywhere_reason, pre_annotation, number, acknowledged = extra
+    automatic, reason, everywhere_reason, pre_annotation, number, acknowledged, quota = extra
     return ClaimContext(
         project=project,
         block_notice=block_notice_probed(
-            automatic=block_automatic, reason=block_reason, everywhere_reason=everywhere_reason
+            automatic=automatic, reason=reason, everywhere_reason=everywhere_reason
         ),
         pre_annotation=bool(pre_annotation),
         guideline_number=number,
         guideline_acknowledged=bool(acknowledged),
+        panel_quota=quota,
     )
+
+
+def answers_given_count(*, worker: User, project: Project) -> int:
+    """Every answer the worker gave on the project, counted or not (a panel quota counts
+    the answers given, whatever became of them)."""
+    return Answer.objects.filter(worker=worker, project=project).count()
+
+
+def open_work_left_for(*, worker: User, project: Project) -> bool:
+    """Whether an open real HIT of the project was never served to the worker: work that
+    may still come to them (once others' leases end, or the pacing opens it) when the claim
+    found nothing free now. False: nothing here will ever be theirs as things stand."""
+    served = Assignment.objects.filter(
+        hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True
+    )
+    open_hits = HIT.objects.filter(project=project, is_gold=False, state=HIT.State.OPEN)
+    return open_hits.exclude(Exists(served)).exists()
 
 
 def qualification_state_of(project: Project) -> str:

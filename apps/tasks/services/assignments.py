@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.models.services import pace_if_stalled, suggestion_of
+from apps.panels.errors import PanelQuotaReached
 from apps.tasks import sql
 from apps.tasks.errors import (
     AnswerConflict,
@@ -42,6 +43,7 @@ from apps.tasks.errors import (
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.selectors.assignments import (
     ClaimContext,
+    answers_given_count,
     claim_context_of,
     project_list_open_to_worker,
 )
@@ -86,7 +88,9 @@ def assignment_claim(
     qualification test, QualificationUnavailable (409) when the test has no task left for
     them, ProjectClosed (409) when the project is closed, BudgetSpent (409) when its budget is
     spent, GuidelineNotAcknowledged (409) when the worker has not acknowledged the current
-    guideline (without a project: only when no other project had a task).
+    guideline (without a project: only when no other project had a task), PanelQuotaReached
+    (409) when a panel participant gave their link's quota of answers on the project or is
+    done there.
     """
     if context is not None:
         return _claim_in_project(worker, context)
@@ -100,7 +104,7 @@ def assignment_claim(
         try:
             context = claim_context_of(worker=worker, project=candidate)
             assignment = _claim_in_project(worker, context)
-        except (NotQualified, BudgetSpent, QualificationUnavailable):
+        except (NotQualified, BudgetSpent, QualificationUnavailable, PanelQuotaReached):
             continue
         except GuidelineNotAcknowledged as exc:
             unread = unread or exc
@@ -118,6 +122,8 @@ def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
         raise ProjectClosed()
     if context.block_notice is not None:
         raise NotQualified(context.block_notice)
+    if context.panel_quota is not None:
+        _check_panel_quota(worker, project, context.panel_quota)
     if context.unread_guideline is not None:
         live = _live_lease(worker, project)  # a task already taken may still be answered
         if live is None:
@@ -132,6 +138,15 @@ def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
             with budget_locked(project=project):
                 return _claim_with_retries(worker, context)
     return _claim_with_retries(worker, context)
+
+
+def _check_panel_quota(worker: User, project: Project, quota: int) -> None:
+    """A panel participant gets tasks until they gave their link's quota of answers here
+    (or were given their outcome: quota 0). One lease at a time per project
+    (assignment_one_live_lease) and this count before each claim keep them at the quota: a
+    live lease is one answer still to come."""
+    if quota <= 0 or answers_given_count(worker=worker, project=project) >= quota:
+        raise PanelQuotaReached()
 
 
 def _claim_with_retries(worker: User, context: ClaimContext) -> Assignment | None:

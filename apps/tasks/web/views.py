@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.models.selectors import auto_label_preview, auto_label_threshold
+from apps.panels.selectors import panel_entry_url, panel_link_list_for_project
+from apps.panels.web.forms import PanelLinkForm
 from apps.tasks.errors import BatchRejected
 from apps.tasks.exports import FORMAT_TITLES
 from apps.tasks.models import Item, Project
@@ -179,6 +182,7 @@ def _render_project(
     status: int,
     pending: dict | None = None,
     blocking_form: BlockingForm | None = None,
+    panel_form: PanelLinkForm | None = None,
 ) -> HttpResponse:
     batches = list(batch_list_for_requester(user=request.user, project=project)[:BATCHES_SHOWN])
     statuses = batch_status_many(batches=batches)
@@ -196,6 +200,11 @@ def _render_project(
         "blocking_form": blocking_form or BlockingForm(instance=project),
         "block_check_schedule": block_check_schedule(),
         "tradeoff": review_tradeoff(project=project),
+        "panel_links": [
+            (link, panel_entry_url(link=link))
+            for link in panel_link_list_for_project(project=project)
+        ],
+        "panel_form": panel_form or PanelLinkForm(),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
 
@@ -213,7 +222,7 @@ def _with_percent(status: dict) -> dict:
     }
 
 
-def _add_errors(form: ProjectForm | BlockingForm, exc: ValidationError) -> None:
+def _add_errors(form: forms.ModelForm, exc: ValidationError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.panels.services import panel_participant_finish
 from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment
 from apps.tasks.selectors.assignments import (
@@ -88,7 +89,8 @@ def projects(request: HttpRequest) -> HttpResponse:
 @require_GET
 @worker_required
 def task(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Show my live lease on this project, or take a new one."""
+    """Show my live lease on this project, or take a new one. A panel participant with no
+    task to come here (quota given, blocked, no work left) goes to their completion page."""
     project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
     context: dict[str, Any] = {"project": project}
     try:
@@ -100,9 +102,13 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         context["unread"] = guideline_for_worker(worker=request.user, project=project)
         return render(request, "workers/task.html", context)
     except DomainError as exc:
+        if done := panel_participant_finish(worker=request.user, project=project, refusal=exc):
+            return redirect("panel-done", token=done.link.token)
         context["refusal"] = exc.message
         return render(request, "workers/task.html", context, status=domain_status(exc))
     if assignment is None:
+        if done := panel_participant_finish(worker=request.user, project=project, refusal=None):
+            return redirect("panel-done", token=done.link.token)
         return render(request, "workers/task.html", context)
     context.update(_task_context(task_for_worker(assignment=assignment)))
     return render(request, "workers/task.html", context)

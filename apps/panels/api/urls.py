@@ -1,0 +1,3 @@
+from apps.panels.api import links
+
+urlpatterns = [*links.urlpatterns]

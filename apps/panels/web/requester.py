@@ -1,0 +1,50 @@
+"""The requester's side of panel entry links: create and revoke them from the project page
+(its "Panel entry links" section); the export is the API's CSV, linked from there."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.panels.selectors import panel_link_get_for_project
+from apps.panels.services import panel_link_create, panel_link_revoke
+from apps.panels.web.forms import PanelLinkForm
+from apps.tasks.selectors.projects import project_get_for_requester
+from apps.tasks.web.forms import UploadForm
+from apps.tasks.web.views import _add_errors, _render_project, requester_required
+from hitlcrowd.errors import InvalidInput
+
+
+@requester_required
+@require_POST
+def link_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_requester(user=request.user, project_id=project_id)
+    form = PanelLinkForm(request.POST)
+    if form.is_valid():
+        try:
+            link = panel_link_create(project=project, by=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            _add_errors(form, exc.as_validation_error())
+        else:
+            messages.success(
+                request, f"Panel link “{link.name}” created: give its URL to the panel."
+            )
+            return redirect(_section(project.pk))
+    return _render_project(request, project, UploadForm(), status=400, panel_form=form)
+
+
+@requester_required
+@require_POST
+def link_revoke(request: HttpRequest, project_id: int, link_id: int) -> HttpResponse:
+    project = project_get_for_requester(user=request.user, project_id=project_id)
+    link = panel_link_get_for_project(project=project, link_id=link_id)
+    panel_link_revoke(link=link, by=request.user)
+    messages.success(request, f"Panel link “{link.name}” revoked: nobody enters through it now.")
+    return redirect(_section(project.pk))
+
+
+def _section(project_id: int) -> str:
+    return reverse("requester-project", kwargs={"project_id": project_id}) + "#panel-links"
