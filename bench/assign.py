@@ -247,7 +247,7 @@ def copy_rows(conn, target: str, lines, table: str | None, project_id: int | Non
 def explain_claim(project_id: int, worker_id: int) -> str:
     from django.utils import timezone
 
-    from apps.tasks.services.assignments import claim_sql
+    from apps.tasks.services.assignments.claim import claim_sql
 
     now = timezone.now()
     params = {
@@ -514,7 +514,7 @@ def profile_in_process(
 def raw_loop(worker_id: int, project: int, stop: float, stats: Stats) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from apps.tasks.services.assignments import claim_sql
+    from apps.tasks.services.assignments.claim import claim_sql
 
     claim = claim_sql()  # the platform's statement, with the joins its task needs
     with connect() as conn:

@@ -52,7 +52,7 @@ def run(n_hits: int) -> None:
     from django.db import transaction
 
     from apps.tasks.models import HIT, Item, Project
-    from apps.tasks.services import assignments
+    from apps.tasks.services.assignments import claim
     from apps.tasks.services.items import PEOPLE, ScoredRow, item_scores_apply
     from apps.workers.models import User
 
@@ -77,7 +77,7 @@ def run(n_hits: int) -> None:
     def write_batched() -> None:
         item_scores_apply(project=project, model_version="bench", rows=rows)
 
-    original = assignments._claim_once
+    original = claim._claim_once
 
     def never_wait(worker, project, wait=False):
         return original(worker, project, wait=False)
@@ -92,18 +92,18 @@ def run(n_hits: int) -> None:
     print("| set-up | write s (median) | claims meanwhile | found nothing | claim ms p50 / max |")
     print("|---|---|---|---|---|")
     for name, write, claim_once in setups:
-        assignments._claim_once = claim_once
+        claim._claim_once = claim_once
         try:
             figures = measure(project, write, workers)
         finally:
-            assignments._claim_once = original
+            claim._claim_once = original
         print(f"| {name} | {figures} |")
 
 
 def measure(project, write, workers) -> str:
     from django.db import connection
 
-    from apps.tasks.services.assignments import assignment_claim
+    from apps.tasks.services.assignments.claim import assignment_claim
 
     writing = threading.Event()
     done = threading.Event()

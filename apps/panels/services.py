@@ -4,7 +4,7 @@
 A participant is an ordinary worker account underneath: tasks, guideline acknowledgement,
 the qualification test, blocks and pay all go through the same services as for everyone.
 Two things are the panel's own: the quota (the claim refuses a panel identity that gave its
-link's quota of answers on the project: apps.tasks.services.assignments) and the outcome
+link's quota of answers on the project: apps.tasks.services.assignments.claim) and the outcome
 recorded when the task page has nothing more for them (panel_participant_finish).
 """
 

@@ -5,7 +5,7 @@ Queued or scheduled by dotted path (django-q2); arguments are ids, never model i
 
 from __future__ import annotations
 
-from apps.tasks.services.assignments import EXPIRE_BATCH, assignment_expire_due
+from apps.tasks.services.assignments.slots import EXPIRE_BATCH, assignment_expire_due
 
 EXPIRE_LEASES_JOB = "apps.tasks.jobs.expire_leases_job"
 

@@ -108,7 +108,7 @@ def block_reason(
     return None
 
 
-# Gold a worker is served (apps/tasks/services/assignments.py, _gold_plan): the project's
+# Gold a worker is served (apps/tasks/services/assignments/gold.py, gold_plan): the project's
 # gold_share until the worker's gold clears the bar (the lower end of its 95% interval above
 # it), then this fraction of it, enough to notice a worker who turns bad. Chosen with
 # bench/gold.py (docs/benchmarks-gold.md).

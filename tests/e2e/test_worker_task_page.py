@@ -84,7 +84,7 @@ def test_a_worker_answers_with_a_hotkey_skips_with_s_and_finds_the_answer_in_his
 def test_the_countdown_tells_the_worker_when_the_lease_expired(page, worker, project):
     from playwright.sync_api import expect
 
-    from apps.tasks.services.assignments import assignment_claim
+    from apps.tasks.services.assignments.claim import assignment_claim
 
     HITFactory(item=ItemFactory(project=project, payload={"text": "Quick, quick"}))
     log_in(page, worker.username)

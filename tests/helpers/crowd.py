@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apps.tasks.models import Item
-from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.skip import assignment_skip
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from tests import factories
 

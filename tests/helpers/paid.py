@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from apps.tasks.models import Answer
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.models import LedgerEntry
 from tests import factories
 

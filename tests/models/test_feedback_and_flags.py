@@ -6,7 +6,8 @@ from apps.models.models import Feedback, ItemFlag, LearningSettings
 from apps.models.services.training import model_retrain, training_set_collect
 from apps.tasks.models import HIT, Answer, Assignment, Item
 from apps.tasks.selectors.assignments import task_for_worker
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests.helpers.pets import labeled, waiting
 
 

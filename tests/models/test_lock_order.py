@@ -22,7 +22,7 @@ from apps.models.services import scoring
 from apps.models.services.common import learning_settings_of, model_load
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, AggregationRun, Assignment, Item
-from apps.tasks.services.assignments import assignment_submit
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.consensus.run import consensus_run
 from hitlcrowd.locking import retry_on_lock_conflict
 from tests import factories

@@ -15,7 +15,7 @@ from apps.models.services.pacing import PACE_MAX_WAIT, model_behind, project_pac
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from apps.tasks.services.items import hits_pace, items_auto_labels_reopen
 from tests import factories
 from tests.helpers.pets import labeled, text_of, waiting

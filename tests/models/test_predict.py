@@ -16,7 +16,8 @@ from apps.models.models import Prediction, WebhookDelivery
 from apps.models.services.training import model_retrain
 from apps.models.services.webhooks import backoff
 from apps.tasks.models import HIT, Item
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests import factories
 from tests.helpers.pets import labeled, text_of
 from tests.models.webhook_helpers import readme_verify

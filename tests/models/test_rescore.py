@@ -8,7 +8,7 @@ from apps.models.models import ItemFlag, LearningSettings, RescoreRun
 from apps.models.services.training import model_retrain
 from apps.tasks.models import HIT, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants
-from apps.tasks.services.assignments import assignment_submit
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests import factories
 from tests.helpers.pets import answer, labeled, text_of, waiting
 

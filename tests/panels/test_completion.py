@@ -14,7 +14,8 @@ from apps.panels.errors import PanelQuotaReached
 from apps.panels.models import PanelParticipant
 from apps.panels.selectors import panel_completion_redirect
 from apps.tasks.models import Answer
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests.factories import (
     AssignmentFactory,
     BlockFactory,

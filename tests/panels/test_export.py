@@ -15,7 +15,8 @@ from django.utils import timezone
 from apps.panels import selectors
 from apps.panels.exports import COLUMNS
 from apps.panels.models import PanelParticipant
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.ledger import AnswerChoice, ledger_grant_bonus, ledger_reject_answers
 from tests.factories import (
     BlockFactory,

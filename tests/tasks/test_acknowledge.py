@@ -11,7 +11,7 @@ from django.urls import reverse
 from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment, GuidelineAcknowledgement
 from apps.tasks.selectors.assignments import item_ref
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from apps.tasks.services.guidelines import (
     guideline_acknowledge,
     guideline_draft_create,

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from apps.tasks.models import Answer, Item
 from apps.tasks.selectors.overview import answers_per_hour
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import guideline_acknowledge
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.services import worker_block

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from apps.tasks.models import HIT, AuditEvent
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.projects import project_update
 from apps.workers.ledger import BudgetSpent, ledger_grant_bonus
 from tests import factories

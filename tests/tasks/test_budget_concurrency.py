@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from apps.tasks.models import Assignment
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from apps.workers.ledger import BudgetSpent
 from tests.factories import HITFactory, ProjectFactory, RequesterFactory, WorkerFactory
 

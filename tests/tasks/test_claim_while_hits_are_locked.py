@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from apps.tasks.models import HIT
 from apps.tasks.services import items as item_services
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from apps.tasks.services.items import PEOPLE, ScoredRow, item_scores_apply
 from hitlcrowd.locking import lock_in_id_order
 from tests import factories
@@ -65,9 +65,9 @@ def test_a_claim_answers_nothing_when_no_hit_is_open(on_postgres, project, worke
 def test_a_claim_gives_up_when_the_hits_stay_locked_past_its_wait(
     on_postgres, project, worker, monkeypatch
 ):
-    from apps.tasks.services import assignments
+    from apps.tasks.services.assignments import claim
 
-    monkeypatch.setattr(assignments, "CLAIM_LOCK_WAIT", "200ms")
+    monkeypatch.setattr(claim, "CLAIM_LOCK_WAIT", "200ms")
     project.gold_share = 0
     project.save()
     hit = factories.HITFactory(item__project=project)

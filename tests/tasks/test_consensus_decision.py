@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from apps.tasks.models import HIT, Item
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.consensus.run import consensus_run
 from apps.workers.models import Block
 from tests import factories

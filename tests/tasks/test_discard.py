@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from apps.tasks.errors import LeaseExpired
+from apps.tasks.errors import LeaseExpired, NotQualified
 from apps.tasks.models import HIT, Answer, Assignment, Item
 from apps.tasks.selectors.invariants import project_invariants, project_invariants_broken
-from apps.tasks.services.assignments import (
-    NotQualified,
-    assignment_claim,
-    assignment_skip,
-    assignment_submit,
-)
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.skip import assignment_skip
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.ledger import ledger_reject_answers
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.selectors import block_notice

@@ -5,7 +5,9 @@ import pytest
 
 from apps.tasks.models import HIT, Item
 from apps.tasks.selectors.assignments import item_ref
-from apps.tasks.services.assignments import assignment_claim, assignment_submit, item_mark_gold
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.gold import item_mark_gold
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.models import WorkerStats
 from tests.factories import HITFactory, ItemFactory, WorkerFactory
 
@@ -260,18 +262,16 @@ def test_a_worker_whose_gold_clears_the_bar_sees_gold_at_the_lower_rate(
 def test_the_claim_reads_the_workers_gold_counts_only_for_draws_between_the_two_shares(
     worker, mixed_project, monkeypatch
 ):
-    from apps.tasks.services import assignments
+    from apps.tasks.services.assignments import gold as plan
 
     reads = []
-    monkeypatch.setattr(
-        assignments, "worker_gold_counts", lambda **kw: reads.append(kw) or (20, 20)
-    )
+    monkeypatch.setattr(plan, "worker_gold_counts", lambda **kw: reads.append(kw) or (20, 20))
     for draw, (gold, read) in {
         0.05: (True, False),
         0.2: (False, True),
         0.5: (False, False),
     }.items():
         reads.clear()
-        monkeypatch.setattr(assignments.random, "random", lambda draw=draw: draw)
-        assert assignments._gold_first(worker, mixed_project) is gold
+        monkeypatch.setattr(plan.random, "random", lambda draw=draw: draw)
+        assert plan._gold_first(worker, mixed_project) is gold
         assert bool(reads) is read

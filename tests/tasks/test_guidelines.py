@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from apps.tasks.models import Answer, AuditEvent, GuidelineVersion
 from apps.tasks.selectors.guidelines import guideline_diff_html, guideline_diff_unified
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import (
     guideline_acknowledge,
     guideline_draft_create,

@@ -12,12 +12,10 @@ from apps.tasks.selectors.invariants import (
     project_invariants,
     project_invariants_broken,
 )
-from apps.tasks.services.assignments import (
-    assignment_claim,
-    assignment_expire_due,
-    assignment_skip,
-    assignment_submit,
-)
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.skip import assignment_skip
+from apps.tasks.services.assignments.slots import assignment_expire_due
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests import factories
 from tests.helpers.crowd import LABELS, aggregate_now, make_items, work
 

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from apps.models.models import Feedback
 from apps.models.services.feedback import item_feedback
+from apps.tasks.errors import TaskClosed
 from apps.tasks.models import HIT, Answer, Assignment, AuditEvent, Item
 from apps.tasks.selectors.eligibility import eligible_worker_count
-from apps.tasks.services.assignments import TaskClosed, assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.items import (
     AUDIT,
     AUTO,

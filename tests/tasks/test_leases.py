@@ -8,7 +8,8 @@ from django_q.models import Schedule
 from apps.tasks.jobs import expire_leases_job
 from apps.tasks.models import HIT, Assignment
 from apps.tasks.selectors.assignments import item_ref
-from apps.tasks.services.assignments import assignment_claim, assignment_expire_due
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.slots import assignment_expire_due
 from tests.factories import HITFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,8 @@ import pytest
 
 from apps.tasks.models import HIT, Assignment
 from apps.tasks.selectors.assignments import item_ref
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests.factories import (
     GuidelineAcknowledgementFactory,
     GuidelineVersionFactory,

@@ -7,7 +7,8 @@ from django.db import connection
 from django.db.models import Count, F, Q
 
 from apps.tasks.models import HIT, Assignment
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests.factories import HITFactory, ProjectFactory, RequesterFactory, WorkerFactory
 
 WORKERS = 12

@@ -1,11 +1,9 @@
 import pytest
 from django.test import Client
 
-from apps.tasks.services.assignments import (
-    QualificationUnavailable,
-    assignment_claim,
-    assignment_submit,
-)
+from apps.tasks.errors import QualificationUnavailable
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.models import Qualification
 from tests.factories import HITFactory
 

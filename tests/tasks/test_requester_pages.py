@@ -6,7 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.tasks.models import Batch, Item, Project
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.services import worker_block
 from tests.factories import BatchFactory, HITFactory, ItemFactory, ProjectFactory
 from tests.helpers.web import NEW_PROJECT

@@ -7,7 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from apps.tasks.models import HIT, AggregationRun, Answer, Assignment, GuidelineVersion, Item
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.consensus.reading import project_answers
 from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from apps.tasks.services.guidelines import (

@@ -7,7 +7,7 @@ import pytest
 
 from apps.models.services.training import training_set_collect
 from apps.tasks.models import HIT, Assignment, AuditEvent, Item
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from tests import factories
 from tests.helpers.crowd import aggregate_now, split_to_review, work
 

@@ -1,7 +1,7 @@
 import pytest
 
 from apps.tasks.models import HIT, Answer, Assignment
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from tests.factories import (
     GuidelineAcknowledgementFactory,
     GuidelineVersionFactory,
@@ -113,7 +113,7 @@ def test_the_answer_hook_runs_once_after_commit(
 ):
     calls = []
     monkeypatch.setattr(
-        "apps.tasks.services.assignments.answer_committed",
+        "apps.tasks.services.assignments.submit.answer_committed",
         lambda **kwargs: calls.append(kwargs),
     )
     client = api_client_for(worker)

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from apps.tasks.models import Answer, Assignment
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from tests.factories import HITFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db

@@ -56,7 +56,7 @@ def test_the_guard_finds_the_services_and_selectors_of_every_app() -> None:
     for expected in (
         "apps/workers/ledger.py",
         "apps/workers/services.py",
-        "apps/tasks/services/assignments.py",
+        "apps/tasks/services/assignments/claim.py",
         "apps/tasks/services/consensus/store.py",
         "apps/tasks/selectors/projects.py",
         "apps/models/services/feedback.py",

@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from apps.tasks.errors import NotQualified
 from apps.tasks.models import HIT, Answer, Assignment, AuditEvent
-from apps.tasks.services.assignments import NotQualified, assignment_claim, hit_slots_recount
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.slots import hit_slots_recount
 from apps.workers.ledger import AnswerChoice, ledger_grant_bonus, ledger_reject_answers
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.services import (

@@ -10,8 +10,10 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
+from apps.tasks.errors import NotQualified
 from apps.tasks.models import HIT, Answer, Assignment
-from apps.tasks.services.assignments import NotQualified, assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers import services as worker_services
 from apps.workers.models import Block, LedgerEntry
 from apps.workers.services import worker_block

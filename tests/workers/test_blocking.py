@@ -7,8 +7,10 @@ import random
 import pytest
 
 from apps.tasks.aggregation import aggregate
+from apps.tasks.errors import NotQualified
 from apps.tasks.models import AggregationRun, Answer, Item
-from apps.tasks.services.assignments import NotQualified, assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.models import Block, WorkerStats
 from apps.workers.services import worker_block, worker_unblock
 from tests import factories

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.tasks.models import AuditEvent
-from apps.tasks.services.assignments import assignment_claim
+from apps.tasks.services.assignments.claim import assignment_claim
 from apps.workers.ledger import ledger_credit_answer, ledger_grant_bonus, ledger_reject_answers
 from apps.workers.models import LedgerEntry
 from hitlcrowd.errors import InvalidInput

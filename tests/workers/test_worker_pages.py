@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from apps.tasks.models import Answer, Assignment
-from apps.tasks.services.assignments import assignment_claim, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.models import Qualification
 from tests.factories import (
     GuidelineAcknowledgementFactory,

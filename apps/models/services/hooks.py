@@ -65,7 +65,7 @@ def predictions_imported(*, project: Project, batch_id: int, model_name: str = "
 def suggestion_of(*, item: Item) -> dict[str, Any] | None:
     """The model's suggestion for an item: what a worker is shown when the project has
     pre-annotation on (off by default: it biases people toward the model) as the task is
-    handed out (apps.tasks.services.assignments records it). None when there is nothing."""
+    handed out (apps.tasks.services.assignments.claim records it). None when there is nothing."""
     # Audit items (auto-labeled, sent to people to measure the model) never show it: their
     # answers must be independent of the model they judge.
     if not item.prediction or item.state == Item.State.AUTO_LABELED:

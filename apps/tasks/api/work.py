@@ -31,13 +31,10 @@ from apps.tasks.selectors.assignments import (
     worker_earnings,
 )
 from apps.tasks.selectors.projects import project_get_for_requester
-from apps.tasks.services.assignments import (
-    MAX_REASON_LENGTH,
-    assignment_claim,
-    assignment_skip,
-    assignment_submit,
-    item_mark_gold,
-)
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.gold import item_mark_gold
+from apps.tasks.services.assignments.skip import MAX_REASON_LENGTH, assignment_skip
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.authentication import WorkTokenAuthentication
 from apps.workers.permissions import IsRequester, IsWorker
 from hitlcrowd.api import ApiError

@@ -40,7 +40,7 @@ class Assignment(models.Model):
     lease_expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=500, blank=True)
-    # Pre-annotation as the task was handed out (services/assignments.py): the project showed
+    # Pre-annotation as the task was handed out (services/assignments/claim.py): the project showed
     # suggestions, and this task showed one (apps.models.services.suggestion_of). The task and
     # its answer read these, so turning the option on or off later changes neither. Defaults
     # in the database too: the raw claim INSERT leaves them out.

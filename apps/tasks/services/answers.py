@@ -1,9 +1,9 @@
 """Extension point: what happens after a worker's answer is committed.
 
 `answer_committed` is called through `transaction.on_commit` by
-`apps.tasks.services.assignments.assignment_submit`, once per new answer (never for a replayed
-submission), after the answer is durably stored. It runs in the worker's request, so it only
-queues work: the per-project aggregation job, coalesced (a burst of answers queues one job;
+`apps.tasks.services.assignments.submit.assignment_submit`, once per new answer (never for a
+replayed submission), after the answer is durably stored. It runs in the worker's request, so
+it only queues work: the per-project aggregation job, coalesced (a burst of answers queues one job;
 see apps/tasks/services/consensus/scheduling.py).
 """
 

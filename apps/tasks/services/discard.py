@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.tasks.models import HIT, Answer, Assignment, Item, Project
-from apps.tasks.services.assignments import hit_slots_recount
+from apps.tasks.services.assignments.slots import hit_slots_recount
 from apps.workers.selectors import blocked_worker_ids
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
 

@@ -1,6 +1,6 @@
 """Item transitions: the one home for what happens to an item, its HIT and their leases
-besides a worker's own claim, submit and skip (services/assignments.py) and the consensus
-run's overlap steering (services/consensus/overlap.py). Other apps call these; none writes items,
+besides a worker's own claim, submit and skip (services/assignments/) and the consensus run's
+overlap steering (services/consensus/overlap.py). Other apps call these; none writes items,
 HITs or assignments itself (the models app sends plain `ScoredRow`s).
 
 The invariants every function here keeps:
@@ -43,7 +43,7 @@ from apps.tasks.models import (
     Project,
 )
 from apps.tasks.selectors.eligibility import eligible_worker_count
-from apps.tasks.services.assignments import hit_slots_recount
+from apps.tasks.services.assignments.slots import hit_slots_recount
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from apps.workers.models import User

@@ -37,7 +37,9 @@ from apps.tasks.selectors.assignments import (
     worker_earnings,
 )
 from apps.tasks.selectors.guidelines import guideline_for_worker
-from apps.tasks.services.assignments import assignment_claim, assignment_skip, assignment_submit
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.tasks.services.assignments.skip import assignment_skip
+from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import guideline_acknowledge
 from apps.workers.selectors import block_notices_for_worker, worker_ledger_notes
 from apps.workers.web.rendering import guideline_html, payload_view

@@ -1,0 +1,69 @@
+"""Slots and leases: `HIT.slots_taken` recomputed from the assignment rows, and leases past
+their time expired, giving their slots back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.tasks.models import HIT, Assignment, Project
+
+EXPIRE_BATCH = 1000
+
+
+def hit_slots_recount(*, hit_ids: Iterable[int]) -> None:
+    """Recompute `slots_taken` (live + submitted) from the assignment rows.
+
+    Call it inside the transaction that changed those rows, or after changing a HIT's
+    answers_wanted. Locks the HITs in id order so concurrent recounts cannot deadlock.
+    """
+    ids = sorted(set(hit_ids))
+    if not ids:
+        return
+    list(HIT.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    taken = (
+        Assignment.objects.filter(
+            hit=OuterRef("pk"),
+            state__in=[Assignment.State.LEASED, Assignment.State.SUBMITTED],
+            superseded_by__isnull=True,  # answers of a re-queued HIT no longer fill it
+        )
+        .order_by()
+        .values("hit")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    HIT.objects.filter(pk__in=ids, is_gold=False).update(
+        slots_taken=Coalesce(Subquery(taken), Value(0)), updated_at=timezone.now()
+    )
+
+
+def assignment_expire_due(*, project: Project | None = None, now: datetime | None = None) -> int:
+    """Expire leases past their time and give their slots back. Returns how many expired.
+
+    Runs from the every-minute schedule (apps.tasks.jobs.expire_leases_job), the
+    `expire_leases` command and lazily before each claim. Expires at most EXPIRE_BATCH per
+    call; rows another sweep holds are skipped, not waited for.
+    """
+    now = now or timezone.now()
+    due = Assignment.objects.filter(state=Assignment.State.LEASED, lease_expires_at__lte=now)
+    if project is not None:
+        due = due.filter(project=project)
+    with transaction.atomic():
+        rows = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", "hit_id")[:EXPIRE_BATCH]
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            state=Assignment.State.EXPIRED, finished_at=now
+        )
+        hit_slots_recount(hit_ids=[hit_id for _, hit_id in rows])
+    return len(rows)
