@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from apps.workers.web import password
+from apps.workers.web import account, password
 from hitlcrowd import views
 
 api_v1 = [
@@ -38,6 +38,11 @@ urlpatterns = [
         "accounts/reset/done/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
+    ),
+    path(
+        "accounts/email/confirm/<str:token>/",
+        account.email_change_confirm,
+        name="email-change-confirm",
     ),
     path("requester/", include("apps.tasks.web.urls")),
     path("requester/", include("apps.models.web.urls")),

@@ -12,7 +12,8 @@ from apps.tasks.models.projects import Project
 
 
 class AuditEvent(models.Model):
-    """Who changed what and when; append-only (apps/tasks/audit.py): no update, no delete."""
+    """Who changed what and when; append-only (apps/tasks/audit.py): no update, no delete.
+    Events of a project, or (no project) of an account."""
 
     class Action(models.TextChoices):
         PROJECT_UPDATE = "project_update", "Project settings changed"
@@ -28,9 +29,19 @@ class AuditEvent(models.Model):
         BUDGET_SPENT = "budget_spent", "Budget spent: tasks no longer served"
         PANEL_LINK_CREATE = "panel_link_create", "Panel entry link created"
         PANEL_LINK_REVOKE = "panel_link_revoke", "Panel entry link revoked"
+        ACCOUNT_DEACTIVATE = "account_deactivate", "Account deactivated"
+        ACCOUNT_REACTIVATE = "account_reactivate", "Account reactivated"
 
     # PROTECT: a project with a history keeps it (the trail must not vanish with a delete).
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="audit_events")
+    # Empty: an event of an account, not of one project (apps/workers/accounts.py).
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        help_text="Empty: an account's event (deactivation), not one project's.",
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

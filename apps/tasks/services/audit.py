@@ -14,13 +14,14 @@ from apps.workers.models import User
 
 def audit_record(
     *,
-    project_id: int,
+    project_id: int | None,
     actor: User | None,
     action: str,
     obj: models.Model,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event: `actor` did `action` to `obj` (None = the system)."""
+    """Append one event: `actor` did `action` to `obj` (None = the system), on the project's
+    trail, or on the accounts' (`project_id` None: apps/workers/accounts.py)."""
     if actor is not None and not actor.is_authenticated:
         actor = None
     event = AuditEvent(

@@ -127,7 +127,13 @@ class TokenLogoutAllView(KnoxLogoutAllView):
     authentication_classes = [TokenAuthentication]
 
 
+class MeSerializer(UserSerializer):
+    email = serializers.CharField(help_text="Empty when the account has none.")
+
+
 class MeView(APIView):
-    @extend_schema(responses={200: UserSerializer, 401: None}, tags=["auth"])
+    """Who am I. Changing my password and address: me/password/, me/email/ (account.py)."""
+
+    @extend_schema(responses={200: MeSerializer, 401: None}, tags=["auth"])
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response(MeSerializer(request.user).data)

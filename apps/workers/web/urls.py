@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.workers.web import views
+from apps.workers.web import account, views
 
 urlpatterns = [
     path("", views.projects, name="worker-projects"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/skip/", views.skip, name="worker-skip"),
     path("history/", views.history, name="worker-history"),
     path("earnings/", views.earnings, name="worker-earnings"),
+    path("account/", account.account, name="worker-account"),
+    path("account/password/", account.account_password, name="worker-account-password"),
+    path("account/email/", account.account_email, name="worker-account-email"),
 ]

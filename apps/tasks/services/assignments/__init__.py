@@ -24,5 +24,5 @@ re-exported here):
 - `submit.py`: an answer recorded and paid (`assignment_submit`);
 - `skip.py`: a slot given back by the worker (`assignment_skip`);
 - `slots.py`: `slots_taken` recomputed (`hit_slots_recount`) and leases expired
-  (`assignment_expire_due`).
+  (`assignment_expire_due`; a deactivated account's at once, `assignment_release_for_worker`).
 """

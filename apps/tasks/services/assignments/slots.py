@@ -60,10 +60,29 @@ def assignment_expire_due(*, project: Project | None = None, now: datetime | Non
             .order_by("pk")
             .values_list("pk", "hit_id")[:EXPIRE_BATCH]
         )
-        if not rows:
-            return 0
-        Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            state=Assignment.State.EXPIRED, finished_at=now
-        )
-        hit_slots_recount(hit_ids=[hit_id for _, hit_id in rows])
+        return _expire(rows, now)
+
+
+@transaction.atomic
+def assignment_release_for_worker(*, worker_id: int) -> int:
+    """End the worker's live leases on every project now and give their slots back, as their
+    expiry would (state `expired`): the account was deactivated. Returns how many.
+
+    Call it after locking the worker's row (hitlcrowd.locking: the worker, then assignments,
+    then HITs): a submit of theirs in flight finishes first, and its lease, submitted by
+    then, is left alone (the row no longer matches once its lock is granted). Served by the
+    partial unique index on (worker, project) of live leases."""
+    live = Assignment.objects.filter(worker_id=worker_id, state=Assignment.State.LEASED)
+    rows = list(live.select_for_update().order_by("pk").values_list("pk", "hit_id"))
+    return _expire(rows, timezone.now())
+
+
+def _expire(rows: list[tuple[int, int]], now: datetime) -> int:
+    """Mark the locked leases `rows` ((id, hit id)) expired and recount their HITs' slots."""
+    if not rows:
+        return 0
+    Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        state=Assignment.State.EXPIRED, finished_at=now
+    )
+    hit_slots_recount(hit_ids=[hit_id for _, hit_id in rows])
     return len(rows)
