@@ -34,6 +34,16 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is false")
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-true"
 
+# Encrypts the secrets the server must read back (MTurk access keys: hitlcrowd/secretbox.py),
+# one derived key per purpose. Not SECRET_KEY, so that rotating SECRET_KEY keeps them readable.
+# DEBUG: derived from SECRET_KEY when unset. Production: required where it is used (the first
+# access key, `check --deploy`), so deployments that never use it start without it.
+ENCRYPTION_KEY = env_str("ENCRYPTION_KEY")
+if ENCRYPTION_KEY is not None and len(ENCRYPTION_KEY) < 32:
+    raise ImproperlyConfigured("ENCRYPTION_KEY must be at least 32 characters (a random string)")
+if ENCRYPTION_KEY is None and DEBUG:
+    ENCRYPTION_KEY = f"derived-for-development-only:{SECRET_KEY}"
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
@@ -58,6 +68,7 @@ INSTALLED_APPS = [
     "apps.models",
     "apps.crowds",
     "apps.panels",
+    "apps.mturk",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +189,11 @@ UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 1_000, minimum=1)
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR")
 # Multipart parts above this are spooled to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- The MTurk-compatible API (apps/mturk) -----------------------------------------------------
+# A request body to /mturk/ declared larger than this is refused unread (MTurk's largest input,
+# a 128 KB question, fits several times over).
+MTURK_MAX_BODY_BYTES = env_int("MTURK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 # --- Clients behind proxies ---------------------------------------------------------------
 # How many proxies in front append to X-Forwarded-For; 0: the header is ignored and the client

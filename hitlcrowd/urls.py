@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.mturk import urls as mturk_urls
+from apps.mturk.endpoint import mturk_endpoint
 from apps.workers.web import account, password
 from hitlcrowd import views
 
@@ -11,6 +13,7 @@ api_v1 = [
     path("", include("apps.tasks.api.urls")),
     path("", include("apps.models.api.urls")),
     path("", include("apps.panels.api.urls")),
+    path("", include(mturk_urls.api)),
 ]
 
 urlpatterns = [
@@ -46,9 +49,14 @@ urlpatterns = [
     ),
     path("requester/", include("apps.tasks.web.urls")),
     path("requester/", include("apps.models.web.urls")),
+    path("requester/", include(mturk_urls.pages)),
     path("work/", include("apps.workers.web.urls")),
     path("requester/", include("apps.panels.web.requester_urls")),
     path("enter/", include("apps.panels.web.entry_urls")),
+    # boto3's endpoint_url: ".../mturk/" posts to /mturk/, ".../mturk" to /mturk (no redirect:
+    # a POST cannot follow one).
+    path("mturk/", mturk_endpoint, name="mturk-endpoint"),
+    path("mturk", mturk_endpoint),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.api_docs, name="api-docs"),

@@ -30,6 +30,16 @@ def _plain_http() -> Iterator[None]:
         yield
 
 
+TEST_ENCRYPTION_KEY = "tests-only-encryption-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _encryption_key(settings) -> None:
+    """Tests run with DEBUG=false, where ENCRYPTION_KEY has no default (hitlcrowd/secretbox.py):
+    a fixed one, as a deployment sets it. Tests of its absence set it to None."""
+    settings.ENCRYPTION_KEY = TEST_ENCRYPTION_KEY
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     """The real hasher costs about a second per user; the tests check roles, not hashing."""

@@ -30,6 +30,8 @@ from apps.models.models import (
     WebhookDelivery,
     WebhookSlot,
 )
+from apps.mturk.models import AccessKey
+from apps.mturk.services import SECRET_PURPOSE
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
@@ -43,7 +45,15 @@ from apps.tasks.models import (
     Item,
     Project,
 )
-from apps.workers.models import Block, LedgerCheckpoint, LedgerEntry, Qualification, WorkerStats
+from apps.workers.models import (
+    Block,
+    Deposit,
+    LedgerCheckpoint,
+    LedgerEntry,
+    Qualification,
+    WorkerStats,
+)
+from hitlcrowd import secretbox
 
 PASSWORD = "correct-horse-battery"
 
@@ -307,6 +317,34 @@ class LedgerEntryFactory(factory.django.DjangoModelFactory):
             amount=Decimal("1.0000"),
             reason="Good work.",
         )
+
+
+class DepositFactory(factory.django.DjangoModelFactory):
+    """Prepaid funds paid in for a requester, as ledger_deposit writes them."""
+
+    class Meta:
+        model = Deposit
+
+    requester = factory.SubFactory(RequesterFactory)
+    amount = Decimal("100.0000")
+    reason = "Invoice 1"
+
+
+class AccessKeyFactory(factory.django.DjangoModelFactory):
+    """A live access key, its secret encrypted as access_key_create stores it; the plain secret
+    is `secret` (a parameter), the test's to sign with."""
+
+    class Meta:
+        model = AccessKey
+        exclude = ("secret",)
+
+    requester = factory.SubFactory(RequesterFactory)
+    access_key_id = factory.Sequence(lambda n: f"AKIATEST{n:012d}")
+    secret = factory.Sequence(lambda n: f"test-secret-{n:028d}")
+    secret_encrypted = factory.LazyAttribute(
+        lambda key: secretbox.encrypt(purpose=SECRET_PURPOSE, plaintext=key.secret)
+    )
+    label = "tests"
 
 
 class LedgerCheckpointFactory(factory.django.DjangoModelFactory):

@@ -46,6 +46,7 @@ from apps.tasks.models import (
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import (
     Block,
+    Deposit,
     LedgerCheckpoint,
     LedgerEntry,
     Qualification,
@@ -101,6 +102,7 @@ EDITABLE: list[type[models.Model]] = [
     WorkerGroup,  # people: a requester's crowd
     Membership,  # remove a worker from a group
     InviteLink,  # revoke a link (made only by invite_create: no add)
+    Deposit,  # a requester's funds are paid in here (never changed or deleted)
 ]
 
 

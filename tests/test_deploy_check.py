@@ -21,6 +21,7 @@ def deploy_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
             "ALLOWED_HOSTS": "labels.example.org",
             "HITLCROWD_DATA_DIR": str(tmp_path),
+            "ENCRYPTION_KEY": secrets.token_urlsafe(32),
             **env,
         }
     )
@@ -50,3 +51,10 @@ def test_turning_https_off_is_reported(tmp_path):
     assert result.returncode != 0
     assert "security.W008" in result.stderr + result.stdout
     assert "security.W004" in result.stderr + result.stdout
+
+
+def test_a_missing_encryption_key_is_reported_naming_it(tmp_path):
+    result = deploy_check(tmp_path, ENCRYPTION_KEY="")
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "mturk.E001" in output and "ENCRYPTION_KEY is not set" in output

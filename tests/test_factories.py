@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 
-APPS = ("tasks", "workers", "mlmodels", "crowds", "panels")
+APPS = ("tasks", "workers", "mlmodels", "crowds", "panels", "mturk")
 
 
 def factory_of() -> dict[type, type[factory.django.DjangoModelFactory]]:

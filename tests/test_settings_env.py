@@ -53,6 +53,8 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
             "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true",
         ),
         ({"DEBUG": "true", "PASSWORD_RESET_RATE_PER_EMAIL": "3"}, "PASSWORD_RESET_RATE_PER_EMAIL"),
+        ({"DEBUG": "true", "ENCRYPTION_KEY": "short"}, "ENCRYPTION_KEY must be at least 32"),
+        ({"DEBUG": "true", "MTURK_MAX_BODY_BYTES": "10"}, "MTURK_MAX_BODY_BYTES must be at least"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.workers.errors import BudgetSpent
-from apps.workers.models import LedgerCheckpoint, LedgerEntry, User
+from apps.workers.models import Deposit, LedgerCheckpoint, LedgerEntry, User
 from apps.workers.selectors import ledger_committed, signed_sum
 from hitlcrowd.errors import InvalidInput, full_clean
 from hitlcrowd.rawrows import insert_row
@@ -191,15 +191,32 @@ def ledger_grant_bonus(
     return entry
 
 
-def _clean_amount(amount: object) -> Decimal:
+MAX_DEPOSIT = Decimal("10000000")
+
+
+@transaction.atomic
+def ledger_deposit(*, requester: User, amount: object, reason: str, by: User | None) -> Deposit:
+    """Add to a requester's prepaid funds (a positive Decimal, at most MAX_DEPOSIT)."""
+    value = _clean_amount(amount, most=MAX_DEPOSIT)
+    reason = clean_reason(reason)
+    if not requester.is_requester:
+        raise InvalidInput.field("requester", "Funds are paid in by requesters.")
+    deposit = Deposit(requester=requester, amount=value, reason=reason, created_by=by)
+    full_clean(deposit)
+    deposit.save()
+    log.info("deposit: %s paid in for requester %s by %s", value, requester.pk, by and by.pk)
+    return deposit
+
+
+def _clean_amount(amount: object, *, most: Decimal = MAX_BONUS) -> Decimal:
     if isinstance(amount, float):
         raise InvalidInput.field("amount", "Give the amount as a decimal string, not a float.")
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
         raise InvalidInput.field("amount", "A decimal amount is needed.") from None
-    if not value.is_finite() or not Decimal(0) < value <= MAX_BONUS:
-        raise InvalidInput.field("amount", f"Must be more than 0 and at most {MAX_BONUS}.")
+    if not value.is_finite() or not Decimal(0) < value <= most:
+        raise InvalidInput.field("amount", f"Must be more than 0 and at most {most}.")
     if value != value.quantize(Decimal("0.0001")):
         raise InvalidInput.field("amount", "At most 4 decimal places.")
     return value

@@ -231,3 +231,39 @@ class LedgerCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"spend of {self.project_id} up to entry {self.upto_id}"
+
+
+class Deposit(models.Model):
+    """Money a requester has paid in: their prepaid funds. Added by an admin (the admin's
+    Deposits page, through ledger_deposit); append-only like the ledger. A requester's balance
+    is their deposits less what their projects spent (apps/workers/selectors.py,
+    requester_balance): MTurk's GetAccountBalance answers it."""
+
+    requester = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deposits")
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+        ]
+        indexes = [
+            # The balance: WHERE requester_id = ? (SUM).
+            models.Index(fields=["requester"], name="deposit_requester"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} paid in by {self.requester_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Deposits are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Deposits are append-only.")

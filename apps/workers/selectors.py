@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from apps.workers.models import (
     Block,
+    Deposit,
     LedgerCheckpoint,
     LedgerEntry,
     Qualification,
@@ -305,6 +307,47 @@ def ledger_committed(*, project: Project) -> tuple[Decimal, int]:
     checkpoint). Three queries."""
     spend, tail = ledger_spend(project=project)
     return spend + _live_leases(project) * project.reward_per_answer, tail
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A requester's prepaid funds: `deposited` (paid in, Deposit rows) less `spent` (what the
+    ledger owes workers on the requester's projects: credits + bonuses - reversals) is what is
+    left; `on_hold` of it is the reward of every live lease on their projects (each may become
+    a paid answer), and `available` the rest. Negative when projects without a budget spent
+    past the deposits: nothing stops them yet (docs/mturk.md)."""
+
+    deposited: Decimal
+    spent: Decimal
+    on_hold: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.deposited - self.spent - self.on_hold
+
+
+def requester_balance(*, requester: User) -> Balance:
+    """Three sums (deposits; the ledger over the requester's projects, a join on the
+    ledger_project_kind index; live leases). Not for a hot path: the ledger sum grows with the
+    requester's history (a per-requester checkpoint, as the budget check has per project, when
+    it matters)."""
+    from apps.tasks.models import Assignment
+
+    money = DecimalField(max_digits=18, decimal_places=4)
+    deposited = Deposit.objects.filter(requester=requester).aggregate(
+        total=Coalesce(Sum("amount"), ZERO, output_field=money)
+    )["total"]
+    spent = LedgerEntry.objects.filter(project__owner=requester).aggregate(total=signed_sum())[
+        "total"
+    ]
+    on_hold = Assignment.objects.filter(
+        project__owner=requester,
+        state=Assignment.State.LEASED,
+        lease_expires_at__gt=timezone.now(),
+    ).aggregate(total=Coalesce(Sum("project__reward_per_answer"), ZERO, output_field=money))[
+        "total"
+    ]
+    return Balance(deposited=_money(deposited), spent=_money(spent), on_hold=_money(on_hold))
 
 
 def budget_status(*, project: Project) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from apps.workers.ledger import ledger_grant_bonus
-from apps.workers.models import LedgerCheckpoint, LedgerEntry
+from apps.workers.ledger import ledger_deposit, ledger_grant_bonus
+from apps.workers.models import Deposit, LedgerCheckpoint, LedgerEntry, User
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import DomainError
 
@@ -87,3 +87,41 @@ class LedgerCheckpointAdmin(ReadOnlyAdmin):
 
     list_display = ["project", "upto_id", "amount", "updated_at"]
     list_select_related = ["project"]
+
+
+class DepositForm(forms.ModelForm):
+    class Meta:
+        model = Deposit
+        fields = ["requester", "amount", "reason"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "requester" in self.fields:
+            self.fields["requester"].queryset = User.objects.filter(role=User.Role.REQUESTER)
+
+
+@admin.register(Deposit)
+class DepositAdmin(admin.ModelAdmin):
+    """A requester's prepaid funds come in here (through ledger_deposit); a deposit is never
+    changed or deleted (a correction is a later feature: docs/mturk.md)."""
+
+    form = DepositForm
+    list_display = ["requester", "amount", "reason", "created_by", "created_at"]
+    search_fields = ["requester__username", "reason"]
+    list_select_related = ["requester", "created_by"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Deposit, form, change: bool) -> None:
+        data = form.cleaned_data
+        saved = ledger_deposit(
+            requester=data["requester"],
+            amount=data["amount"],
+            reason=data["reason"],
+            by=request.user,
+        )
+        obj.pk, obj.created_at = saved.pk, saved.created_at

@@ -1,0 +1,109 @@
+"""The MTurk app's refusals: domain errors for its services (the REST API and pages map them as
+everywhere), and `MturkError`, the wire error of the /mturk/ endpoint.
+
+botocore reads a JSON-protocol error's code from `__type` (the part after a `#`) and its
+message from `Message`, so boto3's `ClientError.response["Error"]["Code"]` is our `__type`.
+MTurk modeled two errors, `ServiceFault` (its side) and `RequestError` (the caller's), both
+carrying `TurkErrorCode`, and boto3 users catch them as `client.exceptions.RequestError`.
+Before any operation runs, AWS's front door answers in its own codes, and so do we
+(`MissingAuthenticationTokenException`, `IncompleteSignatureException`,
+`InvalidSignatureException`, `UnrecognizedClientException`): code written against AWS checks
+those names.
+"""
+
+from __future__ import annotations
+
+from hitlcrowd.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+)
+
+# --- Services (REST API and pages) -----------------------------------------------------------
+
+
+class AccessKeyLimit(Conflict):
+    code = "access_key_limit"
+    default_message = "You hold as many live access keys as allowed: revoke one first."
+
+
+class EncryptionUnavailable(Conflict):
+    code = "encryption_key_missing"
+    default_message = (
+        "Access keys cannot be created on this server: ENCRYPTION_KEY is not set (ask its "
+        "administrator)."
+    )
+
+
+# --- The wire --------------------------------------------------------------------------------
+
+
+class MturkError(Exception):
+    """An error answered in the AWS JSON 1.1 shape: `{"__type", "Message", "TurkErrorCode"}`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type_: str = "RequestError",
+        turk_code: str | None = None,
+        status: int = 400,
+    ) -> None:
+        self.message = message
+        self.type = type_
+        self.turk_code = turk_code
+        self.status = status
+        super().__init__(message)
+
+    def body(self) -> dict[str, str]:
+        body = {"__type": self.type, "Message": self.message}
+        if self.turk_code is not None:
+            body["TurkErrorCode"] = self.turk_code
+        return body
+
+
+def request_error(message: str, turk_code: str) -> MturkError:
+    return MturkError(message, type_="RequestError", turk_code=turk_code)
+
+
+def unrecognized_client() -> MturkError:
+    """An unknown, revoked or foreign key: one answer for all three, so a caller cannot tell
+    a revoked key from one that never existed (AWS's words)."""
+    return MturkError(
+        "The security token included in the request is invalid.",
+        type_="UnrecognizedClientException",
+    )
+
+
+def service_fault(message: str = "The service could not answer; try again.") -> MturkError:
+    return MturkError(message, type_="ServiceFault", turk_code="AWS.ServiceUnavailable", status=500)
+
+
+# A domain error raised by a service the operation called, as MTurk would have said it.
+_DOMAIN_TURK_CODES: tuple[tuple[type[DomainError], str], ...] = (
+    (InvalidInput, "AWS.ParameterOutOfRange"),
+    (NotFound, "AWS.MechanicalTurk.ResourceDoesNotExist"),
+    (Forbidden, "AWS.MechanicalTurk.PermissionDenied"),
+    (Conflict, "AWS.MechanicalTurk.InvalidState"),
+    (Gone, "AWS.MechanicalTurk.InvalidState"),
+    (TooLarge, "AWS.ParameterOutOfRange"),
+)
+
+
+def from_domain(exc: DomainError) -> MturkError:
+    """A service's refusal as a RequestError (field errors folded into the message)."""
+    turk_code = next(
+        (code for kind, code in _DOMAIN_TURK_CODES if isinstance(exc, kind)),
+        "AWS.MechanicalTurk.RequestError",
+    )
+    message = exc.message
+    if isinstance(exc.errors, dict) and exc.errors:
+        fields = "; ".join(
+            f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in exc.errors.items()
+        )
+        message = f"{message} {fields}" if message != InvalidInput.default_message else fields
+    return request_error(message, turk_code)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class AccessKey(models.Model):
+    """A requester's MTurk-style credentials: an access key id (`AKIA` + 16 characters, like
+    AWS's) and a secret shown once, at creation. The secret is stored encrypted, not hashed:
+    Signature V4 is an HMAC keyed with the secret itself (hitlcrowd/secretbox.py). Revoked
+    keys stay as history; they authenticate nothing."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mturk_access_keys"
+    )
+    # The endpoint's look-up on every request: WHERE access_key_id = ? (the unique index).
+    access_key_id = models.CharField(max_length=20, unique=True)
+    secret_encrypted = models.TextField()
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed at most once a minute (services.access_key_touch), not on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A requester's live keys (their page, the per-requester limit).
+            models.Index(
+                fields=["requester"], condition=Q(revoked_at__isnull=True), name="accesskey_live"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

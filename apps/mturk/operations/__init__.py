@@ -1,0 +1,28 @@
+"""The dispatch table: MTurk operation name -> handler.
+
+A handler takes a `Call` (the requester the signature proved, the key, and the input already
+checked against the operation's input shape in apps/mturk/shapes.py) and returns the output
+as a dict of the operation's output shape (checked in the tests against botocore's model,
+tests/helpers/mturk.py). It calls services and selectors, and refuses with domain errors or
+`MturkError`s; the endpoint (apps/mturk/endpoint.py) turns both into the wire's error shape.
+
+Adding an operation: a handler in the module of its resource, one line here, a conformance
+test through boto3 in tests/mturk/ (the response validated), and its row in docs/mturk.md.
+Every operation of the model not listed here answers a RequestError naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from apps.mturk.operations import account
+from apps.mturk.operations.call import Call
+
+Handler = Callable[[Call], dict[str, Any]]
+
+OPERATIONS: dict[str, Handler] = {
+    "GetAccountBalance": account.get_account_balance,
+}
+
+__all__ = ["OPERATIONS", "Call", "Handler"]

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from apps.mturk import views
+
+api = [
+    path("mturk/access-keys/", views.AccessKeyListView.as_view(), name="mturk-access-keys"),
+    path(
+        "mturk/access-keys/<int:key_id>/revoke/",
+        views.AccessKeyRevokeView.as_view(),
+        name="mturk-access-key-revoke",
+    ),
+]
+
+pages = [
+    path("mturk/", views.access_keys_page, name="requester-mturk"),
+    path("mturk/keys/", views.access_key_create_page, name="requester-mturk-key-create"),
+    path(
+        "mturk/keys/<int:key_id>/revoke/",
+        views.access_key_revoke_page,
+        name="requester-mturk-key-revoke",
+    ),
+]

@@ -1,0 +1,34 @@
+"""The MTurk API's tests: boto3 against pytest-django's live server (a thread of this
+process, on the test database, so rows made here are seen there: transactional)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.mturk.services import access_key_create
+from tests.helpers.mturk import mturk_client
+
+
+@pytest.fixture
+def mturk_url(live_server) -> str:
+    return f"{live_server.url}/mturk/"
+
+
+@pytest.fixture
+def owner_key(requester):
+    return access_key_create(requester=requester, label="owner's script")
+
+
+@pytest.fixture
+def owner_client(mturk_url, owner_key):
+    return mturk_client(mturk_url, owner_key.key.access_key_id, owner_key.secret)
+
+
+@pytest.fixture
+def outsider_key(other_requester):
+    return access_key_create(requester=other_requester, label="outsider's script")
+
+
+@pytest.fixture
+def outsider_client(mturk_url, outsider_key):
+    return mturk_client(mturk_url, outsider_key.key.access_key_id, outsider_key.secret)
