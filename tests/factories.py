@@ -30,7 +30,7 @@ from apps.models.models import (
     WebhookDelivery,
     WebhookSlot,
 )
-from apps.mturk.models import AccessKey
+from apps.mturk.models import AccessKey, HITType
 from apps.mturk.services import SECRET_PURPOSE
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
@@ -345,6 +345,22 @@ class AccessKeyFactory(factory.django.DjangoModelFactory):
         lambda key: secretbox.encrypt(purpose=SECRET_PURPOSE, plaintext=key.secret)
     )
     label = "tests"
+
+
+class HITTypeFactory(factory.django.DjangoModelFactory):
+    """An MTurk HIT type as hit_type_create makes it (its fingerprint unique per requester)."""
+
+    class Meta:
+        model = HITType
+
+    requester = factory.SubFactory(RequesterFactory)
+    hit_type_id = factory.Sequence(lambda n: f"3TESTHITTYPE{n:018d}")
+    title = factory.Sequence(lambda n: f"Label picture set {n}")
+    description = "Say what is in each picture."
+    reward = Decimal("0.05")
+    assignment_duration_seconds = 600
+    auto_approval_delay_seconds = 3600
+    fingerprint = factory.Sequence(lambda n: f"{n:064x}")
 
 
 class LedgerCheckpointFactory(factory.django.DjangoModelFactory):

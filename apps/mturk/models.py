@@ -38,3 +38,37 @@ class AccessKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class HITType(models.Model):
+    """An MTurk HIT type: what a group of HITs share (title, description, reward, durations,
+    keywords). CreateHITType with the same values returns the same type, as MTurk did: the
+    values' digest is unique per requester. HITs and their link to a project come with
+    CreateHIT (issue 17 #2)."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mturk_hit_types"
+    )
+    hit_type_id = models.CharField(max_length=30, unique=True)
+    title = models.CharField(max_length=128)
+    description = models.CharField(max_length=2000)
+    keywords = models.CharField(max_length=1000, blank=True)
+    reward = models.DecimalField(max_digits=10, decimal_places=2)
+    assignment_duration_seconds = models.PositiveIntegerField()
+    auto_approval_delay_seconds = models.PositiveIntegerField()
+    # sha256 of the values above, canonical (services.hit_type_fingerprint).
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # CreateHITType's look-up of an identical type: WHERE requester_id = ? AND
+            # fingerprint = ?; also what makes two concurrent identical calls one type.
+            models.UniqueConstraint(
+                fields=["requester", "fingerprint"], name="hittype_requester_fingerprint"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hit_type_id} {self.title}"

@@ -21,6 +21,9 @@ from botocore.loaders import Loader
 from apps.mturk import shapes
 
 ERROR_MEMBERS = {"__type", "Message", "TurkErrorCode"}
+# Clients made by mturk_client, closed after each test (tests/mturk/conftest.py): a kept-alive
+# connection left open would be closed by the live server's thread during a later test.
+OPEN_CLIENTS: list[Any] = []
 
 
 @cache
@@ -64,7 +67,13 @@ def mturk_client(endpoint_url: str, key_id: str, secret: str, **config: Any):
         config=Config(retries={"total_max_attempts": 1}, **config),
     )
     client.meta.events.register("after-call.mturk", _check_response)
+    OPEN_CLIENTS.append(client)
     return client
+
+
+def close_clients() -> None:
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 def _check_response(http_response, model, **kwargs) -> None:

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from apps.mturk.services import access_key_create
-from tests.helpers.mturk import mturk_client
+from tests.helpers.mturk import close_clients, mturk_client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():
+    yield
+    close_clients()
 
 
 @pytest.fixture

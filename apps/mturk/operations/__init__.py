@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apps.mturk.operations import account
+from apps.mturk.operations import account, hit_types
 from apps.mturk.operations.call import Call
 
 Handler = Callable[[Call], dict[str, Any]]
 
 OPERATIONS: dict[str, Handler] = {
+    "CreateHITType": hit_types.create_hit_type,
     "GetAccountBalance": account.get_account_balance,
 }
 
