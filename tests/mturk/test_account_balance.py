@@ -100,3 +100,24 @@ def test_a_deposit_must_be_a_positive_amount(requester, admin_user, amount):
 def test_deposits_are_for_requesters(worker, admin_user):
     with pytest.raises(InvalidInput):
         ledger_deposit(requester=worker, amount="5", reason="", by=admin_user)
+
+
+def test_an_admin_adds_a_deposit_in_the_admin_and_cannot_change_it(client, admin_user, requester):
+    from apps.workers.models import Deposit
+
+    client.force_login(admin_user)
+    data = {"requester": requester.pk, "amount": "20.00", "reason": "invoice 9"}
+    response = client.post("/admin/workers/deposit/add/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    deposit = Deposit.objects.get()
+    assert (deposit.requester, deposit.amount, deposit.created_by) == (
+        requester,
+        Decimal("20.0000"),
+        admin_user,
+    )
+    assert client.post(f"/admin/workers/deposit/{deposit.pk}/change/", data).status_code == 403
+    assert (
+        client.post(f"/admin/workers/deposit/{deposit.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
