@@ -1,6 +1,6 @@
 """A small seeded world for the API-wide tests (schemathesis, hostile values): a requester's
 project with a batch and items waiting for people, a worker who acknowledged its guideline and
-holds a live assignment, an admin; a token for each role."""
+holds a live assignment, an admin, the requester's MTurk access key; a token for each role."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class World:
             "assignment_id": self.ids["assignment"],
             "worker_id": self.ids["worker"],
             "link_id": self.ids["panel_link"],
+            "key_id": self.ids["access_key"],
             # projects/{id}/ is a project, projects/{project_id}/items/{id}/ an item
             "id": self.ids["item"] if "project_id" in names else self.ids["project"],
         }
@@ -57,6 +58,7 @@ def seed_world() -> World:
     assignment = factories.AssignmentFactory(hit=hits[0], worker=worker, lease_expires_at=expires)
     link = factories.PanelLinkFactory(project=project)
     factories.PanelParticipantFactory(link=link)
+    access_key = factories.AccessKeyFactory(requester=requester)
     users = {"requester": requester, "worker": worker, "admin": admin}
     tokens = {role: AuthToken.objects.create(user)[1] for role, user in users.items()}
     ids = {
@@ -66,5 +68,6 @@ def seed_world() -> World:
         "assignment": assignment.pk,
         "worker": worker.pk,
         "panel_link": link.pk,
+        "access_key": access_key.pk,
     }
     return World(tokens=tokens, ids=ids)
