@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import botocore.auth
 import pytest
@@ -34,9 +35,18 @@ def test_a_valid_call_answers_the_account_balance(owner_client, requester):
     assert balance["ResponseMetadata"]["RequestId"]
 
 
-def test_an_endpoint_url_without_the_trailing_slash_works_too(live_server, owner_key):
-    client = mturk_client(f"{live_server.url}/mturk", owner_key.key.access_key_id, owner_key.secret)
+@pytest.mark.parametrize("path", ["/mturk/", "/mturk"])
+def test_botocore_posts_to_the_endpoint_urls_own_path_and_both_forms_work(
+    live_server, owner_key, path
+):
+    client = mturk_client(f"{live_server.url}{path}", owner_key.key.access_key_id, owner_key.secret)
+    sent = []
+    client.meta.events.register("before-send.mturk", lambda request, **kw: sent.append(request))
+
     assert client.get_account_balance()["AvailableBalance"] == "0.00"
+    assert [(r.method, urlsplit(r.url).path) for r in sent] == [("POST", path)]
+    assert sent[0].headers["X-Amz-Target"] == b"MTurkRequesterServiceV20170117.GetAccountBalance"
+    assert sent[0].headers["Content-Type"] == b"application/x-amz-json-1.1"
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1"])
