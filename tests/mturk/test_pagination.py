@@ -105,3 +105,13 @@ def test_a_token_is_refused_by_another_operation_or_other_filters(requester):
         paginate(rows, operation="ListReviewableHITs", **follow)
     with pytest.raises(MturkError):
         paginate(rows, operation="ListHITs", filters={"Status": "Reviewable"}, **follow)
+
+
+def test_another_requesters_key_lists_none_of_mine(owner_client, outsider_client, requester):
+    factories.HITTypeFactory.create_batch(3, requester=requester)
+    assert owner_client.list_hits()["NumResults"] == 3
+    assert outsider_client.list_hits() | {"ResponseMetadata": None} == {
+        "NumResults": 0,
+        "HITs": [],
+        "ResponseMetadata": None,
+    }
