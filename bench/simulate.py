@@ -831,7 +831,9 @@ class Report:
 
     def summary(self) -> str:
         bad = ", ".join(
-            f"{w['name']}: {w['answers_before_block']}" if w["blocked"] else f"{w['name']}: never"
+            f"{w['name']}: {w['answers_before_block']} ({w['real_answers_before_block']} real)"
+            if w["blocked"]
+            else f"{w['name']}: never"
             for w in self.bad_workers
         )
         lines = [
@@ -852,6 +854,15 @@ class Report:
             f"blocked by kind {self.blocked}; reliable blocked {self.reliable_blocked or 0};"
             f" noisy blocked {self.noisy_blocked or 0}",
             f"bad workers' answers before their block: {bad}",
+            "gold checks: "
+            + (
+                "; ".join(
+                    f"{w['name']} {', '.join(w['gold_checks'])}"
+                    for w in self.workers
+                    if w.get("gold_checks")
+                )
+                or "none"
+            ),
             f"answers accepted after a block {self.answers_after_block}; submits refused after "
             f"a block {self.refused_after_block}; late 410s {self.late_410}",
             f"server errors {self.server_errors}; unexpected {len(self.unexpected)}"
@@ -890,6 +901,9 @@ def _report(sim: Simulation, requester: Http, stopped_by: str, settled: float) -
     human = crowd_answers + dataset.human_labels
     overlap3 = 3 * len(records)
     workers = [_worker_row(w, blocks, per_worker_answers) for w in sim.workers]
+    gold_checks = _gold_checks(sim.project_id)
+    for row in workers:
+        row["gold_checks"] = gold_checks.get(row["name"], [])
     bad = [w for w in workers if w["kind"] in BAD_KINDS]
     report = Report(
         dataset=dataset.name,
@@ -952,12 +966,31 @@ def _worker_row(worker: Worker, blocks: dict[str, Any], answers: dict[str, int])
         "observed_accuracy": round(record.correct / record.answers, 3) if record.answers else None,
         "blocked": block is not None,
         "answers_before_block": block["answers_before"] if block else None,
+        "real_answers_before_block": block["real_answers_before"] if block else None,
         "block_reason": block["reason"] if block else None,
         "skips": record.skips,
         "late_410": record.late,
         "refused_after_block": record.refused,
         "left": record.left,
     }
+
+
+def _gold_checks(project_id: int) -> dict[str, list[str]]:
+    """Per worker, the gold checks started and cleared, in order (the audit trail)."""
+    from apps.tasks.models import AuditEvent
+    from apps.workers.models import User
+
+    events = AuditEvent.objects.filter(
+        project_id=project_id, action__in=["worker_gold_check", "worker_gold_check_clear"]
+    ).order_by("id")
+    names = dict(User.objects.values_list("pk", "username"))
+    out: dict[str, list[str]] = {}
+    for event in events:
+        step = "cleared" if event.action.endswith("clear") else "started"
+        out.setdefault(names[event.changes["worker"]], []).append(
+            f"{step} at {event.changes['answers']}"
+        )
+    return out
 
 
 def _blocks_from_database(project_id: int) -> tuple[dict[str, Any], int, dict[str, int]]:
@@ -977,13 +1010,16 @@ def _blocks_from_database(project_id: int) -> tuple[dict[str, Any], int, dict[st
     blocks, after = {}, 0
     for block in Block.objects.filter(project_id=project_id).select_related("worker"):
         answers = Answer.objects.filter(project_id=project_id, worker_id=block.worker_id)
-        before = answers.filter(created_at__lte=block.created_at).count()
+        before = answers.filter(created_at__lte=block.created_at)
+        real_before = before.filter(item__is_gold=False).count()
+        before = before.count()
         late = answers.filter(created_at__gt=block.created_at)
         if block.lifted_at:
             late = late.filter(created_at__lt=block.lifted_at)
         after += late.count()
         blocks[block.worker.username] = {
             "answers_before": before,
+            "real_answers_before": real_before,  # the others are gold (the gold check)
             "reason": block.reason,
             "automatic": block.automatic,
         }

@@ -31,7 +31,7 @@ from apps.tasks.models import (
     Item,
     Project,
 )
-from apps.workers.models import Block, User
+from apps.workers.models import Block, User, WorkerStats
 from hitlcrowd.rawrows import RowReader, hot_cursor, read_row
 
 # What a task shows of its item (selectors.assignments.task_for_worker, suggestion_of).
@@ -50,6 +50,7 @@ TABLES = {
     "block": Block._meta.db_table,
     "panel_link": PanelLink._meta.db_table,
     "panel_participant": PanelParticipant._meta.db_table,
+    "stats": WorkerStats._meta.db_table,
 }
 
 
@@ -235,7 +236,7 @@ def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
 # subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
 # settings' project key, guideline_number_unique, guideline_ack_unique, and the panel
 # participant's unique user (its quota: NULL for a worker who is no panel identity here, 0
-# once the participant is done).
+# once the participant is done), workerstats_unique.
 _PROJECT_FOR_CLAIM_SQL = """
 SELECT {columns},
     (SELECT b.automatic FROM {block} b
@@ -254,7 +255,9 @@ SELECT {columns},
         AS current_guideline_acknowledged,
     (SELECT CASE WHEN pp.completed_at IS NULL THEN l.quota ELSE 0 END
      FROM {panel_participant} pp JOIN {panel_link} l ON l.id = pp.link_id
-     WHERE pp.user_id = %s AND l.project_id = p.id) AS panel_quota
+     WHERE pp.user_id = %s AND l.project_id = p.id) AS panel_quota,
+    EXISTS (SELECT 1 FROM {stats} ws WHERE ws.project_id = p.id AND ws.worker_id = %s
+            AND ws.gold_check_at IS NOT NULL) AS on_gold_check
 FROM {project} p
 LEFT JOIN {guideline} g ON g.id = (
     SELECT g2.id FROM {guideline} g2
@@ -270,12 +273,12 @@ def project_for_claim_row(
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
     (block automatic, block reason, everywhere block reason, pre-annotation, current guideline
-    number, acknowledged, panel quota) for the worker, or None."""
+    number, acknowledged, panel quota, on a gold check) for the worker, or None."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""
     sql = _PROJECT_FOR_CLAIM_SQL.format(columns=reader.columns, open=open_, **TABLES)
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker_id] * 5 + [project_id])
+        cursor.execute(sql, [worker_id] * 6 + [project_id])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -78,6 +78,18 @@ class WorkerStats(models.Model):
     agreement = models.FloatField(null=True, blank=True, help_text="Share agreeing with consensus.")
     median_seconds = models.FloatField(null=True, blank=True)
     confusion = models.JSONField(null=True, blank=True, help_text="true x given, project labels.")
+    # The gold check (reliability.py): the check (answers covered) at which the spam score or
+    # skill rule first failed; the worker is served only gold until a check with
+    # GOLD_CHECK_ANSWERS more gold answers behind it decides.
+    # Written by the block check alone, never by the stats upsert (STATS_FIELDS).
+    gold_check_at = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="On a gold check since this many answers: served gold until the next check.",
+    )
+    gold_check_gold = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Gold answers the check started with."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,10 +14,12 @@ from django.utils import timezone
 from apps.workers.ledger import AnswerChoice, clean_reason, ledger_reject_answers
 from apps.workers.models import Block, Qualification, User, WorkerStats
 from apps.workers.reliability import (
+    GOLD_CHECK_ANSWERS,
     SPAM_MIN_EVIDENCE,
     BlockRules,
-    block_reason,
+    answers_block_reason,
     checkpoint_size,
+    gold_block_reason,
     skill_intervals,
     spam_scores,
 )
@@ -277,25 +279,92 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         np.array([done["answers"] - done["gold_answers"] for done in checked], dtype=float),
     )
     spam_high = _checked_spam_high(checked)
-    blocks = []
+    on_check = _on_gold_check(project, [row["worker_id"] for row in rows])
+    blocks, starts, ends = [], [], []
     for row, done, skill_high, spam in zip(rows, checked, high.tolist(), spam_high, strict=True):
-        if row["worker_id"] in spared:
+        worker_id = row["worker_id"]
+        if worker_id in spared:
             continue
-        reason = block_reason(
-            rules=rules,
-            answers=done["answers"],
-            skill_high=skill_high,
-            gold_answers=done["gold_answers"],
-            gold_correct=done["gold_correct"],
-            spam_high=spam,
+        gold_reason = gold_block_reason(
+            rules=rules, gold_answers=done["gold_answers"], gold_correct=done["gold_correct"]
         )
+        reason = gold_reason or answers_block_reason(
+            rules=rules, answers=done["answers"], skill_high=skill_high, spam_high=spam
+        )
+        step = _gold_check_step(project, worker_id, on_check, done, failed=reason is not None)
+        if step == "start" and gold_reason is None:
+            starts.append((worker_id, done, reason))
+            continue
+        if step == "wait" and gold_reason is None:  # failed gold needs no more of it
+            continue
+        if step in ("wait", "end"):
+            ends.append(worker_id)
         if reason is not None:
-            blocks.append(Block(worker_id=row["worker_id"], project=project, reason=reason))
+            blocks.append(Block(worker_id=worker_id, project=project, reason=reason))
+    _gold_check_set(project, starts, ends, {block.worker_id for block in blocks})
     lock_workers_for_block(block.worker_id for block in blocks)
     created = Block.objects.bulk_create(blocks)
     for block in created:  # a handful per run at most: rules block each worker once
         _audit(block, None, "worker_block", {"worker": block.worker_id, "reason": block.reason})
     return created
+
+
+def _gold_check_step(
+    project: Project, worker_id: int, on_check: dict[int, int], done: dict, *, failed: bool
+) -> str:
+    """The gold check's part in a block check (reliability.py): "start" one on a failure
+    with gold left for the worker, "wait" for GOLD_CHECK_ANSWERS gold answers while gold is
+    left, "end" it with this check's verdict, or "" (not on one, nothing to start)."""
+    from apps.tasks.selectors.assignments import gold_left_for
+
+    if worker_id not in on_check:
+        return "start" if failed and gold_left_for(worker_id=worker_id, project=project) else ""
+    gold_since = done["gold_answers"] - (on_check[worker_id] or 0)
+    if gold_since < GOLD_CHECK_ANSWERS and gold_left_for(worker_id=worker_id, project=project):
+        return "wait"
+    return "end"
+
+
+def _on_gold_check(project: Project, worker_ids: list[int]) -> dict[int, int]:
+    """The workers among `worker_ids` on a gold check on the project (reliability.py), with
+    the gold answers each check started with."""
+    return dict(
+        WorkerStats.objects.filter(
+            project=project, worker_id__in=worker_ids, gold_check_at__isnull=False
+        ).values_list("worker_id", "gold_check_gold")
+    )
+
+
+def _gold_check_set(
+    project: Project, starts: list[tuple[int, dict, str]], ends: list[int], blocked: set[int]
+) -> None:
+    """Put the `starts` workers (worker, the check's counts, the failed rule's reason) on a
+    gold check, and take the `ends` ones off it, audited (a cleared worker; a blocked one has its
+    block's event): a handful per run at most."""
+    from apps.tasks.services.audit import audit_record
+
+    stats = WorkerStats.objects.filter(project=project)
+    for worker_id, done, reason in starts:
+        answers = done["answers"]
+        stats.filter(worker_id=worker_id).update(
+            gold_check_at=answers, gold_check_gold=done["gold_answers"]
+        )
+        row = stats.get(worker_id=worker_id)
+        changes = {"worker": worker_id, "answers": answers, "reason": reason}
+        audit_record(
+            project_id=project.pk, actor=None, action="worker_gold_check", obj=row, changes=changes
+        )
+    if not ends:
+        return
+    stats.filter(worker_id__in=ends).update(gold_check_at=None, gold_check_gold=None)
+    for row in stats.filter(worker_id__in=set(ends) - blocked).order_by("worker_id"):
+        audit_record(
+            project_id=project.pk,
+            actor=None,
+            action="worker_gold_check_clear",
+            obj=row,
+            changes={"worker": row.worker_id, "answers": row.answers},
+        )
 
 
 def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:

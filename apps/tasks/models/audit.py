@@ -20,6 +20,8 @@ class AuditEvent(models.Model):
         GUIDELINE_PUBLISH = "guideline_publish", "Guideline published"
         WORKER_BLOCK = "worker_block", "Worker blocked"
         WORKER_UNBLOCK = "worker_unblock", "Worker unblocked"
+        WORKER_GOLD_CHECK = "worker_gold_check", "Worker put on a gold check"
+        WORKER_GOLD_CHECK_CLEAR = "worker_gold_check_clear", "Worker cleared by a gold check"
         ITEM_RESOLVE = "item_resolve", "Item resolved"
         MODEL_PROMOTE = "model_promote", "Model promoted"
         ITEM_SEND_BACK = "item_send_back", "Item sent back for more answers"

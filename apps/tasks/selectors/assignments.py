@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -67,6 +67,7 @@ class ClaimContext:
     # Answers the worker may give here as a panel participant (their link's quota, 0 once
     # they are done); None for a worker who is no panel identity on this project.
     panel_quota: int | None = None
+    gold_check: bool = False  # the worker is on a gold check (reliability.py): gold first
 
     @property
     def unread_guideline(self) -> int | None:
@@ -99,7 +100,8 @@ def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
 
 
 def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
-    automatic, reason, everywhere_reason, pre_annotation, number, acknowledged, quota = extra
+    automatic, reason, everywhere_reason, pre_annotation, *guideline, quota, gold = extra
+    number, acknowledged = guideline
     return ClaimContext(
         project=project,
         block_notice=block_notice_probed(
@@ -109,6 +111,24 @@ def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
         guideline_number=number,
         guideline_acknowledged=bool(acknowledged),
         panel_quota=quota,
+        gold_check=bool(gold),
+    )
+
+
+def gold_left_for(*, worker_id: int, project: Project) -> bool:
+    """Whether a gold claim could give the worker a gold HIT now: an open gold HIT with a
+    free slot that the worker never had (index hit_next_task; the reliability's gold check)."""
+    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker_id=worker_id)
+    return (
+        HIT.objects.filter(
+            project=project,
+            is_gold=True,
+            state=HIT.State.OPEN,
+            held=False,
+            slots_taken__lt=F("answers_wanted"),
+        )
+        .exclude(Exists(mine))
+        .exists()
     )
 
 

@@ -56,6 +56,13 @@ class ProjectWorkerSerializer(serializers.Serializer):
     agreement = serializers.FloatField(allow_null=True, help_text="Share agreeing with consensus.")
     median_seconds = serializers.FloatField(allow_null=True)
     confusion = serializers.JSONField(allow_null=True, help_text="true x given, project labels.")
+    gold_check_at = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "Set when the spam score or skill rule failed at this many answers: the worker is "
+            "served only gold until the next check blocks them or clears this."
+        ),
+    )
     blocked = serializers.SerializerMethodField()
     blocked_reason = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField()

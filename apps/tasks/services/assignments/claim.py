@@ -174,7 +174,7 @@ def _claim_once(worker: User, context: ClaimContext, wait: bool = False) -> Assi
     # The claim takes nothing while the worker holds a lease here (it checks that itself), so
     # the common case, no live lease, costs no separate look-up.
     project = context.project
-    for pool in gold_plan(worker, project):
+    for pool in gold_plan(worker, context):
         assignment = _take_slot(worker, project, pool, wait)
         if assignment is not None:
             return _record_pre_annotation(assignment, context)

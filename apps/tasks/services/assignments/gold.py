@@ -1,8 +1,8 @@
 """Gold and the qualification test, as the claim and the submit see them.
 
 Which pools a claim tries for a worker (the test's gold alone while testing, else gold mixed
-into real work at the worker's gold share), the test's score after each gold answer, and an
-item a requester makes gold.
+into real work at the worker's gold share, or gold only on a gold check), the test's score
+after each gold answer, and an item a requester makes gold.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.db import transaction
 
 from apps.tasks.errors import NotQualified
 from apps.tasks.models import HIT, Answer, Item, Project
+from apps.tasks.selectors.assignments import ClaimContext
 from apps.tasks.services.assignments.leases import check_label
 from apps.workers.models import Qualification, User
 from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
@@ -30,13 +31,15 @@ class Pool(StrEnum):
     TEST = "test"  # the qualification test: gold alone
 
 
-def gold_plan(worker: User, project: Project) -> list[Pool]:
+def gold_plan(worker: User, context: ClaimContext) -> list[Pool]:
     """Which pools to try, in order: the test's gold alone while testing, else gold first
-    with the worker's gold share (_gold_first), then real work.
+    with the worker's gold share (_gold_first), or always on a gold check (its verdict
+    waits for gold answers: apps/workers/reliability.py), then real work.
 
     A gold claim succeeds only while real work is left for the worker (apps.tasks.sql), so
     when it runs out the worker gets 204, as on a project without gold: whether a task comes
     depends on the real work only, never on which tasks are gold."""
+    project = context.project
     if project.qualification_size > 0:
         qualification = qualification_get(worker=worker, project=project)
         if qualification is None:
@@ -45,7 +48,9 @@ def gold_plan(worker: User, project: Project) -> list[Pool]:
             raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
             return [Pool.TEST]
-    return [Pool.GOLD, Pool.REAL] if _gold_first(worker, project) else [Pool.REAL]
+    if context.gold_check or _gold_first(worker, project):
+        return [Pool.GOLD, Pool.REAL]
+    return [Pool.REAL]
 
 
 def _gold_first(worker: User, project: Project) -> bool:

@@ -1,0 +1,178 @@
+"""The gold check: a first failure of the spam score or skill rule serves the worker gold until
+the next block check decides, instead of blocking on the consensus of others (issue 13)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.tasks.errors import NotQualified
+from apps.tasks.models import Answer, AuditEvent
+from apps.tasks.services.assignments.claim import assignment_claim
+from apps.workers.models import Block, WorkerStats
+from apps.workers.services import worker_stats_store
+from tests import factories
+from tests.helpers.crowd import LABELS, make_items, work
+
+
+@pytest.fixture
+def checked_every_10(settings):
+    settings.BLOCK_CHECK_EVERY = 10
+    settings.BLOCK_CHECK_LEAD = 0
+
+
+def project_with_gold(requester, *, real: int, gold: int):
+    """Default block rules, no gold mixed in by share: gold reaches a worker only on a check."""
+    project = factories.ProjectFactory(
+        owner=requester, labels=LABELS, min_overlap=3, max_overlap=3, gold_share=0
+    )
+    items = make_items(project, real, lambda i: LABELS[i % 3])
+    for i in range(gold):
+        item = factories.ItemFactory(
+            project=project, external_id=f"g{i}", is_gold=True, gold_label=LABELS[i % 3]
+        )
+        factories.HITFactory(item=item, answers_wanted=1)
+    return project, {item.pk: item.truth for item in items}
+
+
+def test_a_constant_worker_answers_gold_after_the_first_failed_check_and_is_then_blocked(
+    requester, sync_q, django_capture_on_commit_callbacks, checked_every_10
+):
+    project, truth = project_with_gold(requester, real=30, gold=12)
+    for _ in range(2):
+        work(factories.WorkerFactory(), project, lambda item: truth[item.pk])
+    constant = factories.WorkerFactory()
+
+    with pytest.raises(NotQualified):  # the block lands: the next claim is refused
+        work(constant, project, lambda item: "cat", django_capture_on_commit_callbacks)
+
+    block = Block.objects.get(worker=constant, project=project)
+    assert "too little information" in block.reason and "after 20 answers" in block.reason
+    given = list(
+        Answer.objects.filter(worker=constant, project=project)
+        .order_by("id")
+        .values_list("item__is_gold", flat=True)
+    )
+    # Ten real answers, the failed check, then only gold until the check that blocked.
+    assert given[:10] == [False] * 10
+    assert given[10:20] == [True] * 10
+    stats = WorkerStats.objects.get(worker=constant, project=project)
+    assert stats.gold_check_at is None  # the check ended with the block
+
+
+def test_a_worker_on_a_gold_check_is_served_gold_first(
+    requester, sync_q, django_capture_on_commit_callbacks, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    factories.WorkerStatsFactory(
+        worker=worker, project=project, gold_check_at=10, gold_check_gold=0
+    )
+
+    lease = assignment_claim(worker=worker, project=project)
+
+    assert lease.hit.is_gold
+
+
+def check_row(worker_id: int, counts: np.ndarray, *, answers: int = 10, gold: int = 0) -> dict:
+    """A consensus run's stats row for a worker at a check over `answers` answers, `gold` of
+    them on gold."""
+    return {
+        "worker_id": worker_id,
+        "answers": answers,
+        "gold_answers": gold,
+        "gold_correct": gold,
+        "skill": None,
+        "agreement": None,
+        "median_seconds": None,
+        "confusion": None,
+        "spam_counts": counts,
+        "checked": {
+            "answers": answers,
+            "gold_answers": gold,
+            "gold_correct": gold,
+            "spam_counts": counts,
+        },
+    }
+
+
+CONSTANT = np.array([[4.0, 0, 0], [3.0, 0, 0], [3.0, 0, 0]])  # always "cat" on 10 known items
+GOOD = np.eye(3) * 4 + np.array([[0, 1.0, 0], [0, 0, 0], [0, 0, 0]])
+
+
+def test_a_first_failure_without_gold_left_blocks_at_once(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=0)
+    worker = factories.WorkerFactory()
+
+    blocks = worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)])
+
+    assert [block.worker_id for block in blocks] == [worker.pk]
+
+
+def test_the_check_after_a_gold_check_clears_a_worker_who_passes(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+
+    assert worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)]) == []
+    assert WorkerStats.objects.get(worker=worker, project=project).gold_check_at == 10
+
+    row = check_row(worker.pk, CONSTANT + GOOD * 2, answers=20, gold=5)
+    assert worker_stats_store(project=project, stats=[row]) == []
+    assert WorkerStats.objects.get(worker=worker, project=project).gold_check_at is None
+    events = AuditEvent.objects.filter(project=project).order_by("id")
+    assert [(e.action, e.changes["answers"]) for e in events] == [
+        ("worker_gold_check", 10),
+        ("worker_gold_check_clear", 20),
+    ]
+
+
+def test_the_check_after_a_gold_check_blocks_a_worker_who_fails_again(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)])
+
+    row = check_row(worker.pk, CONSTANT * 2, answers=20, gold=5)
+    blocks = worker_stats_store(project=project, stats=[row])
+
+    assert [block.worker_id for block in blocks] == [worker.pk]
+    assert WorkerStats.objects.get(worker=worker, project=project).gold_check_at is None
+
+
+def test_the_gold_rule_blocks_at_once(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    row = check_row(worker.pk, None)
+    row["gold_answers"] = row["checked"]["gold_answers"] = 6
+    row["checked"]["gold_correct"] = 0
+
+    blocks = worker_stats_store(project=project, stats=[row])
+
+    assert [block.worker_id for block in blocks] == [worker.pk]
+    assert "Failed gold" in blocks[0].reason
+
+
+def test_the_requester_sees_who_is_on_a_gold_check_and_the_worker_does_not(
+    requester, api_client_for, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)])
+
+    rows = api_client_for(requester).get(f"/api/v1/projects/{project.pk}/workers/").json()
+    mine = api_client_for(worker).get("/api/v1/work/me/stats/")
+
+    assert [row["gold_check_at"] for row in rows["results"]] == [10]
+    assert mine.status_code == 200 and "gold_check" not in mine.content.decode()
+
+
+def test_a_check_with_too_little_new_gold_gives_no_verdict_yet(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)])
+
+    passing = check_row(worker.pk, CONSTANT + GOOD * 2, answers=20, gold=2)
+    failing = check_row(worker.pk, CONSTANT * 2, answers=20, gold=2)
+
+    assert worker_stats_store(project=project, stats=[passing]) == []
+    assert worker_stats_store(project=project, stats=[failing]) == []
+    assert WorkerStats.objects.get(worker=worker, project=project).gold_check_at == 10
