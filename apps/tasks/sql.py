@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 
+from apps.crowds.models import Membership
 from apps.models.models import LearningSettings
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
@@ -51,7 +52,25 @@ TABLES = {
     "panel_link": PanelLink._meta.db_table,
     "panel_participant": PanelParticipant._meta.db_table,
     "stats": WorkerStats._meta.db_table,
+    "project_groups": Project.groups.through._meta.db_table,
+    "membership": Membership._meta.db_table,
 }
+_GROUP_COLUMN = Project.groups.through._meta.get_field("workergroup").column
+_PROJECT_COLUMN = Project.groups.through._meta.get_field("project").column
+
+# --- Visibility --------------------------------------------------------------------------------
+
+# THE visibility rule in SQL, for the raw statements of the hot path; its ORM twin and the
+# rule in words are in apps/tasks/selectors/visibility.py (change both, and nothing else: a
+# panel identity's "only its link's project" goes in both). On the project aliased `p`, for
+# the worker of one %s parameter. A public project is decided by its own column (OR
+# short-circuits); a private one probes its groups (the M2M's unique (project_id,
+# workergroup_id) index) and, per group, membership_unique (group_id, worker_id).
+VISIBLE_SQL = """(p.visibility = 'public' OR EXISTS (
+    SELECT 1 FROM {project_groups} pg
+    JOIN {membership} m ON m.group_id = pg.{group_column}
+    WHERE pg.{project_column} = p.id AND m.worker_id = %s
+))""".format(group_column=_GROUP_COLUMN, project_column=_PROJECT_COLUMN, **TABLES)
 
 
 def _for_update(alias: str) -> str:
@@ -236,7 +255,8 @@ def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
 # subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
 # settings' project key, guideline_number_unique, guideline_ack_unique, and the panel
 # participant's unique user (its quota: NULL for a worker who is no panel identity here, 0
-# once the participant is done), workerstats_unique.
+# once the participant is done), workerstats_unique; a project the worker may not see is no
+# row (VISIBLE_SQL).
 _PROJECT_FOR_CLAIM_SQL = """
 SELECT {columns},
     (SELECT b.automatic FROM {block} b
@@ -264,7 +284,7 @@ LEFT JOIN {guideline} g ON g.id = (
     WHERE g2.project_id = p.id AND g2.published_at IS NOT NULL
     ORDER BY g2.number DESC LIMIT 1
 )
-WHERE p.id = %s{open}
+WHERE p.id = %s AND {visible}{open}
 """
 
 
@@ -273,12 +293,15 @@ def project_for_claim_row(
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
     (block automatic, block reason, everywhere block reason, pre-annotation, current guideline
-    number, acknowledged, panel quota, on a gold check) for the worker, or None."""
+    number, acknowledged, panel quota, on a gold check) for the worker, or None (also when
+    the worker may not see it)."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""
-    sql = _PROJECT_FOR_CLAIM_SQL.format(columns=reader.columns, open=open_, **TABLES)
+    sql = _PROJECT_FOR_CLAIM_SQL.format(
+        columns=reader.columns, open=open_, visible=VISIBLE_SQL, **TABLES
+    )
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker_id] * 6 + [project_id])
+        cursor.execute(sql, [worker_id] * 6 + [project_id, worker_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -292,9 +315,11 @@ def project_for_claim_row(
 # block on the project: one raw query, the ORM's select_related compiled ~1 ms of CPU on every
 # submit. The block probes are indexes block_one_active (project, worker WHERE lifted_at IS
 # NULL) and block_one_active_everywhere (worker WHERE project_id IS NULL AND lifted_at IS
-# NULL): one row at most each, so the submit stays constant-time.
+# NULL): one row at most each, so the submit stays constant-time. `visible`: whether the
+# worker may still see the project (VISIBLE_SQL): removed from its group, the assignment is
+# theirs no more than another worker's.
 _LOCK_OWN_SQL = """
-SELECT {columns},
+SELECT {columns}, {visible} AS visible,
     (SELECT b.automatic FROM {block} b WHERE b.project_id = a.project_id
      AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
     (SELECT b.reason FROM {block} b WHERE b.project_id = a.project_id
@@ -311,8 +336,8 @@ WHERE a.id = %s AND a.worker_id = %s{lock}
 def assignment_locked_row(
     *, assignment_id: int, worker_id: int
 ) -> tuple[Assignment, Project, GuidelineVersion, Sequence] | None:
-    """The worker's assignment (locked), its project and guideline version, and (block
-    automatic, block reason, everywhere block reason); None when not the worker's."""
+    """The worker's assignment (locked), its project and guideline version, and (visible,
+    block automatic, block reason, everywhere block reason); None when not the worker's."""
     readers = (
         RowReader.of(Assignment, "a"),
         RowReader.of(Project, "p"),
@@ -320,11 +345,12 @@ def assignment_locked_row(
     )
     sql = _LOCK_OWN_SQL.format(
         columns=", ".join(reader.columns for reader in readers),
+        visible=VISIBLE_SQL,
         lock=_for_update("a"),
         **TABLES,
     )
     with hot_cursor() as cursor:
-        cursor.execute(sql, [assignment_id, worker_id])
+        cursor.execute(sql, [worker_id, assignment_id, worker_id])
         row = cursor.fetchone()
     if row is None:
         return None

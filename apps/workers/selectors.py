@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
+    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -20,6 +22,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
     When,
 )
 from django.db.models.functions import Coalesce
@@ -216,12 +219,14 @@ def ledger_totals_by_worker(
     }
 
 
-def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
+def worker_earnings(*, worker: User, visible: Q | None = None) -> list[dict[str, Any]]:
     """Per project: my credited answers, reward per answer, bonuses, reversals and amount.
-    Gold answers are paid like the rest, or the total would tell which tasks were gold."""
+    Gold answers are paid like the rest, or the total would tell which tasks were gold.
+    With `visible` (a condition on the entry's project), each row says whether it holds
+    (`visible`), in the same query. One query."""
+    rows = _with_visible(LedgerEntry.objects.filter(worker=worker), visible)
     rows = (
-        LedgerEntry.objects.filter(worker=worker)
-        .values("project_id", "project__name", "project__reward_per_answer")
+        rows.values("project_id", "project__name", "project__reward_per_answer", "visible")
         .annotate(**_totals(LedgerEntry.objects.none()))
         .order_by("project_id")
     )
@@ -235,19 +240,25 @@ def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
     ]
 
 
+def _with_visible(entries: QuerySet, visible: Q | None) -> QuerySet:
+    condition = Value(True) if visible is None else ExpressionWrapper(visible, BooleanField())
+    return entries.annotate(visible=condition)
+
+
 NOTES_SHOWN = 50
 
 
-def worker_ledger_notes(*, worker: User) -> list[dict[str, Any]]:
+def worker_ledger_notes(*, worker: User, visible: Q | None = None) -> list[dict[str, Any]]:
     """The admins' bonuses and rejections for the worker, newest first (at most NOTES_SHOWN):
     kind, project name, reason, amount, answers and `at`. Each bonus is a row; a project's
     reversals with one reason are one row (one rejection, or several with the same reason).
-    One query."""
+    `visible` as in worker_earnings. One query."""
     kind = LedgerEntry.Kind
+    entries = LedgerEntry.objects.filter(worker=worker, kind__in=[kind.BONUS, kind.REVERSAL])
     rows = (
-        LedgerEntry.objects.filter(worker=worker, kind__in=[kind.BONUS, kind.REVERSAL])
+        _with_visible(entries, visible)
         .annotate(bonus_id=Case(When(kind=kind.BONUS, then=F("pk"))))
-        .values("kind", "project__name", "reason", "bonus_id")
+        .values("kind", "project_id", "project__name", "visible", "reason", "bonus_id")
         .annotate(amount=Sum("amount"), answers=Count("answer_id"), at=Max("created_at"))
         .order_by("-at", "kind")[:NOTES_SHOWN]
     )

@@ -138,9 +138,15 @@ class WorkProjectSerializer(serializers.Serializer):
 
 
 class EarningsRowSerializer(serializers.Serializer):
-    project = WorkRefSerializer()
+    project = WorkRefSerializer(
+        allow_null=True,
+        help_text="null: the projects no longer open to me (removed from a group, made "
+        "private), folded into one last row that names none of them.",
+    )
     answers = serializers.IntegerField(help_text="Answers credited.")
-    reward_per_answer = serializers.DecimalField(max_digits=10, decimal_places=4)
+    reward_per_answer = serializers.DecimalField(
+        max_digits=10, decimal_places=4, allow_null=True, help_text="null in the folded row."
+    )
     bonuses = serializers.DecimalField(max_digits=18, decimal_places=4)
     reversals = serializers.DecimalField(
         max_digits=18, decimal_places=4, help_text="Credits taken back for rejected answers."

@@ -31,16 +31,18 @@ from apps.tasks.models import (
     GuidelineVersion,
     Project,
 )
+from apps.tasks.selectors.visibility import project_visible_q
 from apps.workers.models import LedgerEntry, Qualification, User
-from apps.workers.selectors import block_notice_probed
+from apps.workers.selectors import block_notice_probed, worker_ledger_notes
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
-from hitlcrowd.errors import one_or_not_found
+from hitlcrowd.errors import NotFound, one_or_not_found
 
 NO_TEST = "none"
 
 
 def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
-    """Open projects, each annotated with `qualification_state`.
+    """Open projects the worker may see (selectors/visibility.py), each annotated with
+    `qualification_state`.
 
     `qualification_state` is "none" (no test), "not_started", "testing", "passed" or "failed".
     A project the worker failed stays listed (with its state) so pages can say why.
@@ -48,6 +50,7 @@ def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
     state = Qualification.objects.filter(worker=worker, project=OuterRef("pk")).values("state")
     return (
         Project.objects.filter(is_open=True)
+        .filter(project_visible_q(worker=worker))
         .annotate(qualification_record=Subquery(state[:1]))
         .annotate(qualification_state=Coalesce("qualification_record", Value("not_started")))
         .order_by("-created_at", "-id")
@@ -79,7 +82,8 @@ class ClaimContext:
 
 def project_get_open_for_claim(*, worker: User, project_id: int) -> ClaimContext | None:
     """The open project `project_id` with what a claim in it needs to know of the worker
-    (ClaimContext), in one query; None when there is no such open project."""
+    (ClaimContext), in one query; None when there is no such open project, or the worker may
+    not see it (the visibility rule in SQL: apps.tasks.sql.VISIBLE_SQL)."""
     # Raw SQL (apps.tasks.sql): the ORM spent ~2 ms of CPU compiling this on every request.
     found = sql.project_for_claim_row(worker_id=worker.pk, project_id=project_id)
     if found is None:
@@ -90,12 +94,12 @@ def project_get_open_for_claim(*, worker: User, project_id: int) -> ClaimContext
 
 def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
     """The ClaimContext of a project already loaded (that instance is kept, with its
-    annotations), in one query."""
+    annotations), in one query. NotFound when it was deleted, or the worker may not see it."""
     found = sql.project_for_claim_row(
         worker_id=worker.pk, project_id=project.pk, open_only=False, fields=["id"]
     )
     if found is None:
-        raise Project.DoesNotExist(f"Project {project.pk} was deleted.")
+        raise NotFound("No such project.")
     return _claim_context(project, found[1])
 
 
@@ -157,7 +161,9 @@ def qualification_state_of(project: Project) -> str:
 
 
 def _assignments_for_worker(worker: User) -> QuerySet[Assignment]:
-    return Assignment.objects.filter(worker=worker).select_related(
+    """The worker's assignments on projects they may see."""
+    mine = Assignment.objects.filter(worker=worker)
+    return mine.filter(project_visible_q(worker=worker, field="project")).select_related(
         "hit__item", "project", "guideline_version"
     )
 
@@ -217,11 +223,13 @@ def item_ref(*, worker_id: int, item_id: int) -> str:
 
 
 def answer_list_for_worker(*, worker: User) -> QuerySet[Answer]:
-    """My answers, newest first (index answer_worker_history), each with `rejected_reason`:
+    """My answers on projects I may see, newest first (index answer_worker_history), each with
+    `rejected_reason`:
     the admin's reason when they rejected it (its reversal's, ledger_one_reversal_per_answer)."""
     reversal = LedgerEntry.objects.filter(answer=OuterRef("pk"), kind=LedgerEntry.Kind.REVERSAL)
     return (
         Answer.objects.filter(worker=worker)
+        .filter(project_visible_q(worker=worker, field="project"))
         .select_related("project", "guideline_version")
         .annotate(rejected_reason=Subquery(reversal.values("reason")[:1]))
         .order_by("-created_at", "-id")
@@ -245,7 +253,32 @@ def answer_for_worker(*, answer: Answer) -> dict[str, Any]:
     }
 
 
+HIDDEN_PROJECTS = "Projects no longer open to you"
+
+
 def worker_earnings(*, worker: User) -> list[dict[str, Any]]:
     """Per project, from the rewards ledger (apps.workers.selectors.worker_earnings): credited
-    answers, reward_per_answer, credits, bonuses, reversals and amount."""
-    return ledger_worker_earnings(worker=worker)
+    answers, reward_per_answer, credits, bonuses, reversals and amount.
+
+    Projects the worker may no longer see (removed from the group, made private) are not
+    named: their rows are folded into one last row whose `project` is None and whose
+    `reward_per_answer` is None, so the totals stay what the ledger owes."""
+    visible = project_visible_q(worker=worker, field="project")
+    rows = ledger_worker_earnings(worker=worker, visible=visible)
+    shown = [row for row in rows if row["visible"]]
+    hidden = [row for row in rows if not row["visible"]]
+    if hidden:
+        sums = ("credits", "bonuses", "reversals", "answers", "rejected", "amount")
+        folded = {name: sum(row[name] for row in hidden) for name in sums}
+        shown.append({**folded, "project": None, "reward_per_answer": None})
+    return shown
+
+
+def ledger_notes_for_worker(*, worker: User) -> list[dict[str, Any]]:
+    """The admins' bonuses and rejections for the worker (apps.workers.selectors
+    worker_ledger_notes), a project they may no longer see named HIDDEN_PROJECTS."""
+    visible = project_visible_q(worker=worker, field="project")
+    notes = worker_ledger_notes(worker=worker, visible=visible)
+    return [
+        note if note["visible"] else {**note, "project__name": HIDDEN_PROJECTS} for note in notes
+    ]

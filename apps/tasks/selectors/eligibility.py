@@ -1,7 +1,8 @@
 """Who may still answer an item: the one definition of "a worker who may answer it".
 
 A worker may answer an item when the claim (apps/tasks/sql.py, _CLAIM_SQL) could serve
-them its HIT: an active worker account, not blocked on the project, not failed its
+them its HIT: an active worker account who may see the project (selectors/visibility.py: a
+private project's group members), not blocked on the project, not failed its
 qualification test, and never given this HIT before under the current guideline (an
 assignment in any state that is not superseded: submitted, live, skipped or expired; the
 claim never serves the same HIT twice). An item with none left can never be finished by
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from django.db.models import Count, QuerySet
 
 from apps.tasks.models import Assignment, Project
+from apps.tasks.selectors.visibility import workers_who_may_see
 from apps.workers.models import Qualification, User
 from apps.workers.selectors import blocked_worker_ids
 
@@ -27,6 +29,7 @@ def eligible_workers(*, project: Project) -> QuerySet[User]:
     )
     return (
         User.objects.filter(role=User.Role.WORKER, is_active=True)
+        .filter(workers_who_may_see(project=project))
         .exclude(pk__in=blocked)
         .exclude(pk__in=failed)
     )

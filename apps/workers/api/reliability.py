@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.tasks.selectors.projects import project_get_for_requester
+from apps.tasks.selectors.visibility import project_visible_q
 from apps.workers.models import WorkerStats
 from apps.workers.permissions import IsRequester, IsWorker
 from apps.workers.selectors import (
@@ -123,7 +124,7 @@ class MyStatsView(generics.ListAPIView):
     serializer_class = MyStatsSerializer
 
     @extend_schema(
-        summary="My answers, median seconds and block per project",
+        summary="My answers, median seconds and block per project (those I may see)",
         description="Nothing here depends on whether an answer was right; see the README.",
         responses={
             200: MyStatsSerializer(many=True),
@@ -138,7 +139,9 @@ class MyStatsView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return WorkerStats.objects.none()
-        return worker_stats_list_for_worker(worker=self.request.user)
+        worker = self.request.user
+        mine = worker_stats_list_for_worker(worker=worker)
+        return mine.filter(project_visible_q(worker=worker, field="project"))
 
 
 urlpatterns = [

@@ -27,10 +27,12 @@ from apps.panels.services import panel_participant_finish
 from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment
 from apps.tasks.selectors.assignments import (
+    HIDDEN_PROJECTS,
     answer_for_worker,
     answer_list_for_worker,
     assignment_get_for_worker,
     assignment_live_for_worker,
+    ledger_notes_for_worker,
     project_list_open_to_worker,
     qualification_state_of,
     task_for_worker,
@@ -41,7 +43,7 @@ from apps.tasks.services.assignments.claim import assignment_claim
 from apps.tasks.services.assignments.skip import assignment_skip
 from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import guideline_acknowledge
-from apps.workers.selectors import block_notices_for_worker, worker_ledger_notes
+from apps.workers.selectors import block_notices_for_worker
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, InvalidInput
@@ -71,6 +73,8 @@ def worker_required(view: View) -> View:
             raise PermissionDenied("These pages are for workers.")
         return view(request, *args, **kwargs)
 
+    # Marks a worker page for tests/tasks/test_private_projects.py, which walks every one.
+    wrapper.worker_page = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -187,7 +191,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
     total = sum((Decimal(row["amount"]) for row in rows), Decimal(0))
     notes = [
         {**note, "amount_text": money(note["amount"])}
-        for note in worker_ledger_notes(worker=request.user)
+        for note in ledger_notes_for_worker(worker=request.user)
     ]
     context = {
         "rows": rows,
@@ -195,6 +199,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "total": total,
         "total_text": money(total),
         "answers": sum(row["answers"] for row in rows),
+        "hidden_projects": HIDDEN_PROJECTS,
     }
     return render(request, "workers/earnings.html", context)
 

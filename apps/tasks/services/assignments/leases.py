@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.tasks import sql
 from apps.tasks.errors import AnswerConflict, LeaseExpired, NotQualified, TaskClosed
 from apps.tasks.models import Answer, Assignment, Project
+from apps.tasks.selectors.visibility import project_visible_q
 from apps.tasks.services.discard import answers_discard
 from apps.workers.models import User
 from apps.workers.selectors import block_notice_probed
@@ -25,6 +26,8 @@ def live_lease(worker: User, project: Project | None) -> Assignment | None:
     )
     if project is not None:
         leases = leases.filter(project=project)
+    else:  # any project: only those the worker may still see (a claim's context checked it)
+        leases = leases.filter(project_visible_q(worker=worker, field="project"))
     lease = leases.order_by("leased_at", "id").values_list("pk", flat=True).first()
     return assignment_load(lease, project) if lease is not None else None
 
@@ -56,15 +59,15 @@ def lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]:
     """The worker's assignment, locked, with its project and guideline version, and what the
     worker is told when blocked on the project now (`block_notice`, else None). One raw
     query: the ORM's select_related compiled ~1 ms of CPU on every submit. NotFound when the
-    assignment is not the worker's. The worker's row is held first (hitlcrowd.locking
-    `hold_worker`): a block being written commits before the probe reads it, not after the
-    answer is paid."""
+    assignment is not the worker's, or is on a project they may no longer see. The worker's
+    row is held first (hitlcrowd.locking `hold_worker`): a block being written commits
+    before the probe reads it, not after the answer is paid."""
     hold_worker(worker.pk)
     found = sql.assignment_locked_row(assignment_id=assignment_id, worker_id=worker.pk)
-    if found is None:
+    if found is None or not found[3][0]:  # not theirs, or a project they may not see
         raise NotFound("No such assignment among yours.")
     assignment, project, guideline, extra = found
-    automatic, block_reason, everywhere_reason = extra
+    _, automatic, block_reason, everywhere_reason = extra
     assignment.project = project
     assignment.guideline_version = guideline if assignment.guideline_version_id else None
     notice = block_notice_probed(

@@ -1,0 +1,71 @@
+"""Who may see a project: THE visibility rule, used by every worker path.
+
+A worker may see a project when it is public, or when it is private and the worker is a member
+of one of its groups (`Project.groups`, the owner's groups in apps.crowds). A project a worker
+may not see does not exist for them: every worker endpoint and page answers as it does for a
+project id that was never made (a 404, or the 400 `project` of `work/next/`), and no list names
+it (projects, history, stats; earnings fold it into one unnamed row, so the money stays).
+
+Blocks are another matter and keep their own rules: a blocked worker still sees the projects
+they may see, and is told why they get no task there.
+
+The rule is written twice, like the claim, and only here and in its SQL twin:
+- `project_visible_q` (and `workers_who_may_see`, the same rule seen from a project), for the
+  ORM: project lists, assignments, answers, stats, earnings, eligibility;
+- `VISIBLE_SQL` in apps/tasks/sql.py, inside the raw statements of the hot path (the project
+  for a next-task claim, the assignment locked by a submit or skip), so that they keep their
+  statement count. tests/tasks/test_visibility_rule.py checks that the two agree.
+
+Cost: a public project is decided by its own column; a private one by one probe of the
+project's groups (the M2M's unique (project_id, workergroup_id) index) and, per group, one
+probe of membership_unique (group_id, worker_id): constant in the number of members, projects
+and answers, linear in the project's groups (at most MAX_GROUPS_PER_PROJECT).
+
+Panel entry links (issue 16 #3): "a panel identity sees only its link's project" goes HERE and
+in VISIBLE_SQL, nowhere else: for a panel identity, `project_visible_q` becomes "the project of
+its link" (whatever the project's visibility), and `workers_who_may_see` lets a private
+project's panel identities in; every worker path then follows.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from apps.crowds.models import Membership
+from apps.tasks.models import Project
+from apps.workers.models import User
+
+MAX_GROUPS_PER_PROJECT = 20
+
+
+def project_visible_q(*, worker: User, field: str | None = None) -> Q:
+    """The rule as a filter: on Project itself (`field` None), or on a model whose foreign key
+    `field` points at the project (`field="project"` on Assignment, Answer, WorkerStats...)."""
+    if field is None:
+        project_id, visibility = OuterRef("pk"), "visibility"
+    else:
+        project_id, visibility = OuterRef(f"{field}_id"), f"{field}__visibility"
+    member = Membership.objects.filter(worker=worker, group__projects=project_id)
+    return Q(**{visibility: Project.Visibility.PUBLIC}) | Q(Exists(member))
+
+
+def projects_visible_to(*, worker: User) -> QuerySet[Project]:
+    """Every project the worker may see, open or not."""
+    return Project.objects.filter(project_visible_q(worker=worker))
+
+
+def project_visible_ids(*, worker: User, project_ids: set[int]) -> set[int]:
+    """Of `project_ids`, those the worker may see (one query)."""
+    if not project_ids:
+        return set()
+    visible = projects_visible_to(worker=worker).filter(pk__in=project_ids)
+    return set(visible.values_list("pk", flat=True))
+
+
+def workers_who_may_see(*, project: Project) -> Q:
+    """The same rule from the project's side, as a filter on User: every worker for a public
+    project, the members of its groups for a private one."""
+    if project.visibility == Project.Visibility.PUBLIC:
+        return Q()
+    member = Membership.objects.filter(worker=OuterRef("pk"), group__projects=project)
+    return Q(Exists(member))
