@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "HITStateEnum": "apps.tasks.models.HIT.State",
         "AssignmentStateEnum": "apps.tasks.models.Assignment.State",
         "BatchStatusEnum": "apps.tasks.models.Batch.Status",
+        "MembershipSourceEnum": "apps.crowds.models.Membership.Source",
     },
 }
 

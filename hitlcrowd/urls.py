@@ -3,9 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.crowds.web.urls import invite_urlpatterns, requester_urlpatterns
 from apps.mturk import urls as mturk_urls
 from apps.mturk.endpoint import mturk_endpoint
-from apps.workers.web import account, password
+from apps.workers.web import account, password, registration
 from hitlcrowd import views
 
 api_v1 = [
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("apps.models.api.urls")),
     path("", include("apps.panels.api.urls")),
     path("", include(mturk_urls.api)),
+    path("", include("apps.crowds.api.urls")),
 ]
 
 urlpatterns = [
@@ -24,7 +26,7 @@ urlpatterns = [
         "admin/password_reset/", password.PasswordResetView.as_view(), name="admin_password_reset"
     ),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", registration.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password-reset/", password.PasswordResetView.as_view(), name="password_reset"),
     path(
@@ -50,6 +52,8 @@ urlpatterns = [
     path("requester/", include("apps.tasks.web.urls")),
     path("requester/", include("apps.models.web.urls")),
     path("requester/", include(mturk_urls.pages)),
+    path("requester/", include(requester_urlpatterns)),
+    *invite_urlpatterns,
     path("work/", include("apps.workers.web.urls")),
     path("requester/", include("apps.panels.web.requester_urls")),
     path("enter/", include("apps.panels.web.entry_urls")),

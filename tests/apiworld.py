@@ -1,6 +1,7 @@
 """A small seeded world for the API-wide tests (schemathesis, hostile values): a requester's
 project with a batch and items waiting for people, a worker who acknowledged its guideline and
-holds a live assignment, an admin, the requester's MTurk access key; a token for each role."""
+holds a live assignment and is in the requester's group (with an invite link), an admin,
+the requester's MTurk access key; a token for each role."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class World:
             "worker_id": self.ids["worker"],
             "link_id": self.ids["panel_link"],
             "key_id": self.ids["access_key"],
+            "group_id": self.ids["group"],
+            "invite_id": self.ids["invite"],
             # projects/{id}/ is a project, projects/{project_id}/items/{id}/ an item
             "id": self.ids["item"] if "project_id" in names else self.ids["project"],
         }
@@ -59,6 +62,9 @@ def seed_world() -> World:
     link = factories.PanelLinkFactory(project=project)
     factories.PanelParticipantFactory(link=link)
     access_key = factories.AccessKeyFactory(requester=requester)
+    group = factories.WorkerGroupFactory(owner=requester)
+    factories.MembershipFactory(group=group, worker=worker)
+    invite = factories.InviteLinkFactory(group=group)
     users = {"requester": requester, "worker": worker, "admin": admin}
     tokens = {role: AuthToken.objects.create(user)[1] for role, user in users.items()}
     ids = {
@@ -69,5 +75,7 @@ def seed_world() -> World:
         "worker": worker.pk,
         "panel_link": link.pk,
         "access_key": access_key.pk,
+        "group": group.pk,
+        "invite": invite.pk,
     }
     return World(tokens=tokens, ids=ids)

@@ -56,13 +56,13 @@ class ProjectViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Project.objects.none()
-        return project_list_for_requester(user=self.request.user)
+        return project_list_for_requester(user=self.request.user).prefetch_related("groups")
 
     def get_object(self):
         return project_get_for_requester(user=self.request.user, project_id=self.kwargs["pk"])
 
     def create(self, request: Request, *args, **kwargs) -> Response:
-        data = ProjectSerializer(data=request.data)
+        data = ProjectSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         project = project_create(owner=request.user, **data.validated_data)
         return Response(self._detail(project), status=201)
@@ -72,7 +72,9 @@ class ProjectViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         project = self.get_object()
-        data = ProjectSerializer(project, data=request.data, partial=True)
+        data = ProjectSerializer(
+            project, data=request.data, partial=True, context=self.get_serializer_context()
+        )
         data.is_valid(raise_exception=True)
         project = project_update(project=project, by=request.user, **data.validated_data)
         return Response(self._detail(project))

@@ -2,11 +2,29 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.crowds.models import WorkerGroup
+from apps.crowds.selectors import group_list_for_requester
 from apps.tasks.models import Project
+
+
+class OwnGroupField(serializers.PrimaryKeyRelatedField):
+    """A group id among the requester's own (another requester's reads as no such group)."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return WorkerGroup.objects.none()
+        return group_list_for_requester(user=request.user)
 
 
 class ProjectSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
+    groups = OwnGroupField(
+        many=True,
+        required=False,
+        help_text="Ids of my groups (groups/) a private project is open to; a public project "
+        "ignores them.",
+    )
 
     class Meta:
         model = Project
@@ -33,6 +51,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "qualification_pass_rate",
             "aggregation_method",
             "is_open",
+            "visibility",
+            "groups",
             "block_below_spam_score",
             "block_below_skill",
             "block_min_answers",
@@ -42,7 +62,13 @@ class ProjectSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
-        extra_kwargs = {"labels": {"help_text": "The label set: 2 to 50 distinct strings."}}
+        extra_kwargs = {
+            "labels": {"help_text": "The label set: 2 to 50 distinct strings."},
+            "visibility": {
+                "help_text": "`public`: every worker sees it; `private`: only the members of "
+                "its `groups`."
+            },
+        }
 
 
 class AutomationSerializer(serializers.Serializer):

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
+from apps.crowds.models import WorkerGroup
 from apps.tasks.audit import field_changes
 from apps.tasks.models import AuditEvent, Item, Project
+from apps.tasks.selectors.visibility import MAX_GROUPS_PER_PROJECT
 from apps.tasks.services.audit import audit_record
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput, full_clean
@@ -36,15 +39,22 @@ EDITABLE_FIELDS = frozenset(
         "block_min_answers",
         "block_gold_accuracy",
         "block_min_gold",
+        "visibility",
+        "groups",
     }
 )
 
 
 @transaction.atomic
 def project_create(*, owner: User, **fields: Any) -> Project:
+    """A new project; `groups` (the owner's WorkerGroups) open it when `visibility` is
+    private."""
+    groups = fields.pop("groups", None)
     project = Project(owner=owner, **fields)
     full_clean(project)
     project.save()
+    if groups is not None:
+        _set_groups(project, groups)
     return project
 
 
@@ -58,11 +68,15 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
         _refuse_if_has_items(project, "item_kind", "The kind of item is fixed once items exist.")
     if "labels" in fields:
         _check_labels_keep_used_ones(project, fields["labels"])
+    groups = fields.pop("groups", None)
     before = {name: getattr(project, name) for name in fields}
     for name, value in fields.items():
         setattr(project, name, value)
     full_clean(project)
     project.save()
+    if groups is not None:
+        before["groups"] = sorted(project.groups.values_list("pk", flat=True))
+        fields["groups"] = _set_groups(project, groups)
     # The accuracy wanted (or the threshold) moved: auto-labels below it go back to people.
     slider = {"auto_label_accuracy", "confidence_threshold"}
     project.auto_labels_reopened = 0
@@ -80,6 +94,18 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
             changes=changes,
         )
     return project
+
+
+def _set_groups(project: Project, groups: Iterable[WorkerGroup]) -> list[int]:
+    """Open the project to `groups`, which must be its owner's; their ids, sorted."""
+    chosen = {group.pk: group for group in groups}
+    if len(chosen) > MAX_GROUPS_PER_PROJECT:
+        raise InvalidInput.field("groups", f"At most {MAX_GROUPS_PER_PROJECT} groups.")
+    foreign = sorted(pk for pk, group in chosen.items() if group.owner_id != project.owner_id)
+    if foreign:
+        raise InvalidInput.field("groups", f"No such group among the owner's: {foreign}.")
+    project.groups.set(chosen.values())
+    return sorted(chosen)
 
 
 def _refuse_if_has_items(project: Project, field: str, message: str) -> None:

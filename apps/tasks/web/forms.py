@@ -4,6 +4,7 @@ import re
 
 from django import forms
 
+from apps.crowds.models import WorkerGroup
 from apps.tasks.models import Batch, Project
 
 BLOCKING_FIELDS = [
@@ -145,3 +146,23 @@ class UploadForm(forms.Form):
     model_version = forms.CharField(
         max_length=100, required=False, help_text="For rows without their own model_version."
     )
+
+
+class VisibilityForm(forms.Form):
+    """Who sees the project: everyone, or the workers of the owner's chosen groups."""
+
+    visibility = forms.ChoiceField(
+        choices=Project.Visibility.choices, widget=forms.RadioSelect, label="Who sees it"
+    )
+    groups = forms.ModelMultipleChoiceField(
+        queryset=WorkerGroup.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A private project is open to the members of these groups.",
+    )
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = WorkerGroup.objects.filter(owner_id=project.owner_id)
+        if not self.is_bound:
+            self.initial = {"visibility": project.visibility, "groups": list(project.groups.all())}

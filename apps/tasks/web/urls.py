@@ -16,6 +16,11 @@ urlpatterns = [
         views.project_blocking,
         name="requester-project-blocking",
     ),
+    path(
+        "projects/<int:project_id>/visibility/",
+        views.project_visibility,
+        name="requester-project-visibility",
+    ),
     path("projects/<int:project_id>/upload/", views.batch_upload, name="requester-batch-upload"),
     path("batches/<int:batch_id>/", views.batch_detail, name="requester-batch"),
 ]

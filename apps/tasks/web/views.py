@@ -38,7 +38,13 @@ from apps.tasks.selectors.projects import (
 )
 from apps.tasks.services.batches import batch_import
 from apps.tasks.services.projects import project_create, project_update
-from apps.tasks.web.forms import BlockingForm, ProjectForm, ThresholdForm, UploadForm
+from apps.tasks.web.forms import (
+    BlockingForm,
+    ProjectForm,
+    ThresholdForm,
+    UploadForm,
+    VisibilityForm,
+)
 from apps.workers.selectors import block_check_schedule, budget_status, spend_on_discarded
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, InvalidInput
@@ -138,6 +144,27 @@ def project_blocking(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @requester_required
 @require_POST
+def project_visibility(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_get_for_requester(user=request.user, project_id=project_id)
+    form = VisibilityForm(request.POST, project=project)
+    if form.is_valid():
+        fields = {
+            "visibility": form.cleaned_data["visibility"],
+            "groups": form.cleaned_data["groups"],
+        }
+        try:
+            project_update(project=project, by=request.user, **fields)
+        except InvalidInput as exc:
+            _add_errors(form, exc.as_validation_error())
+    if form.errors:
+        project.refresh_from_db()
+        return _render_project(request, project, UploadForm(), status=400, visibility_form=form)
+    messages.success(request, "Visibility saved.")
+    return redirect("requester-project", project_id=project.pk)
+
+
+@requester_required
+@require_POST
 def batch_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_get_for_requester(user=request.user, project_id=project_id)
     form = UploadForm(request.POST, request.FILES)
@@ -183,6 +210,7 @@ def _render_project(
     pending: dict | None = None,
     blocking_form: BlockingForm | None = None,
     panel_form: PanelLinkForm | None = None,
+    visibility_form: VisibilityForm | None = None,
 ) -> HttpResponse:
     batches = list(batch_list_for_requester(user=request.user, project=project)[:BATCHES_SHOWN])
     statuses = batch_status_many(batches=batches)
@@ -198,6 +226,7 @@ def _render_project(
         "auto_label_threshold": auto_label_threshold(project=project),
         "pending": pending,
         "blocking_form": blocking_form or BlockingForm(instance=project),
+        "visibility_form": visibility_form or VisibilityForm(project=project),
         "block_check_schedule": block_check_schedule(),
         "tradeoff": review_tradeoff(project=project),
         "panel_links": [
@@ -222,7 +251,7 @@ def _with_percent(status: dict) -> dict:
     }
 
 
-def _add_errors(form: forms.ModelForm, exc: ValidationError) -> None:
+def _add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return

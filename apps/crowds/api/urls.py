@@ -1,0 +1,3 @@
+from apps.crowds.api import views
+
+urlpatterns = [*views.urlpatterns]
