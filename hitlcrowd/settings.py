@@ -381,6 +381,18 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PASSWORD_RESET_RATE_PER_CLIENT = env_rate("PASSWORD_RESET_RATE_PER_CLIENT", "10/hour")
 PASSWORD_RESET_RATE_PER_EMAIL = env_rate("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")
 
+# --- Sign-up (apps/workers/signup.py) -----------------------------------------------------------
+# Who may make a worker account: `open` (anyone), `invite` (only with a live invite link, which
+# also joins its group) or `closed` (admins make accounts). Unset: `open` with DEBUG (`make run`,
+# the demo), `invite` otherwise: a production deployment does not take strangers unless told.
+WORKER_SIGNUP = env_choice(
+    "WORKER_SIGNUP", "open" if DEBUG else "invite", ("open", "invite", "closed")
+)
+# Requesters spend money and upload data: made by admins unless this is `open`.
+REQUESTER_SIGNUP = env_choice("REQUESTER_SIGNUP", "closed", ("closed", "open"))
+# Sign-up attempts per client address (page and API alike, each counted, whatever its outcome).
+SIGNUP_RATE_PER_CLIENT = env_rate("SIGNUP_RATE_PER_CLIENT", "10/hour")
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -28,6 +28,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", registration.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", registration.signup, name="signup"),
+    path(
+        "accounts/verify-email/<uidb64>/<token>/",
+        registration.verify_email,
+        name="verify-email",
+    ),
     path("accounts/password-reset/", password.PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/password-reset/sent/",

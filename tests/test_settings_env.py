@@ -131,3 +131,33 @@ def test_smtp_settings_load_with_the_password_from_a_file(tmp_path):
         "EMAIL_USE_SSL": True,
         "DEFAULT_FROM_EMAIL": "Labels <labels@example.org>",
     }
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WORKER_SIGNUP": "anyone"}, "WORKER_SIGNUP must be one of 'open', 'invite', 'closed'"),
+        ({"REQUESTER_SIGNUP": "invite"}, "REQUESTER_SIGNUP must be one of 'closed', 'open'"),
+        ({"SIGNUP_RATE_PER_CLIENT": "10"}, "SIGNUP_RATE_PER_CLIENT must be a rate"),
+    ],
+)
+def test_a_bad_sign_up_setting_stops_start_up(env, message):
+    result = load_settings(DEBUG="true", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_workers_sign_up_freely_in_development_and_by_invite_in_production(tmp_path):
+    code = "import hitlcrowd.settings as s; print(s.WORKER_SIGNUP, s.REQUESTER_SIGNUP)"
+    seen = {}
+    for debug, extra in (("true", {}), ("false", {"SECRET_KEY": "k"})):
+        clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+        clean |= {"DEBUG": debug, "HITLCROWD_DATA_DIR": str(tmp_path), **extra}
+        clean.pop("WORKER_SIGNUP", None)
+        clean.pop("REQUESTER_SIGNUP", None)
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        seen[debug] = result.stdout.split()[-2:]
+    assert seen == {"true": ["open", "closed"], "false": ["invite", "closed"]}

@@ -141,7 +141,7 @@ def user_email_change(*, user: User, email: str, current_password: str) -> Email
         return EmailChange(email=user.email, pending=None)
     _check_unused(user, email)
     if not email_enabled():
-        _set_email(user, email)
+        _set_email(user, email, verified=False)
         return EmailChange(email=user.email, pending=None)
     token = signing.dumps(
         {"user": user.pk, "email": email, "old": user.email or ""}, salt=EMAIL_CHANGE_SALT
@@ -176,7 +176,7 @@ def user_email_confirm(*, token: str) -> User:
     """Open a confirmation link: the account's address becomes the new one (once: the
     account's row is locked while the link is checked against its address)."""
     user, email = _email_link(token, User.objects.select_for_update())
-    _set_email(user, email)
+    _set_email(user, email, verified=True)  # the link reached the new address
     return user
 
 
@@ -210,10 +210,13 @@ def _check_unused(user: User, email: str) -> None:
         raise InvalidInput.field("email", "An account already uses this address.")
 
 
-def _set_email(user: User, email: str) -> None:
+def _set_email(user: User, email: str, *, verified: bool) -> None:
+    """The new address, verified (apps/workers/signup.py) when a link sent to it was opened;
+    unverified otherwise, whatever the old one was."""
     _check_unused(user, email)  # again when a link is opened: another account may have it now
     user.email = email
-    user.save(update_fields=["email"])
+    user.email_verified_at = timezone.now() if verified else None
+    user.save(update_fields=["email", "email_verified_at"])
 
 
 # --- By an admin: deactivation --------------------------------------------------------------------

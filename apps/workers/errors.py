@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hitlcrowd.errors import Conflict, Gone
+from hitlcrowd.errors import Conflict, Forbidden, Gone
 
 
 class BudgetSpent(Conflict):
@@ -14,4 +14,17 @@ class EmailLinkInvalid(Gone):
     code = "email_link_invalid"
     default_message = (
         "This link does not work: it was used already, has expired, or was copied incompletely."
+    )
+
+
+class SignupClosed(Forbidden):
+    code = "signup_closed"
+    default_message = "This deployment does not take sign-ups: an administrator makes accounts."
+
+
+class SignupInviteOnly(Forbidden):
+    code = "signup_invite_only"
+    default_message = (
+        "Sign-up is by invitation here: open the invite link you were given (or send its "
+        "token as `invite`)."
     )

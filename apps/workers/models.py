@@ -15,6 +15,9 @@ class User(AbstractUser):
         REQUESTER = "requester", "Requester"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.WORKER)
+    # When the account proved it reads `email` (apps/workers/signup.py): null until then, and
+    # again after the address changes. An unverified worker may work; requesters see which.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def is_requester(self) -> bool:
@@ -23,6 +26,10 @@ class User(AbstractUser):
     @property
     def is_worker(self) -> bool:
         return self.role == self.Role.WORKER
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class Qualification(models.Model):

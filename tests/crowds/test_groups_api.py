@@ -103,6 +103,7 @@ def test_the_owner_adds_and_removes_a_worker(api_client_for, requester, group, w
         "username": "worker",
         "source": "added",
         "joined_at": None,
+        "email_verified": False,
     }
     assert client.post(base, {"username": "worker"}, format="json").status_code == 200
     assert Membership.objects.filter(group=group).count() == 1

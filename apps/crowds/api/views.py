@@ -73,6 +73,10 @@ class MemberSerializer(serializers.Serializer):
         choices=Membership.Source.choices, help_text="`invite` (a link) or `added` (by you)."
     )
     joined_at = serializers.DateTimeField()
+    email_verified = serializers.BooleanField(
+        source="worker.email_verified",
+        help_text="The worker confirmed their address (unverified workers may work).",
+    )
 
 
 class MemberInputSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -232,6 +233,7 @@ def invite_page(request: HttpRequest) -> HttpResponse:
         "member": user.is_authenticated
         and user.is_worker
         and worker_is_member(worker=user, group=invite.group),
+        "signup_open": settings.WORKER_SIGNUP != "closed",
     }
     return render(request, "crowds/invite.html", context, status=200 if state == "live" else 410)
 

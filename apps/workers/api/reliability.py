@@ -40,6 +40,9 @@ UNAUTHORIZED = {401: OpenApiResponse(description="No or expired token.")}
 class ProjectWorkerSerializer(serializers.Serializer):
     worker_id = serializers.IntegerField()
     username = serializers.CharField(source="worker.username")
+    email_verified = serializers.BooleanField(
+        source="worker.email_verified", help_text="The worker confirmed their email address."
+    )
     answers = serializers.IntegerField()
     skill = serializers.FloatField(allow_null=True, help_text="Expected accuracy (the model).")
     skill_low = serializers.FloatField(allow_null=True, help_text="95% interval, low end.")

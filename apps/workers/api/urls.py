@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.workers.api import account, blocking, reliability, views
+from apps.workers.api import account, blocking, reliability, signup, views
 
 urlpatterns = [
     path("auth/token/", views.TokenLoginView.as_view(), name="api-token"),
@@ -10,4 +10,5 @@ urlpatterns = [
     *account.urlpatterns,
     *reliability.urlpatterns,
     *blocking.urlpatterns,
+    *signup.urlpatterns,
 ]
