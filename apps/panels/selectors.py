@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from apps.panels.models import PanelLink, PanelParticipant
@@ -32,6 +33,26 @@ def panel_link_list_for_project(*, project: Project) -> QuerySet[PanelLink]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+def panel_workers_done(*, project: Project) -> QuerySet:
+    """Ids of the project's panel participants who will get no more tasks there: their
+    outcome is recorded, or they gave their link's quota of answers (the claim refuses them
+    either way). A subquery, for eligibility (who may still answer an item)."""
+    from apps.tasks.models import Answer
+
+    given = (
+        Answer.objects.filter(worker=OuterRef("user"), project=project)
+        .order_by()
+        .values("worker")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    at_quota = Q(link__quota__lte=Coalesce(Subquery(given), 0))
+    done = PanelParticipant.objects.filter(link__project=project).filter(
+        Q(completed_at__isnull=False) | at_quota
+    )
+    return done.values("user_id")
 
 
 def panel_link_get_for_project(*, project: Project, link_id: int) -> PanelLink:

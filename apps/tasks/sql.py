@@ -61,16 +61,23 @@ _PROJECT_COLUMN = Project.groups.through._meta.get_field("project").column
 # --- Visibility --------------------------------------------------------------------------------
 
 # THE visibility rule in SQL, for the raw statements of the hot path; its ORM twin and the
-# rule in words are in apps/tasks/selectors/visibility.py (change both, and nothing else: a
-# panel identity's "only its link's project" goes in both). On the project aliased `p`, for
-# the worker of one %s parameter. A public project is decided by its own column (OR
-# short-circuits); a private one probes its groups (the M2M's unique (project_id,
+# rule in words are in apps/tasks/selectors/visibility.py (change both, and nothing else). On
+# the project aliased `p`, for the worker of one %s parameter (bound once, as `w.id`). A panel
+# identity (a participant record: the unique index on its user) sees its link's project and
+# nothing else; any other worker sees a public project by its own column (OR short-circuits)
+# and a private one through a probe of its groups (the M2M's unique (project_id,
 # workergroup_id) index) and, per group, membership_unique (group_id, worker_id).
-VISIBLE_SQL = """(p.visibility = 'public' OR EXISTS (
-    SELECT 1 FROM {project_groups} pg
-    JOIN {membership} m ON m.group_id = pg.{group_column}
-    WHERE pg.{project_column} = p.id AND m.worker_id = %s
-))""".format(group_column=_GROUP_COLUMN, project_column=_PROJECT_COLUMN, **TABLES)
+VISIBLE_SQL = """EXISTS (
+    SELECT 1 FROM (SELECT CAST(%s AS bigint) AS id) w
+    LEFT JOIN {panel_participant} vpp ON vpp.user_id = w.id
+    LEFT JOIN {panel_link} vpl ON vpl.id = vpp.link_id
+    WHERE CASE WHEN vpp.id IS NOT NULL THEN vpl.project_id = p.id
+          ELSE (p.visibility = 'public' OR EXISTS (
+              SELECT 1 FROM {project_groups} pg
+              JOIN {membership} m ON m.group_id = pg.{group_column}
+              WHERE pg.{project_column} = p.id AND m.worker_id = w.id
+          )) END
+)""".format(group_column=_GROUP_COLUMN, project_column=_PROJECT_COLUMN, **TABLES)
 
 
 def _for_update(alias: str) -> str:

@@ -1,7 +1,7 @@
 """A panel participant in a real browser: enter through the link with a Prolific id,
 acknowledge the guideline, answer to the quota, see the completion code and be sent back to
 the panel with ?cc=CODE; come back, and enter again from a second browser without getting a
-second identity."""
+second identity; and see no project but the link's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ import pytest
 from apps.panels.models import PanelParticipant
 from apps.tasks.models import Answer
 from apps.workers.models import User
-from tests.factories import GuidelineVersionFactory, HITFactory, PanelLinkFactory
+from tests.factories import (
+    GuidelineVersionFactory,
+    HITFactory,
+    PanelLinkFactory,
+    ProjectFactory,
+)
 from tests.helpers.panels import PID, entry_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -102,12 +107,20 @@ def test_a_participant_enters_answers_to_the_quota_and_goes_back_with_the_code(
 
 
 def test_a_participant_who_comes_back_in_another_browser_continues_where_they_stopped(
-    page, browser, live_server, link
+    page, browser, live_server, link, project
 ):
     from playwright.sync_api import expect
 
+    elsewhere = ProjectFactory(owner=project.owner, name="Another study")
+    HITFactory(item__project=elsewhere)
     panel_side(page.context)
     page.goto(entry_path(link))
+    # The panel identity sees its link's project only.
+    page.goto("/work/")
+    expect(page.locator("main")).to_contain_text(project.name)
+    expect(page.locator("main")).not_to_contain_text("Another study")
+    assert page.goto(f"/work/projects/{elsewhere.pk}/task/").status == 404
+    page.goto(f"/work/projects/{project.pk}/task/")
     page.get_by_role("button", name="I have read version 1: show me tasks").click()
     answer_shown_task(page, "bird")
     expect(page.locator(".message")).to_contain_text("Saved")

@@ -1,7 +1,8 @@
 """The visibility rule's two writings agree (apps/tasks/selectors/visibility.py, the ORM; and
 VISIBLE_SQL in apps/tasks/sql.py, in the next-task and submit statements), seen from the
 worker and from the project, on every case: public, private with the worker in one of its
-groups, in another group of the same owner, in none, and a private project without groups."""
+groups, in another group of the same owner, in none, and a private project without groups;
+and panel identities, who see their link's project only."""
 
 from __future__ import annotations
 
@@ -45,6 +46,15 @@ def cases(requester):
     }
     factories.MembershipFactory(group=group, worker=workers["in both"])
     factories.MembershipFactory(group=second, worker=workers["in both"])
+    # Panel identities see their link's project only, public or private, whatever their groups.
+    link = factories.PanelLinkFactory
+    workers["panel on public"] = factories.PanelParticipantFactory(
+        link=link(project=projects["public"])
+    ).user
+    workers["panel on private"] = factories.PanelParticipantFactory(
+        link=link(project=projects["no group"])
+    ).user
+    factories.MembershipFactory(group=group, worker=workers["panel on private"])
     return projects, workers
 
 
@@ -54,6 +64,7 @@ EXPECTED = {
     ("public with a group", "other group"), ("public with a group", "nobody"),
     ("private", "member"), ("private", "in both"),
     ("two groups", "in both"), ("two groups", "other group"),
+    ("public", "panel on public"), ("no group", "panel on private"),
 }  # fmt: skip
 
 

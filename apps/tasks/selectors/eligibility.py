@@ -3,10 +3,12 @@
 A worker may answer an item when the claim (apps/tasks/sql.py, _CLAIM_SQL) could serve
 them its HIT: an active worker account who may see the project (selectors/visibility.py: a
 private project's group members), not blocked on the project, not failed its
-qualification test, and never given this HIT before under the current guideline (an
-assignment in any state that is not superseded: submitted, live, skipped or expired; the
-claim never serves the same HIT twice). An item with none left can never be finished by
-people: send-back refuses it (services/items.py) and consensus sends it to review.
+qualification test, not a panel participant who is done there (their link's quota given, or
+their outcome recorded: the claim refuses them), and never given this HIT before under the
+current guideline (an assignment in any state that is not superseded: submitted, live,
+skipped or expired; the claim never serves the same HIT twice). An item with none left can
+never be finished by people: send-back refuses it (services/items.py) and consensus sends it
+to review.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, QuerySet
 
+from apps.panels.selectors import panel_workers_done
 from apps.tasks.models import Assignment, Project
 from apps.tasks.selectors.visibility import workers_who_may_see
 from apps.workers.models import Qualification, User
@@ -32,6 +35,7 @@ def eligible_workers(*, project: Project) -> QuerySet[User]:
         .filter(workers_who_may_see(project=project))
         .exclude(pk__in=blocked)
         .exclude(pk__in=failed)
+        .exclude(pk__in=panel_workers_done(project=project))
     )
 
 

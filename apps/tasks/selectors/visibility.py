@@ -19,12 +19,13 @@ The rule is written twice, like the claim, and only here and in its SQL twin:
 Cost: a public project is decided by its own column; a private one by one probe of the
 project's groups (the M2M's unique (project_id, workergroup_id) index) and, per group, one
 probe of membership_unique (group_id, worker_id): constant in the number of members, projects
-and answers, linear in the project's groups (at most MAX_GROUPS_PER_PROJECT).
+and answers, linear in the project's groups (at most MAX_GROUPS_PER_PROJECT). Plus one probe of
+the panel participant's unique user (panel identities, below).
 
-Panel entry links (issue 16 #3): "a panel identity sees only its link's project" goes HERE and
-in VISIBLE_SQL, nowhere else: for a panel identity, `project_visible_q` becomes "the project of
-its link" (whatever the project's visibility), and `workers_who_may_see` lets a private
-project's panel identities in; every worker path then follows.
+A panel identity (a worker account made by a panel entry link, apps.panels: it has a
+participant record) sees its link's project and nothing else, whatever that project's
+visibility and whatever groups the account was added to: it came for one study. Seen from a
+project, its own link's identities may see it, other links' identities may not.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.crowds.models import Membership
+from apps.panels.models import PanelParticipant
 from apps.tasks.models import Project
 from apps.workers.models import User
 
@@ -46,7 +48,11 @@ def project_visible_q(*, worker: User, field: str | None = None) -> Q:
     else:
         project_id, visibility = OuterRef(f"{field}_id"), f"{field}__visibility"
     member = Membership.objects.filter(worker=worker, group__projects=project_id)
-    return Q(**{visibility: Project.Visibility.PUBLIC}) | Q(Exists(member))
+    crowd = Q(**{visibility: Project.Visibility.PUBLIC}) | Q(Exists(member))
+    # A panel identity: its link's project only (an uncorrelated probe, run once per query).
+    panel = PanelParticipant.objects.filter(user=worker)
+    own_link = panel.filter(link__project=project_id)
+    return (crowd & ~Q(Exists(panel))) | Q(Exists(own_link))
 
 
 def projects_visible_to(*, worker: User) -> QuerySet[Project]:
@@ -64,8 +70,11 @@ def project_visible_ids(*, worker: User, project_ids: set[int]) -> set[int]:
 
 def workers_who_may_see(*, project: Project) -> Q:
     """The same rule from the project's side, as a filter on User: every worker for a public
-    project, the members of its groups for a private one."""
+    project, the members of its groups for a private one; not the panel identities of other
+    projects' links, and always those of this project's links."""
+    panel = PanelParticipant.objects.filter(user=OuterRef("pk"))
+    elsewhere = ~Q(Exists(panel.exclude(link__project=project)))
     if project.visibility == Project.Visibility.PUBLIC:
-        return Q()
+        return elsewhere
     member = Membership.objects.filter(worker=OuterRef("pk"), group__projects=project)
-    return Q(Exists(member))
+    return (Q(Exists(member)) & elsewhere) | Q(Exists(panel.filter(link__project=project)))
