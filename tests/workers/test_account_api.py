@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -51,6 +52,7 @@ def test_me_shows_my_address(api_client_for, worker):
         "role": "worker",
         "is_staff": False,
         "email": "worker@example.org",
+        "email_verified": False,
     }
 
 
@@ -117,13 +119,15 @@ def test_a_requester_changes_their_own_password_too(requester):
     assert can_log_in("owner", NEW_PASSWORD)
 
 
-def test_without_email_a_new_address_is_used_at_once(worker):
+def test_without_email_a_new_address_is_used_at_once_unverified(worker):
+    worker.email_verified_at = timezone.now()
+    worker.save()
     client, _ = token_client(worker)
     response = change_email(client, "new@example.org")
     assert response.status_code == 200
     assert response.json() == {"email": "new@example.org", "pending_email": None}
     worker.refresh_from_db()
-    assert worker.email == "new@example.org"
+    assert (worker.email, worker.email_verified) == ("new@example.org", False)
     assert mail.outbox == []
 
 
@@ -149,7 +153,8 @@ def test_with_email_the_new_address_waits_for_its_link(worker, email_on):
     assert b"Address changed" in done.content
     worker.refresh_from_db()
     assert worker.email == "New@example.org"
-    assert client.get("/api/v1/me/").json()["email"] == "New@example.org"
+    me = client.get("/api/v1/me/").json()
+    assert (me["email"], me["email_verified"]) == ("New@example.org", True)
 
 
 def test_a_confirmation_link_works_once(worker, email_on):

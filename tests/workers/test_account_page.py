@@ -1,6 +1,7 @@
 """The worker's account page: linked from the worker pages, for workers only; change my
 password (Django's form: the current one, the validators; this browser stays signed in, the
-others and my API tokens do not) and my address (its link when the deployment sends email)."""
+others and my API tokens do not) and my address (its link when the deployment sends email);
+my groups, and leaving one (mine only)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from django.core import mail
 from django.test import Client
 from knox.models import AuthToken
 
-from tests.factories import PASSWORD
+from apps.crowds.models import Membership
+from tests.factories import PASSWORD, MembershipFactory, ProjectFactory, WorkerGroupFactory
 from tests.helpers.mail import delivered, link_in, sent_to
 from tests.helpers.web import client_for
 
@@ -126,3 +128,72 @@ def test_an_identity_without_a_password_is_told_why_there_is_nothing_to_change(w
     assert page.status_code == 200
     assert b"signs in through a link and has no password" in page.content
     assert b'name="old_password"' not in page.content
+
+
+# --- My groups --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def labs(requester):
+    """The requester's group, a private project open to it, and another requester's group."""
+    group = WorkerGroupFactory(owner=requester, name="Lab members")
+    project = ProjectFactory(owner=requester, name="Lab only", visibility="private", groups=[group])
+    elsewhere = WorkerGroupFactory(name="Other lab")
+    return group, project, elsewhere
+
+
+def test_the_page_lists_my_groups_and_not_other_workers(worker, other_worker, labs):
+    group, _, elsewhere = labs
+    MembershipFactory(group=group, worker=worker)
+    MembershipFactory(group=elsewhere, worker=other_worker)
+    page = client_for(worker).get(PAGE)
+    assert b"Lab members" in page.content
+    assert b"<td>owner</td>" in page.content  # the group's requester
+    assert b"Other lab" not in page.content
+    alone = client_for(other_worker).get(PAGE)
+    assert b"Other lab" in alone.content
+    assert b"Lab members" not in alone.content
+
+
+def test_a_worker_in_no_group_is_told_so(worker):
+    assert b"You are in no group" in client_for(worker).get(PAGE).content
+
+
+def test_leaving_a_group_closes_its_private_projects(worker, other_worker, labs):
+    group, project, _ = labs
+    MembershipFactory(group=group, worker=worker)
+    MembershipFactory(group=group, worker=other_worker)
+    client = client_for(worker)
+    assert b"Lab only" in client.get("/work/").content
+
+    response = client.post(f"{PAGE}groups/{group.pk}/leave/")
+
+    assert response.status_code == 302
+    assert response["Location"] == PAGE
+    assert b"You left Lab members" in client.get(PAGE).content
+    assert not Membership.objects.filter(group=group, worker=worker).exists()
+    assert b"Lab only" not in client.get("/work/").content
+    assert client.get(f"/work/projects/{project.pk}/task/").status_code == 404
+    # The other member stays.
+    assert Membership.objects.filter(group=group, worker=other_worker).exists()
+
+
+def test_leaving_a_group_i_am_not_in_is_a_404_and_changes_nothing(worker, other_worker, labs):
+    _, _, elsewhere = labs
+    MembershipFactory(group=elsewhere, worker=other_worker)
+    response = client_for(worker).post(f"{PAGE}groups/{elsewhere.pk}/leave/")
+    assert response.status_code == 404
+    assert client_for(worker).post(f"{PAGE}groups/999999/leave/").status_code == 404
+    assert Membership.objects.filter(group=elsewhere, worker=other_worker).exists()
+
+
+def test_requesters_and_anonymous_visitors_cannot_leave_for_a_worker(
+    client, requester, worker, labs
+):
+    group, _, _ = labs
+    MembershipFactory(group=group, worker=worker)
+    assert client_for(requester).post(f"{PAGE}groups/{group.pk}/leave/").status_code == 403
+    anonymous = client.post(f"{PAGE}groups/{group.pk}/leave/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/accounts/login/")
+    assert Membership.objects.filter(group=group, worker=worker).exists()

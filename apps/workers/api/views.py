@@ -129,6 +129,9 @@ class TokenLogoutAllView(KnoxLogoutAllView):
 
 class MeSerializer(UserSerializer):
     email = serializers.CharField(help_text="Empty when the account has none.")
+    email_verified = serializers.BooleanField(
+        help_text="Whether a link sent to this address was opened (sign-up, address change)."
+    )
 
 
 class MeView(APIView):

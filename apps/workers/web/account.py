@@ -2,9 +2,11 @@
 confirm a new address opens (any account's).
 
 Thin views over apps/workers/accounts.py (the API's me/password/ and me/email/ call the
-same services). The password form is Django's PasswordChangeForm (the current password, then
-the validators); saving it ends the account's other sessions and API tokens and keeps this
-one. A refusal from a service is shown on its form with the status the API would give.
+same services) and, for groups, the crowds app's selector and service (the API's
+work/groups/ and work/groups/{id}/leave/ call the same). The password form is Django's
+PasswordChangeForm (the current password, then the validators); saving it ends the account's
+other sessions and API tokens and keeps this one. A refusal from a service is shown on its
+form with the status the API would give.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.crowds.selectors import group_list_for_worker
+from apps.crowds.services import membership_leave
 from apps.workers.accounts import (
     email_change_read,
     user_email_change,
@@ -27,7 +31,7 @@ from apps.workers.accounts import (
 )
 from apps.workers.web.views import worker_required
 from hitlcrowd.api import domain_status
-from hitlcrowd.errors import DomainError
+from hitlcrowd.errors import DomainError, NotFound
 from hitlcrowd.mail import email_enabled
 
 
@@ -51,6 +55,7 @@ def _page(
         "email_enabled": email_enabled(),
         # A panel participant's identity signs in only through its link: no password to give.
         "has_password": request.user.has_usable_password(),
+        "memberships": group_list_for_worker(worker=request.user),
     }
     return render(request, "workers/account.html", context, status=status)
 
@@ -97,6 +102,20 @@ def account_email(request: HttpRequest) -> HttpResponse:
         )
     else:
         messages.success(request, f"Your address is now {change.email}.")
+    return redirect("worker-account")
+
+
+@require_POST
+@worker_required
+def account_group_leave(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Leave one of my groups (another's, or one I am not in: 404)."""
+    membership = group_list_for_worker(worker=request.user).filter(group_id=group_id).first()
+    if membership is None:
+        raise NotFound("You are not in this group.")
+    membership_leave(worker=request.user, group_id=group_id)
+    messages.success(
+        request, f"You left {membership.group.name}: its private projects are closed to you now."
+    )
     return redirect("worker-account")
 
 

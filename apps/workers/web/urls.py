@@ -17,4 +17,9 @@ urlpatterns = [
     path("account/", account.account, name="worker-account"),
     path("account/password/", account.account_password, name="worker-account-password"),
     path("account/email/", account.account_email, name="worker-account-email"),
+    path(
+        "account/groups/<int:group_id>/leave/",
+        account.account_group_leave,
+        name="worker-account-group-leave",
+    ),
 ]
