@@ -36,18 +36,17 @@ from apps.workers.models import User
 from apps.workers.services import worker_identity_create
 from hitlcrowd.errors import InvalidInput, full_clean
 
-CREATE_FIELDS = frozenset(
-    {
-        "name",
-        "quota",
-        "completion_code",
-        "screened_out_code",
-        "completion_url",
-        "participant_param",
-        "study_param",
-        "session_param",
-        "expires_at",
-    }
+# The fields a requester sets on a link, in the order the page and the API show them.
+CREATE_FIELDS = (
+    "name",
+    "quota",
+    "completion_code",
+    "screened_out_code",
+    "completion_url",
+    "participant_param",
+    "study_param",
+    "session_param",
+    "expires_at",
 )
 USERNAME_PREFIX = "panel-"
 USERNAME_ATTEMPTS = 3
@@ -59,7 +58,7 @@ USERNAME_ATTEMPTS = 3
 @transaction.atomic
 def panel_link_create(*, project: Project, by: User | None, **fields: Any) -> PanelLink:
     """A new active link on `project` (scope it to its owner first), with a fresh token."""
-    unknown = set(fields) - CREATE_FIELDS
+    unknown = set(fields) - set(CREATE_FIELDS)
     if unknown:
         raise InvalidInput(errors={name: ["Unknown field."] for name in sorted(unknown)})
     expires_at = fields.get("expires_at")

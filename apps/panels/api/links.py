@@ -20,7 +20,7 @@ from apps.panels.selectors import (
     panel_link_get_for_project,
     panel_link_list_for_project,
 )
-from apps.panels.services import panel_link_create, panel_link_revoke
+from apps.panels.services import CREATE_FIELDS, panel_link_create, panel_link_revoke
 from apps.tasks.selectors.projects import project_get_for_requester
 from apps.workers.permissions import IsRequester
 
@@ -35,17 +35,7 @@ INVALID = {400: OpenApiResponse(description="Invalid fields: `errors` names each
 class PanelLinkInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = PanelLink
-        fields = [
-            "name",
-            "quota",
-            "completion_code",
-            "screened_out_code",
-            "completion_url",
-            "participant_param",
-            "study_param",
-            "session_param",
-            "expires_at",
-        ]
+        fields = list(CREATE_FIELDS)
 
 
 class PanelLinkSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.panels.models import PanelLink
+from apps.panels.services import CREATE_FIELDS
 
 
 class PanelLinkForm(forms.ModelForm):
@@ -10,17 +11,7 @@ class PanelLinkForm(forms.ModelForm):
 
     class Meta:
         model = PanelLink
-        fields = [
-            "name",
-            "quota",
-            "completion_code",
-            "screened_out_code",
-            "completion_url",
-            "participant_param",
-            "study_param",
-            "session_param",
-            "expires_at",
-        ]
+        fields = list(CREATE_FIELDS)
         widgets = {
             "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "completion_url": forms.URLInput(
