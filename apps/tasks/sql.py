@@ -221,14 +221,14 @@ def claim_take_portable(
     live = Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
     if live.exists():
         return None
-    if real_left and not _free_hits(worker, project, gold=False).exists():
+    if real_left and not free_hits(worker_id=worker.pk, project=project, gold=False).exists():
         return None  # no real work left for the worker: no gold either (_REAL_LEFT_SQL)
     guideline = (
         GuidelineVersion.objects.filter(project=project, published_at__isnull=False)
         .order_by("-number")
         .first()
     )
-    free = _free_hits(worker, project, gold=gold)
+    free = free_hits(worker_id=worker.pk, project=project, gold=gold)
     hit = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
     if hit is None:
         return None
@@ -244,9 +244,12 @@ def claim_take_portable(
     return assignment.pk
 
 
-def _free_hits(worker: User, project: Project, *, gold: bool) -> QuerySet[HIT]:
-    """Open HITs of the pool with a free slot that the worker never had (the portable claim)."""
-    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker=worker, superseded_by__isnull=True)
+def free_hits(*, worker_id: int, project: Project, gold: bool) -> QuerySet[HIT]:
+    """Open HITs of the pool with a free slot that the worker never had (the portable claim,
+    and whether gold is left for a gold check: index hit_next_task)."""
+    mine = Assignment.objects.filter(
+        hit=OuterRef("pk"), worker_id=worker_id, superseded_by__isnull=True
+    )
     return HIT.objects.filter(
         project=project,
         is_gold=gold,

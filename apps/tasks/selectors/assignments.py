@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -120,20 +120,9 @@ def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
 
 
 def gold_left_for(*, worker_id: int, project: Project) -> bool:
-    """Whether a gold claim could give the worker a gold HIT now: an open gold HIT with a
-    free slot that the worker never had (index hit_next_task; the reliability's gold check)."""
-    mine = Assignment.objects.filter(hit=OuterRef("pk"), worker_id=worker_id)
-    return (
-        HIT.objects.filter(
-            project=project,
-            is_gold=True,
-            state=HIT.State.OPEN,
-            held=False,
-            slots_taken__lt=F("answers_wanted"),
-        )
-        .exclude(Exists(mine))
-        .exists()
-    )
+    """Whether a gold claim could give the worker a gold HIT now (the reliability's gold
+    check): the claim's own rule for a free HIT of the gold pool."""
+    return sql.free_hits(worker_id=worker_id, project=project, gold=True).exists()
 
 
 def answers_given_count(*, worker: User, project: Project) -> int:
