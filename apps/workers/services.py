@@ -291,13 +291,14 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         reason = gold_reason or answers_block_reason(
             rules=rules, answers=done["answers"], skill_high=skill_high, spam_high=spam
         )
-        step = _gold_check_step(project, worker_id, on_check, done, failed=reason is not None)
-        if step == "start" and gold_reason is None:
-            starts.append((worker_id, done, reason))
-            continue
-        if step == "wait" and gold_reason is None:  # failed gold needs no more of it
-            continue
-        if step in ("wait", "end"):
+        if gold_reason is None:  # failed gold is direct proof: no gold check to start or wait
+            step = _gold_check_step(project, worker_id, on_check, done, failed=reason is not None)
+            if step == "start":
+                starts.append((worker_id, done, reason))
+                continue
+            if step == "wait":
+                continue
+        if worker_id in on_check:
             ends.append(worker_id)
         if reason is not None:
             blocks.append(Block(worker_id=worker_id, project=project, reason=reason))
