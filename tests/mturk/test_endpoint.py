@@ -58,7 +58,9 @@ def test_any_region_is_accepted(mturk_url, owner_key, region):
 
 
 def test_a_wrong_secret_is_an_invalid_signature(mturk_url, owner_key):
-    client = mturk_client(mturk_url, owner_key.key.access_key_id, owner_key.secret[:-1] + "x")
+    # Changed in its last character, to one it cannot already be (the alphabet has no "!").
+    wrong_secret = owner_key.secret[:-1] + "!"
+    client = mturk_client(mturk_url, owner_key.key.access_key_id, wrong_secret)
     with pytest.raises(ClientError) as raised:
         client.get_account_balance()
     code, message = error_code(raised)
