@@ -46,6 +46,7 @@ from apps.crowds.web.forms import GroupForm, InviteForm, MemberForm
 from apps.tasks.web.views import requester_required
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, InvalidInput
+from hitlcrowd.pages import form_add_refusal
 
 # The session key holding the invite token between the link and the join (also read by the
 # sign-up and login pages).
@@ -63,7 +64,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
         try:
             group = group_create(owner=request.user, name=form.cleaned_data["name"])
         except InvalidInput as exc:
-            form.add_error(None, exc.as_validation_error())
+            form_add_refusal(form, exc)
         else:
             messages.success(request, f"Group “{group.name}” created.")
             return redirect("requester-group", group_id=group.pk)
@@ -90,7 +91,7 @@ def group_rename_page(request: HttpRequest, group_id: int) -> HttpResponse:
         try:
             group_rename(group=group, name=form.cleaned_data["name"])
         except InvalidInput as exc:
-            form.add_error(None, exc.as_validation_error())
+            form_add_refusal(form, exc)
     if form.errors:
         group.refresh_from_db()
         return _render_group(request, group, rename_form=form, status=400)
@@ -119,7 +120,7 @@ def member_add_page(request: HttpRequest, group_id: int) -> HttpResponse:
                 group=group, username=form.cleaned_data["username"], by=request.user
             )
         except InvalidInput as exc:
-            form.add_error(None, exc.as_validation_error())
+            form_add_refusal(form, exc)
     if form.errors:
         return _render_group(request, group, member_form=form, status=400)
     username = added.membership.worker.username
@@ -154,7 +155,7 @@ def invite_create_page(request: HttpRequest, group_id: int) -> HttpResponse:
             max_uses=form.cleaned_data["max_uses"],
         )
     except InvalidInput as exc:
-        form.add_error(None, exc.as_validation_error())
+        form_add_refusal(form, exc)
         return _render_group(request, group, invite_form=form, status=400)
     return _render_group(request, group, new_link=invite_url(new.token), status=201)
 

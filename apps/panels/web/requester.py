@@ -13,9 +13,10 @@ from apps.panels.selectors import panel_link_get_for_project
 from apps.panels.services import panel_link_create, panel_link_revoke
 from apps.panels.web.forms import PanelLinkForm
 from apps.tasks.selectors.projects import project_get_for_requester
-from apps.tasks.web.forms import UploadForm
-from apps.tasks.web.views import _add_errors, _render_project, requester_required
+from apps.tasks.web.project_page import render_project_page
+from apps.tasks.web.views import requester_required
 from hitlcrowd.errors import InvalidInput
+from hitlcrowd.pages import form_add_refusal
 
 
 @requester_required
@@ -27,13 +28,13 @@ def link_create(request: HttpRequest, project_id: int) -> HttpResponse:
         try:
             link = panel_link_create(project=project, by=request.user, **form.cleaned_data)
         except InvalidInput as exc:
-            _add_errors(form, exc.as_validation_error())
+            form_add_refusal(form, exc)
         else:
             messages.success(
                 request, f"Panel link “{link.name}” created: give its URL to the panel."
             )
             return redirect(_section(project.pk))
-    return _render_project(request, project, UploadForm(), status=400, panel_form=form)
+    return render_project_page(request, project, status=400, panel_form=form)
 
 
 @requester_required

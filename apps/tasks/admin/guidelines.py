@@ -28,6 +28,7 @@ from apps.tasks.services.guidelines import (
 from apps.workers.web.rendering import guideline_html
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import InvalidInput
+from hitlcrowd.pages import form_add_refusal
 
 FROZEN = ["project", "number", "text", "change_note", "author", "published_at", "created_at"]
 
@@ -167,7 +168,7 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
                 labels=form.cleaned_data["labels"],
             )
         except InvalidInput as exc:
-            form.add_error(None, exc.as_validation_error())
+            form_add_refusal(form, exc)
             return None
         choice = dict(Requeue.CHOICES)[form.cleaned_data["requeue"]]
         context.update(form=form, requeue_count=count, choice=choice)
@@ -185,7 +186,7 @@ class GuidelineVersionAdmin(admin.ModelAdmin):
                 labels=form.cleaned_data["labels"],
             )
         except InvalidInput as exc:
-            form.add_error(None, exc.as_validation_error())
+            form_add_refusal(form, exc)
             return None
         self.message_user(
             request,

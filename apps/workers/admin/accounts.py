@@ -19,11 +19,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.workers.accounts import user_deactivate, user_reactivate
-from apps.workers.admin.blocking import WorkerBlockingMixin, _apply_errors, _reason_field
+from apps.workers.admin.blocking import WorkerBlockingMixin, _reason_field
 from apps.workers.ledger import MAX_REASON_LENGTH
 from apps.workers.models import Qualification, User, WorkerStats
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import DomainError
+from hitlcrowd.pages import form_add_refusal
 
 
 class AccountActionForm(ActionForm):
@@ -121,7 +122,7 @@ class AccountStatusMixin:
             try:
                 service(user=user, by=request.user, reason=form.cleaned_data["reason"])
             except DomainError as exc:
-                _apply_errors(form, exc)
+                form_add_refusal(form, exc)
             else:
                 return self._done(request, user, f"{done} {user.username}.")
         return self._page(request, user, title, form, submit=title)

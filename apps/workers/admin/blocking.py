@@ -38,6 +38,7 @@ from apps.workers.services import (
 )
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import DomainError
+from hitlcrowd.pages import form_add_refusal
 
 # The reject page lists this many of the worker's latest answers on the project to tick.
 ANSWERS_LISTED = 200
@@ -141,15 +142,6 @@ class RejectForm(_Range):
         if data.get("which") == "selected" and not data.get("answers"):
             self.add_error("answers", "Tick the answers to reject.")
         return data
-
-
-def _apply_errors(form: forms.Form, exc: DomainError) -> None:
-    """A service's 400 names its field: show it there, or above the form."""
-    errors = exc.errors if isinstance(exc.errors, dict) and exc.errors else {None: [exc.message]}
-    for field, texts in errors.items():
-        field = field if field in form.fields else None
-        for text in texts if isinstance(texts, list) else [texts]:
-            form.add_error(field, str(text))
 
 
 def _answer_rows(worker: User, project_id: int) -> QuerySet:
@@ -268,7 +260,7 @@ class WorkerBlockingMixin:
             try:
                 blocks = _block(form, worker, request.user)
             except DomainError as exc:
-                _apply_errors(form, exc)
+                form_add_refusal(form, exc)
             else:
                 names = ", ".join(block.scope for block in blocks)
                 return self._done(request, worker, f"Blocked {worker.username} on {names}.")
@@ -310,7 +302,7 @@ class WorkerBlockingMixin:
                     choice=choice,
                 )
             except DomainError as exc:
-                _apply_errors(form, exc)
+                form_add_refusal(form, exc)
             else:
                 return self._done(request, worker, f"Rejected {reversed_} answer(s).")
         title = f"Reject answers on {_project_name(project_id)}"

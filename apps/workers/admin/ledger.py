@@ -15,6 +15,7 @@ from apps.workers.ledger import ledger_deposit, ledger_grant_bonus
 from apps.workers.models import Deposit, LedgerCheckpoint, LedgerEntry, User
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.errors import DomainError
+from hitlcrowd.pages import form_add_refusal
 
 
 class BonusForm(forms.ModelForm):
@@ -57,7 +58,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
             try:
                 entry = ledger_grant_bonus(**form.cleaned_data, by=request.user)
             except DomainError as exc:
-                _form_errors(form, exc)
+                form_add_refusal(form, exc)
             else:
                 self.message_user(request, f"Granted {entry.amount} to {entry.worker}.")
                 return HttpResponseRedirect(reverse("admin:workers_ledgerentry_changelist"))
@@ -70,15 +71,6 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         }
         template = "admin/workers/ledgerentry/grant_bonus.html"
         return TemplateResponse(request, template, context)
-
-
-def _form_errors(form: forms.Form, exc: DomainError) -> None:
-    """The service's 400 on the form: by field where it names one."""
-    fields = exc.errors if isinstance(exc.errors, dict) else {}
-    for name, errors in fields.items():
-        form.add_error(name if name in form.fields else None, errors)
-    if not fields:
-        form.add_error(None, exc.message)
 
 
 @admin.register(LedgerCheckpoint)

@@ -33,6 +33,7 @@ from apps.workers.web.views import worker_required
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, NotFound
 from hitlcrowd.mail import email_enabled
+from hitlcrowd.pages import form_add_refusal
 
 
 class EmailForm(forms.Form):
@@ -93,7 +94,7 @@ def account_email(request: HttpRequest) -> HttpResponse:
     try:
         change = user_email_change(user=request.user, **form.cleaned_data)
     except DomainError as exc:
-        form.add_error(None, exc.as_validation_error())
+        form_add_refusal(form, exc)
         return _page(request, email_form=form, status=domain_status(exc))
     if change.pending:
         messages.success(

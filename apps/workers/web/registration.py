@@ -29,6 +29,7 @@ from hitlcrowd.api import domain_status
 from hitlcrowd.clientip import client_ip
 from hitlcrowd.errors import DomainError, InvalidInput
 from hitlcrowd.mail import email_enabled
+from hitlcrowd.pages import form_add_refusal
 from hitlcrowd.throttling import rate_exceeded
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -144,10 +145,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             invite_token=token if role == User.Role.WORKER else None,
         )
     except InvalidInput as exc:
-        errors = exc.errors if isinstance(exc.errors, dict) else {None: [exc.message]}
-        for field, texts in errors.items():
-            name = "password1" if field == "password" else field
-            form.add_error(name if name in form.fields else None, texts)
+        form_add_refusal(form, exc, renamed={"password": "password1"})
         return render(request, "registration/signup.html", context, status=400)
     except DomainError as exc:
         context["refusal"] = exc.message
