@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -36,7 +37,8 @@ from apps.workers.models import User
 from apps.workers.services import worker_identity_create
 from hitlcrowd.errors import InvalidInput, full_clean
 
-# The fields a requester sets on a link, in the order the page and the API show them.
+# The fields a requester sets on a link, at creation and later (panel_link_update), in the
+# order the page and the API show them.
 CREATE_FIELDS = (
     "name",
     "quota",
@@ -58,12 +60,8 @@ USERNAME_ATTEMPTS = 3
 @transaction.atomic
 def panel_link_create(*, project: Project, by: User | None, **fields: Any) -> PanelLink:
     """A new active link on `project` (scope it to its owner first), with a fresh token."""
-    unknown = set(fields) - set(CREATE_FIELDS)
-    if unknown:
-        raise InvalidInput(errors={name: ["Unknown field."] for name in sorted(unknown)})
-    expires_at = fields.get("expires_at")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput.field("expires_at", "Must be in the future (or empty: never).")
+    _check_known(fields)
+    _check_expiry(fields.get("expires_at"))
     link = PanelLink(project=project, created_by=by, **fields)
     full_clean(link)
     link.save()
@@ -75,6 +73,55 @@ def panel_link_create(*, project: Project, by: User | None, **fields: Any) -> Pa
         changes={"name": link.name, "quota": link.quota},
     )
     return link
+
+
+@transaction.atomic
+def panel_link_update(*, link: PanelLink, by: User | None, **fields: Any) -> PanelLink:
+    """Change the requester-set fields given (any of CREATE_FIELDS; scope the link to its
+    project's owner first); the audit trail keeps each change's old and new value. The token
+    stays, and so do the participants and their identities. From then on:
+    - quota: the claim holds each participant to the new one (one who already gave as many
+      answers gets no more tasks); an outcome already recorded stays;
+    - codes and completion URL: shown to whoever reaches (or comes back to) the completion
+      page, so a participant who saw the old code may see the new one;
+    - parameter names: the entry URL changes, give the panel the new one (a participant who
+      comes back with the old names is refused for want of their id);
+    - expires_at: a new expiry must be in the future, or empty (never), and re-opens an
+      expired link; a revoked link stays revoked."""
+    _check_known(fields)
+    current = PanelLink.objects.select_for_update().get(pk=link.pk)
+    changes = {
+        name: [getattr(current, name), value]
+        for name, value in fields.items()
+        if getattr(current, name) != value
+    }
+    if not changes:
+        return current
+    if "expires_at" in changes:
+        _check_expiry(changes["expires_at"][1])
+    for name, (_, value) in changes.items():
+        setattr(current, name, value)
+    full_clean(current)
+    current.save(update_fields=list(changes))
+    audit_record(
+        project_id=current.project_id,
+        actor=by,
+        action=AuditEvent.Action.PANEL_LINK_UPDATE,
+        obj=current,
+        changes=changes,
+    )
+    return current
+
+
+def _check_known(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(CREATE_FIELDS)
+    if unknown:
+        raise InvalidInput(errors={name: ["Unknown field."] for name in sorted(unknown)})
+
+
+def _check_expiry(expires_at: datetime | None) -> None:
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput.field("expires_at", "Must be in the future (or empty: never).")
 
 
 @transaction.atomic

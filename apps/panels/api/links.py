@@ -1,4 +1,4 @@
-"""A project's panel entry links for its owner: list, create, read, revoke, and the
+"""A project's panel entry links for its owner: list, create, read, change, revoke, and the
 per-participant reconciliation export. Another requester's project (or link) is a 404."""
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from apps.panels.selectors import (
     panel_link_get_for_project,
     panel_link_list_for_project,
 )
-from apps.panels.services import CREATE_FIELDS, panel_link_create, panel_link_revoke
+from apps.panels.services import (
+    CREATE_FIELDS,
+    panel_link_create,
+    panel_link_revoke,
+    panel_link_update,
+)
 from apps.tasks.selectors.projects import project_get_for_requester
 from apps.workers.permissions import IsRequester
 
@@ -116,6 +121,25 @@ class PanelLinkDetailView(APIView):
     )
     def get(self, request: Request, project_id: int, link_id: int) -> Response:
         project = project_get_for_requester(user=request.user, project_id=project_id)
+        link = panel_link_get_for_project(project=project, link_id=link_id)
+        return Response(PanelLinkSerializer(link).data)
+
+    @extend_schema(
+        summary="Change a panel entry link of my project",
+        description="Any of the fields a link is created with; the token and the participants "
+        "stay. A new quota holds from each participant's next task; new parameter names change "
+        "the entry URL (give the panel the new one); a new `expires_at` must be in the future "
+        "(null: never). Revoking is `revoke/`, for good. See docs/panels.md.",
+        request=PanelLinkInputSerializer(partial=True),
+        responses={200: PanelLinkSerializer, **INVALID, **ERRORS},
+        tags=["panels"],
+    )
+    def patch(self, request: Request, project_id: int, link_id: int) -> Response:
+        project = project_get_for_requester(user=request.user, project_id=project_id)
+        link = panel_link_get_for_project(project=project, link_id=link_id)
+        data = PanelLinkInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        panel_link_update(link=link, by=request.user, **data.validated_data)
         link = panel_link_get_for_project(project=project, link_id=link_id)
         return Response(PanelLinkSerializer(link).data)
 

@@ -9,6 +9,11 @@ urlpatterns = [
         name="requester-panel-link-create",
     ),
     path(
+        "projects/<int:project_id>/panel-links/<int:link_id>/",
+        requester.link_edit,
+        name="requester-panel-link-edit",
+    ),
+    path(
         "projects/<int:project_id>/panel-links/<int:link_id>/revoke/",
         requester.link_revoke,
         name="requester-panel-link-revoke",

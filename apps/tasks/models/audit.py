@@ -31,6 +31,7 @@ class AuditEvent(models.Model):
         BUDGET_SPENT = "budget_spent", "Budget spent: tasks no longer served"
         PANEL_LINK_CREATE = "panel_link_create", "Panel entry link created"
         PANEL_LINK_REVOKE = "panel_link_revoke", "Panel entry link revoked"
+        PANEL_LINK_UPDATE = "panel_link_update", "Panel entry link changed"
         ACCOUNT_DEACTIVATE = "account_deactivate", "Account deactivated"
         ACCOUNT_REACTIVATE = "account_reactivate", "Account reactivated"
 
