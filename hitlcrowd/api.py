@@ -25,6 +25,7 @@ DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.Conflict, status.HTTP_409_CONFLICT),
     (errors.Gone, status.HTTP_410_GONE),
     (errors.TooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    (errors.TooMany, status.HTTP_429_TOO_MANY_REQUESTS),
 )
 
 
@@ -69,6 +70,7 @@ def from_domain(exc: errors.DomainError) -> exceptions.APIException:
         status_code=domain_status(exc),
         errors=exc.errors,
         extra=exc.extra,
+        retry_after=exc.retry_after if isinstance(exc, errors.TooMany) else None,
     )
 
 

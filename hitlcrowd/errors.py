@@ -107,6 +107,18 @@ class Gone(DomainError):
     default_message = "This is no longer available."
 
 
+class TooMany(DomainError):
+    """Too many of these from this client for now: `retry_after` seconds until it may try
+    again (the limits of hitlcrowd/throttling.py)."""
+
+    code = "throttled"
+    default_message = "Too many requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class TooLarge(DomainError):
     """The input is larger than a configured limit."""
 

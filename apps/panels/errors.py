@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hitlcrowd.errors import Conflict, Gone, InvalidInput
+from hitlcrowd.errors import Conflict, Gone, InvalidInput, TooMany
 
 
 class PanelLinkUnavailable(Gone):
@@ -46,6 +46,15 @@ class PanelQuotaReached(Conflict):
     default_message = (
         "You have done what this study asks of you: thank you. Your completion code is on "
         "the study's page."
+    )
+
+
+class PanelEntryThrottled(TooMany):
+    """Too many new participants from one client address (PANEL_ENTRY_RATE_PER_CLIENT)."""
+
+    default_message = (
+        "Too many people started this study from your network just now. Wait a few "
+        "minutes and open the study link from your panel again."
     )
 
 

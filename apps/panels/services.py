@@ -11,7 +11,7 @@ recorded when the task page has nothing more for them (panel_participant_finish)
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,10 +154,16 @@ class PanelEntry:
     created: bool  # this visit made the worker identity
 
 
-def panel_participant_enter(*, link: PanelLink, params: Mapping[str, str]) -> PanelEntry:
+def panel_participant_enter(
+    *,
+    link: PanelLink,
+    params: Mapping[str, str],
+    before_create: Callable[[], None] | None = None,
+) -> PanelEntry:
     """The participant the link's parameters name, with their worker identity: made on the
     first visit (an unusable password, a generated username, no email), the same one on
-    every later visit, from any browser.
+    every later visit, from any browser. `before_create` is called before an identity is
+    made, and refuses it by raising (the entry page's limit per client address).
 
     Two first visits at once with the same participant id end with one identity: the
     unique (link, participant id) makes the second insert fail, and it returns the first's.
@@ -172,6 +178,8 @@ def panel_participant_enter(*, link: PanelLink, params: Mapping[str, str]) -> Pa
     existing = _participant(link, participant_id)
     if existing is None:
         _check_open(link.project)
+        if before_create is not None:
+            before_create()
         existing, created = _participant_create(link, participant_id, study_id, session_id)
         if created:
             return PanelEntry(participant=existing, created=True)

@@ -197,6 +197,56 @@ def test_the_entry_and_completion_pages_are_never_cached(link):
     assert "no-store" in Client().get(entry_path(link))["Cache-Control"]
 
 
+# --- The limit on new identities per client address -------------------------------------------
+
+
+def participant_ids(n: int) -> list[str]:
+    return [f"{i:024x}" for i in range(1, n + 1)]
+
+
+def test_past_the_limit_a_first_visit_is_a_429_page_and_makes_no_identity(link, settings):
+    settings.PANEL_ENTRY_RATE_PER_CLIENT = "3/hour"
+    for pid in participant_ids(3):
+        assert Client().get(entry_path(link, pid)).status_code == 302
+    response = Client().get(entry_path(link, "f" * 24))
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 3600
+    assert b'id="panel-refusal"' in response.content
+    assert b"Too many people started this study" in response.content
+    assert PanelParticipant.objects.filter(link=link).count() == 3
+    assert not PanelParticipant.objects.filter(participant_id="f" * 24).exists()
+
+
+def test_past_the_limit_a_participant_who_started_comes_back(link, settings):
+    settings.PANEL_ENTRY_RATE_PER_CLIENT = "2/hour"
+    first, second = participant_ids(2)
+    Client().get(entry_path(link, first))
+    Client().get(entry_path(link, second))
+    assert Client().get(entry_path(link, "f" * 24)).status_code == 429
+    for _ in range(3):  # returns are not counted, however many
+        again = Client()
+        assert again.get(entry_path(link, first)).status_code == 302
+        assert signed_in_id(again) == PanelParticipant.objects.get(participant_id=first).user_id
+
+
+def test_the_limit_is_per_client_address_and_counts_every_link(link, project, settings):
+    settings.PANEL_ENTRY_RATE_PER_CLIENT = "2/hour"
+    other_link = PanelLinkFactory(project=project)
+    a, b, c = participant_ids(3)
+    assert Client().get(entry_path(link, a)).status_code == 302
+    assert Client().get(entry_path(other_link, b)).status_code == 302
+    assert Client().get(entry_path(link, c)).status_code == 429
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    assert elsewhere.get(entry_path(link, c)).status_code == 302
+
+
+def test_the_limit_can_be_turned_off(link, settings):
+    settings.PANEL_ENTRY_RATE_PER_CLIENT = None  # `off` in the environment
+    for pid in participant_ids(40):
+        assert Client().get(entry_path(link, pid)).status_code == 302
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_first_visits_at_once_make_one_identity(on_postgres, link, monkeypatch):
     """Both visits look the participant up before either inserts (held at a barrier), so

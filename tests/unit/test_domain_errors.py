@@ -111,6 +111,14 @@ def test_each_kind_maps_to_its_status_and_the_one_error_body(kind, status, code)
     )
 
 
+def test_too_many_is_a_429_with_retry_after() -> None:
+    response = exception_handler(panels.PanelEntryThrottled(retry_after=42), {})
+    assert response is not None and response.status_code == 429
+    assert response["Retry-After"] == "42"
+    assert response.data["code"] == "throttled"
+    assert domain_status(errors.TooMany(retry_after=1)) == 429
+
+
 def test_a_not_found_reads_like_every_other_404_whatever_its_message() -> None:
     body = {"code": "not_found", "detail": "Not found.", "errors": None}
     assert respond(errors.NotFound("No such assignment among yours.")) == (404, body)

@@ -4,16 +4,24 @@ Entering signs the browser in as the participant's worker identity (replacing wh
 signed in: a panel link names one participant, and a shared or stale session must not
 answer in their name) and sends them to the ordinary worker task page, which sends them to
 the completion page once it has nothing more for them (apps/workers/web/views.py, task).
+
+A first visit makes a worker account, so one client address makes at most
+PANEL_ENTRY_RATE_PER_CLIENT of them (a 429 page past it); a participant who comes back is
+not counted (their identity exists), so a limit reached never locks out anyone who started.
 """
 
 from __future__ import annotations
 
+import math
+
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.panels.errors import PanelEntryThrottled
 from apps.panels.models import PanelParticipant
 from apps.panels.selectors import (
     panel_completion_redirect,
@@ -22,7 +30,9 @@ from apps.panels.selectors import (
 )
 from apps.panels.services import panel_participant_enter
 from hitlcrowd.api import domain_status
-from hitlcrowd.errors import DomainError
+from hitlcrowd.clientip import client_ip
+from hitlcrowd.errors import DomainError, TooMany
+from hitlcrowd.throttling import rate_exceeded
 
 # The completion page shows the code this long before the browser follows the completion URL.
 REDIRECT_SECONDS = 3
@@ -34,10 +44,15 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def enter(request: HttpRequest, token: str) -> HttpResponse:
     link = panel_link_get_by_token(token=token)  # an unknown token: the 404 page
     try:
-        entry = panel_participant_enter(link=link, params=request.GET)
+        entry = panel_participant_enter(
+            link=link, params=request.GET, before_create=lambda: _limit_new(request)
+        )
     except DomainError as exc:
         context = {"link": link, "refusal": exc.message}
-        return render(request, "panels/refused.html", context, status=domain_status(exc))
+        response = render(request, "panels/refused.html", context, status=domain_status(exc))
+        if isinstance(exc, TooMany):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     participant = entry.participant
     if request.user.pk != participant.user_id:
         # login() flushes the session of another user: nothing of theirs carries over.
@@ -45,6 +60,13 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
     if participant.is_done:
         return redirect("panel-done", token=link.token)
     return redirect("worker-task", project_id=link.project_id)
+
+
+def _limit_new(request: HttpRequest) -> None:
+    """Count a new identity against the client's address (PANEL_ENTRY_RATE_PER_CLIENT)."""
+    wait = rate_exceeded("panel_enter", client_ip(request), settings.PANEL_ENTRY_RATE_PER_CLIENT)
+    if wait is not None:
+        raise PanelEntryThrottled(retry_after=max(1, math.ceil(wait)))
 
 
 @require_GET
