@@ -392,6 +392,10 @@ WORKER_SIGNUP = env_choice(
 REQUESTER_SIGNUP = env_choice("REQUESTER_SIGNUP", "closed", ("closed", "open"))
 # Sign-up attempts per client address (page and API alike, each counted, whatever its outcome).
 SIGNUP_RATE_PER_CLIENT = env_rate("SIGNUP_RATE_PER_CLIENT", "10/hour")
+# Requests for a new email verification link (apps/workers/signup.py), per client address
+# (past it: 429) and per address asked for (past it nothing more is sent; the answer is the same).
+VERIFY_EMAIL_RATE_PER_CLIENT = env_rate("VERIFY_EMAIL_RATE_PER_CLIENT", "10/hour")
+VERIFY_EMAIL_RATE_PER_EMAIL = env_rate("VERIFY_EMAIL_RATE_PER_EMAIL", "3/hour")
 # New panel identities per client address (apps/panels/web/entry.py): a first visit to a panel
 # entry link makes a worker account, so a script must not make them at will. A participant who
 # comes back is not counted. Raise it for a lab whose participants share one address.

@@ -16,6 +16,7 @@ The cost of the fixed window: a burst of up to twice the rate across a window bo
 from __future__ import annotations
 
 import functools
+import math
 import time
 
 import redis
@@ -26,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from hitlcrowd.clientip import client_ip
+from hitlcrowd.errors import TooMany
 
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -77,6 +79,13 @@ def rate_exceeded(scope: str, who: str, rate: str | None) -> float | None:
     if count <= limit:
         return None
     return (window_number + 1) * window - now
+
+
+def rate_limit(scope: str, who: str, rate: str | None, refusal: type[TooMany] = TooMany) -> None:
+    """rate_exceeded, refused: raise `refusal` (429, with the seconds to wait) past `rate`."""
+    wait = rate_exceeded(scope, who, rate)
+    if wait is not None:
+        raise refusal(retry_after=max(1, math.ceil(wait)))
 
 
 def _count_hit(key: str, window: int) -> int:

@@ -30,6 +30,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", registration.signup, name="signup"),
     path(
+        "accounts/verify-email/resend/",
+        registration.verify_email_resend,
+        name="verify-email-resend",
+    ),
+    path(
         "accounts/verify-email/<uidb64>/<token>/",
         registration.verify_email,
         name="verify-email",

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from hitlcrowd.errors import Conflict, Forbidden, Gone
+from hitlcrowd.errors import Conflict, Forbidden, Gone, TooMany
+from hitlcrowd.mail import NO_EMAIL
 
 
 class BudgetSpent(Conflict):
     code = "budget_spent"
     default_message = "This project's budget is spent; it serves no more tasks."
+
+
+class EmailDisabled(Conflict):
+    code = "email_disabled"
+    default_message = NO_EMAIL
+
+
+class VerificationRequestThrottled(TooMany):
+    default_message = (
+        "Too many requests for confirmation links came from your address; try again later."
+    )
 
 
 class EmailLinkInvalid(Gone):

@@ -15,10 +15,17 @@ hash), stops working when the address changes, and expires after PASSWORD_RESET_
 (Django's, 3 days). Nothing is sent when the deployment sends no email (hitlcrowd.mail);
 the account then works unverified, as it does until the link is followed: an unverified
 worker may work, and requesters see whether a member's address is verified.
+
+A new link can be asked for by address (email_verification_request: the account page links
+the page that does it, and the API has it). The request answers the same whatever the
+address, in the same time: it only counts the request and queues a job, which looks for
+unverified accounts with the address and mails them; nothing in the request depends on
+whether one exists.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,12 +42,17 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from apps.crowds.selectors import invite_usable_by_token
 from apps.crowds.services import Joined, invite_join
-from apps.workers.errors import SignupClosed, SignupInviteOnly
+from apps.workers.errors import EmailDisabled, SignupClosed, SignupInviteOnly
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
-from hitlcrowd.mail import email_send
+from hitlcrowd.mail import email_enabled, email_send
+from hitlcrowd.throttling import rate_exceeded
 
 EMAIL_MAX_LENGTH = 254
+# The one answer to a request for a new verification link, whatever the address.
+VERIFICATION_REQUESTED = (
+    "If an account with this address waits for its confirmation, a new link is on its way."
+)
 USERNAME_MAX_LENGTH = 150
 
 
@@ -163,6 +175,41 @@ def email_verification_send(*, user: User) -> bool:
         subject=loader.render_to_string("registration/verify_email_subject.txt", context),
         body=loader.render_to_string("registration/verify_email.txt", context),
     )
+
+
+def email_verification_request(*, email: str) -> None:
+    """Ask for a new verification link for `email`: mailed, by a job after the commit, to each
+    active account whose address it is (any case) and not yet verified; nothing is returned,
+    so the caller answers the same whatever the address. At most VERIFY_EMAIL_RATE_PER_EMAIL
+    requests per address are passed on (the rest are dropped silently, so nobody floods an
+    inbox). Refusals: EmailDisabled (409) when the deployment sends no email, InvalidInput
+    naming `email` for something that is not an address."""
+    if not email_enabled():
+        raise EmailDisabled()
+    address = email.strip() if isinstance(email, str) else ""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise InvalidInput.field("email", "Enter a valid email address.") from None
+    who = hashlib.sha256(address.lower().encode()).hexdigest()
+    if rate_exceeded("verify_email_address", who, settings.VERIFY_EMAIL_RATE_PER_EMAIL):
+        return
+    transaction.on_commit(lambda: _enqueue_resend(address))
+
+
+def _enqueue_resend(address: str) -> None:
+    from django_q.tasks import async_task
+
+    from apps.workers.jobs import VERIFICATION_RESEND_JOB
+
+    async_task(VERIFICATION_RESEND_JOB, address, q_options={"group": "email"})
+
+
+def email_verification_resend(*, email: str) -> int:
+    """The job's side of email_verification_request: mail a new link to each active account
+    whose unverified address is `email` (any case). Returns how many were sent."""
+    users = User.objects.filter(email__iexact=email, is_active=True, email_verified_at=None)
+    return sum(email_verification_send(user=user) for user in users.order_by("pk"))
 
 
 @transaction.atomic

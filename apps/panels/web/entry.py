@@ -12,8 +12,6 @@ not counted (their identity exists), so a limit reached never locks out anyone w
 
 from __future__ import annotations
 
-import math
-
 from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +30,7 @@ from apps.panels.services import panel_participant_enter
 from hitlcrowd.api import domain_status
 from hitlcrowd.clientip import client_ip
 from hitlcrowd.errors import DomainError, TooMany
-from hitlcrowd.throttling import rate_exceeded
+from hitlcrowd.throttling import rate_limit
 
 # The completion page shows the code this long before the browser follows the completion URL.
 REDIRECT_SECONDS = 3
@@ -64,9 +62,8 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
 
 def _limit_new(request: HttpRequest) -> None:
     """Count a new identity against the client's address (PANEL_ENTRY_RATE_PER_CLIENT)."""
-    wait = rate_exceeded("panel_enter", client_ip(request), settings.PANEL_ENTRY_RATE_PER_CLIENT)
-    if wait is not None:
-        raise PanelEntryThrottled(retry_after=max(1, math.ceil(wait)))
+    rate = settings.PANEL_ENTRY_RATE_PER_CLIENT
+    rate_limit("panel_enter", client_ip(request), rate, PanelEntryThrottled)
 
 
 @require_GET

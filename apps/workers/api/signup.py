@@ -1,4 +1,5 @@
-"""Sign-up through the API: the same service and rules as the page (apps/workers/signup.py).
+"""Sign-up through the API, and a new email verification link: the same services and rules
+as the pages (apps/workers/signup.py).
 
 No token comes back: the new account logs in with `POST auth/token/` like any other, so
 there is one way to get a token, behind the login lockout.
@@ -18,11 +19,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.crowds.selectors import MAX_TOKEN_LENGTH
+from apps.workers.errors import VerificationRequestThrottled
 from apps.workers.models import User
-from apps.workers.signup import signup_check_open, user_signup
+from apps.workers.signup import (
+    VERIFICATION_REQUESTED,
+    email_verification_request,
+    signup_check_open,
+    user_signup,
+)
 from hitlcrowd.api import ApiError
 from hitlcrowd.clientip import client_ip
-from hitlcrowd.throttling import rate_exceeded
+from hitlcrowd.throttling import rate_exceeded, rate_limit
 
 
 class SignupInputSerializer(serializers.Serializer):
@@ -112,4 +119,50 @@ class SignupView(APIView):
         return Response(SignedUpSerializer(done).data, status=status.HTTP_201_CREATED)
 
 
-urlpatterns = [path("auth/signup/", SignupView.as_view(), name="api-signup")]
+class VerificationRequestInputSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254, help_text="The address to confirm.")
+
+
+class VerificationRequestedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class VerificationRequestView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Mail a new link that confirms an email address",
+        description="Sent to each active account whose address it is and not yet confirmed. "
+        "The answer is the same whatever the address (202), so it tells nobody which "
+        "addresses have accounts; past VERIFY_EMAIL_RATE_PER_EMAIL requests for one address "
+        "nothing more is sent.",
+        request=VerificationRequestInputSerializer,
+        responses={
+            202: VerificationRequestedSerializer,
+            400: OpenApiResponse(description="`email` is not an address."),
+            409: OpenApiResponse(description="`email_disabled`: this deployment sends no email."),
+            429: OpenApiResponse(
+                description="`throttled`: too many requests from this client; Retry-After."
+            ),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        rate = settings.VERIFY_EMAIL_RATE_PER_CLIENT
+        rate_limit("verify_email_client", client_ip(request), rate, VerificationRequestThrottled)
+        data = VerificationRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email_verification_request(email=data.validated_data["email"])
+        body = VerificationRequestedSerializer({"detail": VERIFICATION_REQUESTED}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+urlpatterns = [
+    path("auth/signup/", SignupView.as_view(), name="api-signup"),
+    path(
+        "auth/verify-email/resend/",
+        VerificationRequestView.as_view(),
+        name="api-verify-email-resend",
+    ),
+]

@@ -1,5 +1,6 @@
 """Coming in: the login page (which also takes a visitor who came through an invite link into
-the link's group), the sign-up page, and the email verification link.
+the link's group), the sign-up page, the email verification link and the page that asks for a
+new one.
 
 The invite token waits in the session (apps/crowds/web/views.py put it there when the link was
 opened), never in a `next` URL or a form field the page writes out. Joining at login or at
@@ -23,14 +24,21 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.crowds.selectors import invite_usable_by_token
 from apps.crowds.services import invite_join
 from apps.crowds.web.views import INVITE_SESSION_KEY, invite_token_in_session
+from apps.workers.errors import VerificationRequestThrottled
 from apps.workers.models import User
-from apps.workers.signup import email_verify, signup_check_open, user_signup
+from apps.workers.signup import (
+    VERIFICATION_REQUESTED,
+    email_verification_request,
+    email_verify,
+    signup_check_open,
+    user_signup,
+)
 from hitlcrowd.api import domain_status
 from hitlcrowd.clientip import client_ip
-from hitlcrowd.errors import DomainError, InvalidInput
-from hitlcrowd.mail import email_enabled
+from hitlcrowd.errors import DomainError, InvalidInput, TooMany
+from hitlcrowd.mail import NO_EMAIL, email_enabled
 from hitlcrowd.pages import form_add_refusal
-from hitlcrowd.throttling import rate_exceeded
+from hitlcrowd.throttling import rate_exceeded, rate_limit
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 NOTHING_SENT = (
@@ -182,3 +190,36 @@ def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     if user is None:
         return render(request, "registration/verify_email_done.html", {"ok": False}, status=400)
     return render(request, "registration/verify_email_done.html", {"ok": True, "who": user})
+
+
+class VerificationRequestForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email_resend(request: HttpRequest) -> HttpResponse:
+    """Ask for a new link by address (the account page links here, with the address filled
+    in): the same message whatever the address (apps.workers.signup.email_verification_request)."""
+    user = request.user
+    initial = {"email": user.email} if user.is_authenticated else {}
+    form = VerificationRequestForm(request.POST or None, initial=initial)
+    context = {"form": form, "email_enabled": email_enabled(), "no_email": NO_EMAIL}
+    template = "registration/verify_email_resend.html"
+    if request.method != "POST" or not email_enabled():
+        return render(request, template, context)
+    try:
+        rate = settings.VERIFY_EMAIL_RATE_PER_CLIENT
+        rate_limit("verify_email_client", client_ip(request), rate, VerificationRequestThrottled)
+        if not form.is_valid():
+            return render(request, template, context, status=400)
+        email_verification_request(email=form.cleaned_data["email"])
+    except TooMany as exc:
+        context["refusal"] = exc.message
+        response = render(request, template, context, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except InvalidInput as exc:
+        form_add_refusal(form, exc)
+        return render(request, template, context, status=400)
+    messages.success(request, VERIFICATION_REQUESTED)
+    return redirect("verify-email-resend")
