@@ -5,6 +5,7 @@ flood an inbox."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -61,6 +62,23 @@ def test_a_worker_resets_the_password_through_the_emailed_link(worker, email_on)
     assert done["Location"] == "/accounts/reset/done/"
     assert can_log_in(worker.username, NEW_PASSWORD)
     assert not can_log_in(worker.username, PASSWORD)
+
+
+def test_with_the_console_backend_the_printed_link_resets_the_password(worker, settings, capsys):
+    """`make run`'s setting (EMAIL_BACKEND=console): the message is printed on the output of
+    the process that sends it, and its link works like a mailed one."""
+    settings.EMAIL_DELIVERY = "console"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    capsys.readouterr()
+    assert ask_for_reset(worker.email)["Location"] == SENT
+
+    printed = capsys.readouterr().out
+    assert f"To: {worker.email}" in printed and "Subject: Your HITLCrowd password" in printed
+    [link] = re.findall(r"https?://\S+/accounts/reset/\S+", printed)
+    assert mail.outbox == []  # printed, not delivered anywhere else
+    _, done = choose_password(link)
+    assert done["Location"] == "/accounts/reset/done/"
+    assert can_log_in(worker.username, NEW_PASSWORD)
 
 
 def test_the_link_is_built_on_site_url_not_on_the_host_header(worker, email_on, settings):
