@@ -16,6 +16,10 @@ class EmailDisabled(Conflict):
     default_message = NO_EMAIL
 
 
+class SignupThrottled(TooMany):
+    default_message = "Too many sign-ups from this address; try again later."
+
+
 class VerificationRequestThrottled(TooMany):
     default_message = (
         "Too many requests for confirmation links came from your address; try again later."

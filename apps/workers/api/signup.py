@@ -7,8 +7,6 @@ there is one way to get a token, behind the login lockout.
 
 from __future__ import annotations
 
-import math
-
 from django.conf import settings
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.crowds.selectors import MAX_TOKEN_LENGTH
-from apps.workers.errors import VerificationRequestThrottled
+from apps.workers.errors import SignupThrottled, VerificationRequestThrottled
 from apps.workers.models import User
 from apps.workers.signup import (
     VERIFICATION_REQUESTED,
@@ -27,9 +25,8 @@ from apps.workers.signup import (
     signup_check_open,
     user_signup,
 )
-from hitlcrowd.api import ApiError
 from hitlcrowd.clientip import client_ip
-from hitlcrowd.throttling import rate_exceeded, rate_limit
+from hitlcrowd.throttling import rate_limit
 
 
 class SignupInputSerializer(serializers.Serializer):
@@ -94,14 +91,8 @@ class SignupView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        wait = rate_exceeded("signup", client_ip(request), settings.SIGNUP_RATE_PER_CLIENT)
-        if wait is not None:
-            raise ApiError(
-                "Too many sign-ups from this address; try again later.",
-                code="throttled",
-                status_code=429,
-                retry_after=max(1, math.ceil(wait)),
-            )
+        rate = settings.SIGNUP_RATE_PER_CLIENT
+        rate_limit("signup", client_ip(request), rate, SignupThrottled)
         raw = request.data if isinstance(request.data, dict) else {}
         role = raw.get("role", User.Role.WORKER)
         if role in User.Role.values:  # a closed door is 403 whatever the fields say
