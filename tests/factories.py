@@ -30,8 +30,8 @@ from apps.models.models import (
     WebhookDelivery,
     WebhookSlot,
 )
-from apps.mturk.models import AccessKey, HITType
-from apps.mturk.services import SECRET_PURPOSE
+from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkHIT
+from apps.mturk.services.access_keys import SECRET_PURPOSE
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
@@ -361,6 +361,66 @@ class HITTypeFactory(factory.django.DjangoModelFactory):
     assignment_duration_seconds = 600
     auto_approval_delay_seconds = 3600
     fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+    # The project hit_type_create makes with it (mturk_project_values).
+    project = factory.SubFactory(
+        ProjectFactory,
+        owner=factory.SelfAttribute("..requester"),
+        kind=Project.Kind.MTURK,
+        name=factory.SelfAttribute("..title"),
+        labels=[],
+        reward_per_answer=factory.SelfAttribute("..reward"),
+        lease_seconds=factory.SelfAttribute("..assignment_duration_seconds"),
+        min_overlap=1,
+        max_overlap=1,
+        gold_share=0,
+    )
+
+
+class MturkHITFactory(factory.django.DjangoModelFactory):
+    """An MTurk HIT as hit_create makes it: an item and a HIT of its type's project, wanting
+    `task_hit__answers_wanted` answers (1), expiring in an hour."""
+
+    class Meta:
+        model = MturkHIT
+
+    hit_type = factory.SubFactory(HITTypeFactory)
+    requester = factory.SelfAttribute("hit_type.requester")
+    hit_id = factory.Sequence(lambda n: f"3TESTHIT{n:022d}")
+    task_hit = factory.SubFactory(
+        HITFactory,
+        item__project=factory.SelfAttribute("...hit_type.project"),
+        item__external_id=factory.SelfAttribute("...hit_id"),
+        item__payload=factory.LazyAttribute(lambda item: {"mturk_hit_id": item.external_id}),
+        answers_wanted=1,
+        expires_at=factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1)),
+    )
+    question = (
+        '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/'
+        'AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd">'
+        "<ExternalURL>https://tasks.example.org/q</ExternalURL>"
+        "<FrameHeight>600</FrameHeight></ExternalQuestion>"
+    )
+    question_kind = MturkHIT.QuestionKind.EXTERNAL
+
+
+class MturkAssignmentFactory(factory.django.DjangoModelFactory):
+    """A submitted MTurk assignment on `mturk_hit`, its lease submitted."""
+
+    class Meta:
+        model = MturkAssignment
+
+    mturk_hit = factory.SubFactory(MturkHITFactory)
+    assignment_id = factory.Sequence(lambda n: f"3TESTASSIGNMENT{n:015d}")
+    task_assignment = factory.SubFactory(
+        AssignmentFactory, hit=factory.SelfAttribute("..mturk_hit.task_hit"), submitted=True
+    )
+    answer = "<QuestionFormAnswers/>"
+    submitted_at = factory.LazyFunction(timezone.now)
+    auto_approval_at = factory.LazyAttribute(
+        lambda o: (
+            o.submitted_at + timedelta(seconds=o.mturk_hit.hit_type.auto_approval_delay_seconds)
+        )
+    )
 
 
 class LedgerCheckpointFactory(factory.django.DjangoModelFactory):

@@ -35,7 +35,7 @@ from apps.mturk import shapes, sigv4
 from apps.mturk.errors import MturkError, from_domain, request_error, unrecognized_client
 from apps.mturk.operations import OPERATIONS, Call
 from apps.mturk.selectors import access_key_for_signature
-from apps.mturk.services import access_key_secret, access_key_touch
+from apps.mturk.services.access_keys import access_key_secret, access_key_touch
 from hitlcrowd import jsoncheck, secretbox
 from hitlcrowd.errors import DomainError
 from hitlcrowd.middleware import declared_length

@@ -39,6 +39,20 @@ class EncryptionUnavailable(Conflict):
     )
 
 
+class HITAlreadyExists(Conflict):
+    """A UniqueRequestToken used before: nothing is created, the message names the HIT."""
+
+    code = "hit_already_exists"
+    turk_code = "AWS.MechanicalTurk.HitAlreadyExists"
+
+    def __init__(self, hit_id: str) -> None:
+        super().__init__(
+            f"The HIT with ID {hit_id} already exists: it was created by an earlier request "
+            "with this UniqueRequestToken."
+        )
+        self.hit_id = hit_id
+
+
 # --- The wire --------------------------------------------------------------------------------
 
 
@@ -96,7 +110,8 @@ _DOMAIN_TURK_CODES: tuple[tuple[type[DomainError], str], ...] = (
 
 def from_domain(exc: DomainError) -> MturkError:
     """A service's refusal as a RequestError (field errors folded into the message)."""
-    turk_code = next(
+    # An error of this app may name MTurk's own code; the others map by their kind.
+    turk_code = getattr(exc, "turk_code", None) or next(
         (code for kind, code in _DOMAIN_TURK_CODES if isinstance(exc, kind)),
         "AWS.MechanicalTurk.RequestError",
     )

@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.mturk import selectors, services
-from apps.mturk.services import LABEL_MAX
+from apps.mturk import selectors
+from apps.mturk.services import access_keys as services
 from apps.tasks.web.views import requester_required
 from apps.workers.permissions import IsRequester
 from apps.workers.selectors import requester_balance
@@ -52,7 +52,7 @@ class NewAccessKeySerializer(AccessKeySerializer):
 
 class AccessKeyInputSerializer(serializers.Serializer):
     label = serializers.CharField(
-        max_length=LABEL_MAX,
+        max_length=services.LABEL_MAX,
         required=False,
         default="",
         allow_blank=True,
@@ -162,6 +162,6 @@ def _render_page(request: HttpRequest, *, new, status: int = 200) -> HttpRespons
         "balance": requester_balance(requester=request.user),
         "endpoint_url": endpoint_url(request),
         "can_create": secretbox.is_configured(),
-        "label_max": LABEL_MAX,
+        "label_max": services.LABEL_MAX,
     }
     return render(request, "mturk/access_keys.html", context, status=status)

@@ -78,6 +78,22 @@ class GuidelineNotAcknowledged(Conflict):
         self.number = number
 
 
+# --- Projects -----------------------------------------------------------------------------
+
+
+class NativeProjectsOnly(Conflict):
+    """An MTurk project (Project.Kind.MTURK) gets its items as HITs through the MTurk API and
+    has no built-in model: uploads, predictions and retraining are refused there."""
+
+    code = "mturk_project"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"This project is an MTurk HIT type: {action} is for native projects. Its HITs "
+            "are created through the MTurk API (CreateHIT)."
+        )
+
+
 # --- Review -------------------------------------------------------------------------------
 
 

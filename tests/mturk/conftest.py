@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.mturk.services import access_key_create
+from apps.mturk.services.access_keys import access_key_create
 from tests.helpers.mturk import close_clients, mturk_client
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from apps.mturk import services
 from apps.mturk.models import AccessKey
+from apps.mturk.services import access_keys as services
 from hitlcrowd import secretbox
 from tests import factories
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.mturk.services import access_key_create
+from apps.mturk.services.access_keys import access_key_create
 from apps.workers.ledger import ledger_deposit
 from apps.workers.selectors import requester_balance
 from hitlcrowd.errors import InvalidInput

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from apps.mturk.models import AccessKey
-from apps.mturk.services import access_key_revoke
+from apps.mturk.services.access_keys import access_key_revoke
 from tests import factories
 from tests.helpers.mturk import mturk_client
 

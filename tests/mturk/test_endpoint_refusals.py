@@ -8,7 +8,7 @@ import json
 import pytest
 
 from apps.mturk import operations
-from apps.mturk.services import access_key_create
+from apps.mturk.services.access_keys import access_key_create
 from tests.helpers.mturk import error_of, signed_post
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from apps.mturk.models import HITType
-from apps.mturk.services import access_key_create
+from apps.mturk.services.access_keys import access_key_create
 from tests.helpers.mturk import error_of, signed_post
 
 HIT_TYPE = {

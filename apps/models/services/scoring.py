@@ -62,6 +62,7 @@ from apps.tasks.services.items import (
     item_scores_apply,
     items_auto_labels_rescore,
 )
+from apps.tasks.services.projects import refuse_unless_native
 from hitlcrowd.errors import InvalidInput
 from hitlcrowd.jobs import job_dead_after
 
@@ -463,6 +464,7 @@ def item_predict(
 ) -> PredictResult:
     """Label `payload` with the active model if it is sure enough, else create the item and
     its HIT for people. Idempotent by external_id: a repeat returns the stored item."""
+    refuse_unless_native(project, "predict")
     external_id = external_id or f"predict-{uuid.uuid4().hex}"
     existing = Item.objects.filter(project=project, external_id=external_id).first()
     if existing is not None:

@@ -40,6 +40,7 @@ from apps.models.services.pacing import project_pace_quietly
 from apps.tasks.models import Answer, AuditEvent, Item, Project
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.items import items_review_suspected
+from apps.tasks.services.projects import refuse_unless_native
 from apps.workers.selectors import blocked_worker_ids
 from hitlcrowd.jobs import job_dead_after
 
@@ -167,7 +168,10 @@ def _columns(data: TrainingSet) -> tuple[list, list, list, list, list]:
 
 
 def retrain_due(*, project: Project) -> bool:
-    """N new training labels since the latest version (promoted or not), and none running."""
+    """N new training labels since the latest version (promoted or not), and none running.
+    Never on an MTurk project: it has no built-in model."""
+    if project.kind != Project.Kind.NATIVE:
+        return False
     row = learning_settings_of(project)
     if not row.model_enabled:
         return False
@@ -197,6 +201,7 @@ def _labeled_items_bound(project: Project) -> int:
 def retrain_request(*, project: Project, trigger: str = "manual") -> None:
     """Retrain now, asked for by a person: queued, or refused (RetrainRunning) while a run
     holds the project, so the person hears it rather than a job that claims nothing."""
+    refuse_unless_native(project, "retraining a model")
     if training_running(project_id=project.pk):
         raise RetrainRunning()
     retrain_enqueue(project_id=project.pk, trigger=trigger)

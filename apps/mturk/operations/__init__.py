@@ -16,14 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apps.mturk.operations import account, hit_types
+from apps.mturk.operations import account, hit_types, hits
 from apps.mturk.operations.call import Call
 
 Handler = Callable[[Call], dict[str, Any]]
 
 OPERATIONS: dict[str, Handler] = {
+    "CreateHIT": hits.create_hit,
     "CreateHITType": hit_types.create_hit_type,
+    "CreateHITWithHITType": hits.create_hit_with_hit_type,
     "GetAccountBalance": account.get_account_balance,
+    "GetHIT": hits.get_hit,
 }
 
 __all__ = ["OPERATIONS", "Call", "Handler"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from apps.mturk.errors import request_error
 from apps.mturk.operations.call import Call
-from apps.mturk.services import AUTO_APPROVAL_DELAY_MAX, hit_type_create
+from apps.mturk.services.hit_types import AUTO_APPROVAL_DELAY_MAX, hit_type_create
 
 
 def create_hit_type(call: Call) -> dict[str, Any]:

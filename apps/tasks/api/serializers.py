@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.crowds.models import WorkerGroup
 from apps.crowds.selectors import group_list_for_requester
-from apps.tasks.models import Project
+from apps.tasks.models import Project, validate_label_set
 
 
 class OwnGroupField(serializers.PrimaryKeyRelatedField):
@@ -63,12 +64,20 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
         extra_kwargs = {
-            "labels": {"help_text": "The label set: 2 to 50 distinct strings."},
+            "labels": {"help_text": "The label set: 2 to 50 distinct strings.", "required": True},
             "visibility": {
                 "help_text": "`public`: every worker sees it; `private`: only the members of "
                 "its `groups`."
             },
         }
+
+    def validate_labels(self, value: object) -> object:
+        # A native project's label set (the model checks it again, by kind, in clean()).
+        try:
+            validate_label_set(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
 
 
 class AutomationSerializer(serializers.Serializer):

@@ -183,14 +183,15 @@ class HIT(models.Model):
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="hit")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="hits")
-    answers_wanted = models.PositiveSmallIntegerField()
+    # Integers, not small ones: an MTurk HIT wants MaxAssignments answers, up to 1,000,000.
+    answers_wanted = models.PositiveIntegerField()
     priority = models.FloatField(default=0.0, help_text="Higher is served first.")
     is_gold = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     # Live plus submitted assignments. Written only by the assignment services, in the same
     # statement that claims a slot, and recomputed from the assignment rows when a slot comes
     # back (skip, expiry). Gold HITs never fill, so it stays 0 on them.
-    slots_taken = models.PositiveSmallIntegerField(default=0)
+    slots_taken = models.PositiveIntegerField(default=0)
     # Answers beyond the project's max_overlap an admin asked for ("send back for more
     # answers"); consensus lets this HIT grow to max_overlap + extra_answers.
     extra_answers = models.PositiveSmallIntegerField(default=0)
@@ -198,6 +199,9 @@ class HIT(models.Model):
     # to people, so the next model version may label the item first. Only a HIT without a
     # slot taken is held.
     held = models.BooleanField(default=False)
+    # Not served from this moment on (an MTurk HIT's lifetime); null on native HITs. Live
+    # leases may still be answered until their own deadline, as on MTurk.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -20,6 +20,10 @@ DEFAULT_BLOCK_MIN_ANSWERS = 10
 DEFAULT_BLOCK_GOLD_ACCURACY = 0.5
 DEFAULT_BLOCK_MIN_GOLD = 5
 MAX_LABEL_LENGTH = 100
+# How long a worker may hold a task: a native project's lease is at most a day; an MTurk
+# project's is its HIT type's AssignmentDurationInSeconds, which MTurk allowed up to a year.
+LEASE_SECONDS_MIN = 30
+LEASE_SECONDS_MAX = {"native": 24 * 3600, "mturk": 365 * 24 * 3600}
 
 
 def validate_label_set(value: object) -> None:
@@ -38,6 +42,14 @@ def new_callback_secret() -> str:
 
 
 class Project(models.Model):
+    class Kind(models.TextChoices):
+        NATIVE = "native", "Native"
+        # Made with an MTurk HIT type (apps/mturk): its items are HITs created through the
+        # MTurk API, answered through the requester's own question, reviewed by the requester.
+        # The learning loop (uploads, the built-in model, predictions, retrains) is not for it,
+        # nor is the consensus unless it has a label set (`has_consensus`).
+        MTURK = "mturk", "MTurk HIT type"
+
     class ItemKind(models.TextChoices):
         TEXT = "text", "Text"
         IMAGE = "image", "Image (pixels or URL)"
@@ -59,7 +71,12 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     item_kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.TEXT)
-    labels = models.JSONField(validators=[validate_label_set])
+    kind = models.CharField(
+        max_length=8, choices=Kind.choices, default=Kind.NATIVE, db_default=Kind.NATIVE
+    )
+    # A native project's label set (validate_label_set, in clean()); empty on an MTurk
+    # project without a categorical answer field.
+    labels = models.JSONField(blank=True)
     min_overlap = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
@@ -119,8 +136,13 @@ class Project(models.Model):
     )
     callback_url = models.URLField(blank=True, validators=[callback_url_validate])
     callback_secret = models.CharField(max_length=64, default=new_callback_secret, editable=False)
+    # At most LEASE_SECONDS_MAX[kind] (clean()).
     lease_seconds = models.PositiveIntegerField(
-        default=600, validators=[MinValueValidator(30), MaxValueValidator(24 * 3600)]
+        default=600,
+        validators=[
+            MinValueValidator(LEASE_SECONDS_MIN),
+            MaxValueValidator(LEASE_SECONDS_MAX["mturk"]),
+        ],
     )
     qualification_size = models.PositiveSmallIntegerField(
         default=0, help_text="Gold items a worker must answer before real tasks; 0 = no test."
@@ -197,6 +219,23 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_consensus(self) -> bool:
+        """Whether answers here are aggregated into a consensus: every native project, and an
+        MTurk project once it has a label set (a categorical answer field)."""
+        return self.kind == self.Kind.NATIVE or bool(self.labels)
+
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.min_overlap and self.max_overlap and self.max_overlap < self.min_overlap:
-            raise ValidationError({"max_overlap": "Must be at least the minimum overlap."})
+            errors["max_overlap"] = "Must be at least the minimum overlap."
+        if self.kind == self.Kind.NATIVE or self.labels != []:
+            try:
+                validate_label_set(self.labels)
+            except ValidationError as exc:
+                errors["labels"] = exc.messages[0]
+        most = LEASE_SECONDS_MAX.get(self.kind, LEASE_SECONDS_MAX["native"])
+        if isinstance(self.lease_seconds, int) and self.lease_seconds > most:
+            errors["lease_seconds"] = f"Ensure this value is less than or equal to {most}."
+        if errors:
+            raise ValidationError(errors)

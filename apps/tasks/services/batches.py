@@ -38,6 +38,7 @@ from apps.tasks.errors import (
     UploadTooLarge,
 )
 from apps.tasks.models import HIT, Batch, Item, Project
+from apps.tasks.services.projects import refuse_unless_native
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 
@@ -92,6 +93,7 @@ def batch_import(
     Not wrapped in one @transaction.atomic on purpose: the import runs in its own transaction,
     and a rejection is recorded in a second one after the first was rolled back.
     """
+    refuse_unless_native(project, "uploading a batch")
     fmt = _checked_options(fmt, file_name, idempotency_key, model_version)
     idempotency_key = idempotency_key or None
     file_name = ingest.printable(file_name)

@@ -274,10 +274,14 @@ def item_create(
     model_version: str = "",
     route: str = PEOPLE,
     priority: float = 0.0,
+    answers_wanted: int | None = None,
+    expires_at: datetime | None = None,
 ) -> Item:
     """A new item scored by the models app (the online predict call): auto-labeled with its
-    prediction (route AUTO), or waiting for people on a HIT at `priority` (route PEOPLE).
-    Raises IntegrityError when the external id exists (the caller replays it)."""
+    prediction (route AUTO), or waiting for people on a HIT at `priority` (route PEOPLE)
+    wanting `answers_wanted` answers (the project's min_overlap by default), served until
+    `expires_at` (an MTurk HIT's). Raises IntegrityError when the external id exists (the
+    caller replays it)."""
     if route not in (AUTO, PEOPLE):
         raise ValueError(f"a new item is routed {AUTO} or {PEOPLE}, not {route!r}")
     auto = route == AUTO
@@ -294,8 +298,12 @@ def item_create(
         label_source=Item.Source.MODEL if auto else "",
     )
     if not auto:
-        HIT.objects.create(
-            item=item, project=project, answers_wanted=project.min_overlap, priority=priority
+        item.hit = HIT.objects.create(
+            item=item,
+            project=project,
+            answers_wanted=answers_wanted or project.min_overlap,
+            priority=priority,
+            expires_at=expires_at,
         )
     return item
 

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from apps.crowds.models import WorkerGroup
 from apps.tasks.audit import field_changes
+from apps.tasks.errors import NativeProjectsOnly
 from apps.tasks.models import AuditEvent, Item, Project
 from apps.tasks.selectors.visibility import MAX_GROUPS_PER_PROJECT
 from apps.tasks.services.audit import audit_record
@@ -94,6 +95,13 @@ def project_update(*, project: Project, by: User | None = None, **fields: Any) -
             changes=changes,
         )
     return project
+
+
+def refuse_unless_native(project: Project, action: str) -> None:
+    """NativeProjectsOnly (409) on an MTurk project: `action` (uploads, predictions, the
+    built-in model) is part of the learning loop, which MTurk projects do not run."""
+    if project.kind != Project.Kind.NATIVE:
+        raise NativeProjectsOnly(action)
 
 
 def _set_groups(project: Project, groups: Iterable[WorkerGroup]) -> list[int]:

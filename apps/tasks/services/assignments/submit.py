@@ -105,8 +105,9 @@ def _record_answer(
         score_qualification(worker, assignment.project)
     else:
         _close_if_answered(hit)
-    project_id, item_id = assignment.project_id, hit.item_id
-    transaction.on_commit(lambda: answer_committed(project_id=project_id, item_id=item_id))
+    if assignment.project.has_consensus:  # the project row is loaded: no query
+        project_id, item_id = assignment.project_id, hit.item_id
+        transaction.on_commit(lambda: answer_committed(project_id=project_id, item_id=item_id))
     return answer
 
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from apps.tasks.models import AggregationRun, AggregationState
+from apps.tasks.models import AggregationRun, AggregationState, Project
 from apps.tasks.services.consensus.run import consensus_run
 from apps.tasks.sql import aggregation_pending_since
 from hitlcrowd.jobs import job_dead_after
@@ -77,7 +77,12 @@ def _queue_job(project_id: int) -> None:
 
 
 def consensus_drain(*, project_id: int, cold: bool = False) -> int:
-    """Run while the project's flag is set and nobody else runs it. Returns the runs made."""
+    """Run while the project's flag is set and nobody else runs it. Returns the runs made.
+    A project without a consensus (an MTurk one without a label set) never runs: its flag
+    is cleared (a block or an unblock there requests a run like anywhere)."""
+    if not Project.objects.get(pk=project_id).has_consensus:
+        AggregationState.objects.filter(project_id=project_id).update(pending=False)
+        return 0
     runs = 0
     while runs < MAX_RUNS_PER_DRAIN:
         claimed_at = _claim(project_id)

@@ -1,21 +1,18 @@
-"""Writes of the MTurk app: access keys (create, revoke, last use)."""
+"""Access keys: create, revoke, read the secret back, record a use."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.mturk.errors import AccessKeyLimit, EncryptionUnavailable
-from apps.mturk.models import AccessKey, HITType
+from apps.mturk.models import AccessKey
 from apps.workers.models import User
 from hitlcrowd import secretbox
 from hitlcrowd.errors import Forbidden, InvalidInput, full_clean
@@ -95,82 +92,3 @@ def access_key_touch(*, key: AccessKey, now: datetime | None = None) -> None:
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
     AccessKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
     key.last_used_at = now
-
-
-# --- HIT types -----------------------------------------------------------------------------
-
-# MTurk's limits (its API reference): 30 s to 365 days to do an assignment, auto-approval
-# within 30 days (its default), and the lengths of the text fields.
-ASSIGNMENT_DURATION = (30, 365 * 24 * 3600)
-AUTO_APPROVAL_DELAY_MAX = 30 * 24 * 3600
-REWARD_MAX = Decimal("99999999.99")  # HITType.reward's digits
-ID_ALPHABET = string.ascii_uppercase + string.digits
-MTURK_ID_LENGTH = 30
-
-
-def mturk_id() -> str:
-    """An id shaped like MTurk's (30 upper-case letters and digits): HITs, HIT types."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(MTURK_ID_LENGTH))
-
-
-def hit_type_fingerprint(values: dict[str, object]) -> str:
-    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@transaction.atomic
-def hit_type_create(
-    *,
-    requester: User,
-    title: str,
-    description: str,
-    reward: Decimal,
-    assignment_duration_seconds: int,
-    auto_approval_delay_seconds: int = AUTO_APPROVAL_DELAY_MAX,
-    keywords: str = "",
-) -> HITType:
-    """The requester's HIT type with these values: an existing one if they made it before
-    (MTurk's behaviour), else a new one. Refusals name MTurk's parameter."""
-    low, high = ASSIGNMENT_DURATION
-    if not low <= assignment_duration_seconds <= high:
-        raise InvalidInput.field(
-            "AssignmentDurationInSeconds", f"Must be between {low} and {high} seconds."
-        )
-    if not 0 <= auto_approval_delay_seconds <= AUTO_APPROVAL_DELAY_MAX:
-        raise InvalidInput.field(
-            "AutoApprovalDelayInSeconds", f"Must be between 0 and {AUTO_APPROVAL_DELAY_MAX}."
-        )
-    values = {
-        "title": title.strip(),
-        "description": description.strip(),
-        "keywords": keywords.strip(),
-        "reward": reward.quantize(Decimal("0.01")),
-        "assignment_duration_seconds": assignment_duration_seconds,
-        "auto_approval_delay_seconds": auto_approval_delay_seconds,
-    }
-    for name, field, text in (
-        ("Title", "title", values["title"]),
-        ("Description", "description", values["description"]),
-        ("Keywords", "keywords", values["keywords"]),
-    ):
-        most = HITType._meta.get_field(field).max_length
-        if len(text) > most:
-            raise InvalidInput.field(name, f"At most {most} characters.")
-        if field != "keywords" and not text:
-            raise InvalidInput.field(name, "Must not be empty.")
-    if values["reward"] > REWARD_MAX:
-        raise InvalidInput.field("Reward", f"At most {REWARD_MAX}.")
-    fingerprint = hit_type_fingerprint(values)
-    existing = HITType.objects.filter(requester=requester, fingerprint=fingerprint).first()
-    if existing is not None:
-        return existing
-    hit_type = HITType(
-        requester=requester, hit_type_id=mturk_id(), fingerprint=fingerprint, **values
-    )
-    full_clean(hit_type)
-    hit_type, _ = HITType.objects.get_or_create(
-        requester=requester,
-        fingerprint=fingerprint,
-        defaults={k: getattr(hit_type, k) for k in ("hit_type_id", *values)},
-    )
-    return hit_type
