@@ -21,10 +21,11 @@ The gold check: the spam score and skill rules judge a worker against the consen
 others, which is wrong now and then, and a reliable worker checked at 10, 16, 26, ... answers
 met one unlucky window about once a simulator run (issue 13). So a first failure of those rules
 does not block: the worker is served gold only (answers whose truth is known, which never
-enter the consensus) until the first check with GOLD_CHECK_ANSWERS gold answers more than at
-the start, which judges the same answers plus that gold and blocks if a rule still fails.
-A spammer's real answers stop at the first failing check as before; the block comes a few
-gold answers later. The gold rule blocks at once: it is direct proof. Without gold left for
+enter the consensus) until GOLD_CHECK_ANSWERS more of their answers are on gold; a check then
+(not at the next checkpoint, up to 10 answers later) judges all their answers, that gold
+included, and blocks if a rule still fails. A spammer's real answers stop at the first
+failing check as before; the block comes five gold answers later (15-18 answers in all in
+the CI simulator, tests/live/test_simulate.py). The gold rule blocks at once: it is direct proof. Without gold left for
 the worker, a failure blocks as it always did.
 """
 
@@ -121,7 +122,8 @@ def answers_block_reason(
 ) -> str | None:
     """The spam score and skill rules. Their evidence is the consensus of other workers,
     which can be wrong: a first failure puts the worker on a gold check when gold is left for
-    them (apps/workers/services.py, `_block_by_rules`), and the next check decides."""
+    them (apps/workers/services.py, `_block_by_rules`), and a check after five gold answers
+    decides."""
     if answers < rules.min_answers:
         return None
     spam = rules.below_spam_score > 0 and spam_high is not None and not math.isnan(spam_high)

@@ -382,6 +382,7 @@ def worker_stats_values(*, project: Project) -> dict[int, dict[str, Any]]:
     driver (Django would json.loads each matrix into nested lists)."""
     names = ["answers", "gold_answers", "gold_correct", "skill", "skill_low", "skill_high"]
     names += ["spam_score", "spam_score_low", "spam_score_high", "agreement", "median_seconds"]
+    names += ["gold_check_gold"]
     rows = WorkerStats.objects.filter(project=project).values_list("worker_id", *names, "confusion")
     return {
         row[0]: dict(zip(names, row[1:-1], strict=True)) | {"confusion": _numbers(row[-1])}

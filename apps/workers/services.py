@@ -146,20 +146,32 @@ def worker_stats_store(
 
 
 def block_check_sizes(
-    *, project: Project, worker_ids: list[int], counts: list[int], stored: dict[int, dict]
+    *,
+    project: Project,
+    worker_ids: list[int],
+    counts: list[int],
+    gold: list[int],
+    stored: dict[int, dict],
 ) -> np.ndarray:
     """Per worker, the answers a block check now covers (reliability.checkpoint_size) when
-    this run is the first to see them reach it, else 0. `stored`: worker_stats_values."""
+    this run is the first to see them reach it, else 0; for a worker on a gold check, all of
+    their answers once GOLD_CHECK_ANSWERS more of them (`gold`) are on gold: the verdict comes
+    then, not at the next checkpoint, which can be 10 answers later. `stored`:
+    worker_stats_values."""
     schedule = {
         "every": settings.BLOCK_CHECK_EVERY,
         "skip": project.qualification_size,
         "lead": settings.BLOCK_CHECK_LEAD,
     }
     sizes = []
-    for worker_id, count in zip(worker_ids, counts, strict=True):
+    for worker_id, count, gold_count in zip(worker_ids, counts, gold, strict=True):
         size = checkpoint_size(count, **schedule)
         before = stored.get(worker_id)
         seen = 0 if before is None else checkpoint_size(before["answers"], **schedule)
+        check_gold = None if before is None else before["gold_check_gold"]
+        if check_gold is not None and gold_count - check_gold >= GOLD_CHECK_ANSWERS:
+            sizes.append(count)  # the verdict ends the check: this size is not seen twice
+            continue
         sizes.append(size if size > seen else 0)
     return np.asarray(sizes, dtype=np.int64)
 

@@ -32,9 +32,9 @@ CONFIG = simulate.SimConfig(
 )
 ACCURACY_FLOOR = 0.95  # system accuracy (auto-labels and consensus) against the digits' truth
 BLOCKED_WITHIN = 20  # real answers (into the consensus) a random or constant worker gives
-# All its answers, counting the gold a first failed check serves it until the next check blocks
-# it (the gold check, apps/workers/reliability.py): a check at the 16th, the next at the 26th.
-BLOCKED_WITHIN_ALL = 30
+# All its answers, counting the gold a first failed check serves it until its verdict, which
+# comes with its fifth gold answer (the gold check, apps/workers/reliability.py).
+BLOCKED_WITHIN_ALL = 20
 
 pytestmark = pytest.mark.postgres
 _runs: dict[str, simulate.Report | Exception] = {}
@@ -68,7 +68,7 @@ def test_no_answer_is_accepted_after_its_worker_is_blocked(report):
     assert report.answers_after_block == 0
 
 
-def test_every_random_and_constant_worker_is_blocked_within_20_real_answers(report):
+def test_every_random_and_constant_worker_is_blocked_within_20_answers(report):
     spammers = [w for w in report.bad_workers if w["kind"] in ("random", "constant")]
     assert len(spammers) == 2
     # A spammer who ran out of work before its 20th answer was never owed a verdict.

@@ -10,7 +10,7 @@ from apps.tasks.errors import NotQualified
 from apps.tasks.models import Answer, AuditEvent
 from apps.tasks.services.assignments.claim import assignment_claim
 from apps.workers.models import Block, WorkerStats
-from apps.workers.services import worker_stats_store
+from apps.workers.services import block_check_sizes, worker_stats_store
 from tests import factories
 from tests.helpers.crowd import LABELS, make_items, work
 
@@ -47,15 +47,15 @@ def test_a_constant_worker_answers_gold_after_the_first_failed_check_and_is_then
         work(constant, project, lambda item: "cat", django_capture_on_commit_callbacks)
 
     block = Block.objects.get(worker=constant, project=project)
-    assert "too little information" in block.reason and "after 20 answers" in block.reason
+    assert "too little information" in block.reason and "after 15 answers" in block.reason
     given = list(
         Answer.objects.filter(worker=constant, project=project)
         .order_by("id")
         .values_list("item__is_gold", flat=True)
     )
-    # Ten real answers, the failed check, then only gold until the check that blocked.
-    assert given[:10] == [False] * 10
-    assert given[10:20] == [True] * 10
+    # Ten real answers, the failed check, then gold only: the verdict comes with the fifth
+    # gold answer, not at the next checkpoint (20).
+    assert given == [False] * 10 + [True] * 5
     stats = WorkerStats.objects.get(worker=constant, project=project)
     assert stats.gold_check_at is None  # the check ended with the block
 
@@ -176,3 +176,23 @@ def test_a_check_with_too_little_new_gold_gives_no_verdict_yet(requester, checke
     assert worker_stats_store(project=project, stats=[passing]) == []
     assert worker_stats_store(project=project, stats=[failing]) == []
     assert WorkerStats.objects.get(worker=worker, project=project).gold_check_at == 10
+
+
+def test_a_gold_check_is_judged_with_its_fifth_gold_answer_between_checkpoints(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+    stored = {worker.pk: {"answers": 12, "gold_check_gold": 1}}
+
+    def size(count: int, gold: int) -> int:
+        return int(
+            block_check_sizes(
+                project=project, worker_ids=[worker.pk], counts=[count], gold=[gold], stored=stored
+            )[0]
+        )
+
+    assert size(13, 5) == 0  # four gold answers since the check began: no verdict yet
+    assert size(14, 6) == 14  # the fifth: judged on all 14 answers
+    stored[worker.pk]["gold_check_gold"] = None  # not on a check: checkpoints only
+    assert size(14, 6) == 0 and size(20, 6) == 20

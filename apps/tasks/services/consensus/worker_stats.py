@@ -47,7 +47,7 @@ def worker_stats(
     right = is_gold & (answers.code == known)
     gold, correct = per_worker(is_gold), per_worker(right)
     sizes = block_check_sizes(
-        project=project, worker_ids=workers.tolist(), counts=counts, stored=stored
+        project=project, worker_ids=workers.tolist(), counts=counts, gold=gold, stored=stored
     )
     checked = np.zeros(len(worker), dtype=bool)
     of_due = np.flatnonzero((sizes > 0)[worker])
