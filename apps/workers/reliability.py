@@ -25,8 +25,8 @@ enter the consensus) until GOLD_CHECK_ANSWERS more of their answers are on gold;
 (not at the next checkpoint, up to 10 answers later) judges all their answers, that gold
 included, and blocks if a rule still fails. A spammer's real answers stop at the first
 failing check as before; the block comes five gold answers later (15-18 answers in all in
-the CI simulator, tests/live/test_simulate.py). The gold rule blocks at once: it is direct proof. Without gold left for
-the worker, a failure blocks as it always did.
+the CI simulator, tests/live/test_simulate.py). The gold rule blocks at once: it is direct
+proof. Without gold left for the worker, a failure blocks as it always did.
 """
 
 from __future__ import annotations
