@@ -262,7 +262,8 @@ def free_hits(*, worker_id: int, project: Project, gold: bool) -> QuerySet[HIT]:
 # --- The project for a next-task request (selectors.assignments) ------------------------------
 
 # Raw SQL read by RowReader: the ORM spent ~2 ms of CPU compiling this (wide model,
-# subqueries) on every next-task request. Indexes: block_one_active(_everywhere), the learning
+# subqueries) on every next-task request. Indexes: block_one_active(_everywhere,
+# _for_requester: the project owner's block on all their projects), the learning
 # settings' project key, guideline_number_unique, guideline_ack_unique, and the panel
 # participant's unique user (its quota: NULL for a worker who is no panel identity here, 0
 # once the participant is done), workerstats_unique; a project the worker may not see is no
@@ -276,8 +277,10 @@ SELECT {columns},
      WHERE b.project_id = p.id AND b.worker_id = %s AND b.lifted_at IS NULL
      LIMIT 1) AS active_block_reason,
     (SELECT b.reason FROM {block} b
-     WHERE b.project_id IS NULL AND b.worker_id = %s AND b.lifted_at IS NULL
-     LIMIT 1) AS everywhere_block_reason,
+     WHERE b.project_id IS NULL AND b.requester_id IS NULL AND b.worker_id = %s
+     AND b.lifted_at IS NULL LIMIT 1) AS everywhere_block_reason,
+    EXISTS (SELECT 1 FROM {block} b WHERE b.requester_id = p.owner_id AND b.worker_id = %s
+            AND b.lifted_at IS NULL) AS requester_blocked,
     EXISTS (SELECT 1 FROM {settings} s WHERE s.project_id = p.id AND s.pre_annotation)
         AS pre_annotation,
     g.number AS current_guideline_number,
@@ -302,16 +305,16 @@ def project_for_claim_row(
     *, worker_id: int, project_id: int, open_only: bool = True, fields: Sequence[str] | None = None
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
-    (block automatic, block reason, everywhere block reason, pre-annotation, current guideline
-    number, acknowledged, panel quota, on a gold check) for the worker, or None (also when
-    the worker may not see it)."""
+    (block automatic, block reason, everywhere block reason, blocked by the owner,
+    pre-annotation, current guideline number, acknowledged, panel quota, on a gold check) for
+    the worker, or None (also when the worker may not see it)."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""
     sql = _PROJECT_FOR_CLAIM_SQL.format(
         columns=reader.columns, open=open_, visible=VISIBLE_SQL, **TABLES
     )
     with hot_cursor() as cursor:
-        cursor.execute(sql, [worker_id] * 6 + [project_id, worker_id])
+        cursor.execute(sql, [worker_id] * 7 + [project_id, worker_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -324,18 +327,21 @@ def project_for_claim_row(
 # The worker's assignment, locked, with its project and guideline version, and the worker's
 # block on the project: one raw query, the ORM's select_related compiled ~1 ms of CPU on every
 # submit. The block probes are indexes block_one_active (project, worker WHERE lifted_at IS
-# NULL) and block_one_active_everywhere (worker WHERE project_id IS NULL AND lifted_at IS
-# NULL): one row at most each, so the submit stays constant-time. `visible`: whether the
-# worker may still see the project (VISIBLE_SQL): removed from its group, the assignment is
-# theirs no more than another worker's.
+# NULL), block_one_active_for_requester (the project owner's block, requester and worker) and
+# block_one_active_everywhere (worker WHERE project_id IS NULL AND requester_id IS NULL AND
+# lifted_at IS NULL): one row at most each, so the submit stays constant-time. `visible`:
+# whether the worker may still see the project (VISIBLE_SQL): removed from its group, the
+# assignment is theirs no more than another worker's.
 _LOCK_OWN_SQL = """
 SELECT {columns}, {visible} AS visible,
     (SELECT b.automatic FROM {block} b WHERE b.project_id = a.project_id
      AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_automatic,
     (SELECT b.reason FROM {block} b WHERE b.project_id = a.project_id
      AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS blocked_reason,
-    (SELECT b.reason FROM {block} b WHERE b.project_id IS NULL
-     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS everywhere_reason
+    (SELECT b.reason FROM {block} b WHERE b.project_id IS NULL AND b.requester_id IS NULL
+     AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS everywhere_reason,
+    EXISTS (SELECT 1 FROM {block} b WHERE b.requester_id = p.owner_id
+            AND b.worker_id = a.worker_id AND b.lifted_at IS NULL) AS requester_blocked
 FROM {assignment} a
 JOIN {project} p ON p.id = a.project_id
 LEFT JOIN {guideline} g ON g.id = a.guideline_version_id
@@ -347,7 +353,8 @@ def assignment_locked_row(
     *, assignment_id: int, worker_id: int
 ) -> tuple[Assignment, Project, GuidelineVersion, Sequence] | None:
     """The worker's assignment (locked), its project and guideline version, and (visible,
-    block automatic, block reason, everywhere block reason); None when not the worker's."""
+    block automatic, block reason, everywhere block reason, blocked by the project's owner);
+    None when not the worker's."""
     readers = (
         RowReader.of(Assignment, "a"),
         RowReader.of(Project, "p"),

@@ -18,6 +18,13 @@ class User(AbstractUser):
     # When the account proved it reads `email` (apps/workers/signup.py): null until then, and
     # again after the address changes. An unverified worker may work; requesters see which.
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Where the worker is, as they say on their account page (accounts.user_locale_set): an
+    # ISO 3166-1 alpha-2 code (countries.py) and optionally the ISO 3166-2 subdivision without
+    # its country prefix ("US", "WA"). The MTurk API's Worker_Locale qualification reads them.
+    country = models.CharField(max_length=2, blank=True)
+    subdivision = models.CharField(max_length=3, blank=True)
+    # The worker agreed to see adult content (the MTurk API's Worker_Adult qualification).
+    adult_content = models.BooleanField(default=False)
 
     @property
     def is_requester(self) -> bool:
@@ -114,8 +121,10 @@ class WorkerStats(models.Model):
 
 
 class Block(models.Model):
-    """A worker barred from a project, or from every project (account-wide: no project, by an
-    admin, covering projects created later too); lifted blocks stay as history."""
+    """A worker barred from a project; from every project of one requester (`requester`, no
+    project: the MTurk API's CreateWorkerBlock, covering their projects created later too);
+    or from every project (account-wide: neither, by an admin, covering projects created
+    later too). Lifted blocks stay as history."""
 
     worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
     project = models.ForeignKey(
@@ -124,7 +133,17 @@ class Block(models.Model):
         null=True,
         blank=True,
         related_name="blocks",
-        help_text="Empty: the worker is blocked on every project, present and future.",
+        help_text="Empty: the worker is blocked on every project (of `requester` when set), "
+        "present and future.",
+    )
+    requester = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="worker_blocks",
+        help_text="Set (without a project): blocked from every project of this requester. "
+        "The worker is not told its reason (MTurk's rule).",
     )
     reason = models.CharField(max_length=500)
     automatic = models.BooleanField(default=True)
@@ -148,21 +167,40 @@ class Block(models.Model):
                 name="block_one_active",
             ),
             # The same probe for the account-wide block: WHERE worker_id = ? AND project_id IS
-            # NULL AND lifted_at IS NULL; at most one active per worker.
+            # NULL AND requester_id IS NULL AND lifted_at IS NULL; at most one active per worker.
             models.UniqueConstraint(
                 fields=["worker"],
-                condition=Q(project__isnull=True, lifted_at__isnull=True),
+                condition=Q(project__isnull=True, requester__isnull=True, lifted_at__isnull=True),
                 name="block_one_active_everywhere",
+            ),
+            # The requester's block, probed by the claim and the submit (WHERE requester_id =
+            # p.owner_id AND worker_id = ? AND lifted_at IS NULL) and listed by ListWorkerBlocks
+            # (WHERE requester_id = ? AND lifted_at IS NULL ORDER BY id); one active per pair.
+            models.UniqueConstraint(
+                fields=["requester", "worker"],
+                condition=Q(requester__isnull=False, lifted_at__isnull=True),
+                name="block_one_active_for_requester",
+            ),
+            models.CheckConstraint(
+                condition=Q(project__isnull=True) | Q(requester__isnull=True),
+                name="block_project_or_requester",
             ),
         ]
 
     def __str__(self) -> str:
+        if self.requester_id:
+            return f"{self.worker_id} blocked by requester {self.requester_id}"
         return f"{self.worker_id} blocked on {self.project_id or 'every project'}"
 
     @property
     def scope(self) -> str:
-        """Where the block holds, in words: the project's name or "every project"."""
-        return self.project.name if self.project_id else "every project"
+        """Where the block holds, in words: the project's name, "every project of <requester>"
+        or "every project"."""
+        if self.project_id:
+            return self.project.name
+        if self.requester_id:
+            return f"every project of {self.requester.username}"
+        return "every project"
 
     @property
     def is_active(self) -> bool:

@@ -59,12 +59,21 @@ def worker_gold_counts(*, worker: User, project: Project) -> tuple[int, int]:
 
 
 def blocks_active_on(*, project_id: int | OuterRef) -> QuerySet[Block]:
-    """The active blocks that hold on the project: its own and the account-wide ones (no
-    project), the account-wide first (what the worker is told). Indexes block_one_active and
-    block_one_active_everywhere."""
+    """The active blocks that hold on the project: its own, its owner's blocks (a requester's,
+    on all their projects) and the account-wide ones, the account-wide first, then the
+    owner's (what the worker is told). Indexes block_one_active, block_one_active_for_requester
+    and block_one_active_everywhere; the owner is one probe of the project's primary key."""
+    from apps.tasks.models import Project
+
+    inner = OuterRef(project_id) if isinstance(project_id, OuterRef) else project_id
+    owner = Project.objects.filter(pk=inner).values("owner_id")[:1]
+    everywhere = Q(project__isnull=True, requester__isnull=True)
     return Block.objects.filter(
-        Q(project_id=project_id) | Q(project__isnull=True), lifted_at__isnull=True
-    ).order_by(F("project_id").asc(nulls_first=True), "-id")
+        Q(project_id=project_id) | everywhere | Q(requester_id=Subquery(owner)),
+        lifted_at__isnull=True,
+    ).order_by(
+        F("project_id").asc(nulls_first=True), F("requester_id").asc(nulls_first=True), "-id"
+    )
 
 
 def blocked_worker_ids(*, project: Project) -> QuerySet:
@@ -73,11 +82,14 @@ def blocked_worker_ids(*, project: Project) -> QuerySet:
     return blocks_active_on(project_id=project.pk).order_by().values("worker_id")
 
 
-def projects_worked(*, worker: User) -> list[int]:
-    """Ids of the projects the worker has taken tasks on (so answers or leases), in order."""
+def projects_worked(*, worker: User, owner: User | None = None) -> list[int]:
+    """Ids of the projects (of `owner`, when given) the worker has taken tasks on (so answers
+    or leases), in order."""
     from apps.tasks.models import Assignment
 
     taken = Assignment.objects.filter(worker=worker).order_by("project_id")
+    if owner is not None:
+        taken = taken.filter(project__owner=owner)
     return list(taken.values_list("project_id", flat=True).distinct())
 
 
@@ -101,14 +113,18 @@ def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
 
 def worker_stats_list_for_worker(*, worker: User) -> QuerySet[WorkerStats]:
     """The worker's own stats on each project, each annotated with `blocked_automatic` (None
-    when not blocked) and `blocked_by_admin_reason`: the worker is told `block_notice`."""
+    when not blocked), `blocked_by_requester` (the block that holds first is the project
+    owner's, whose reason the worker is not told) and `blocked_by_admin_reason`: the worker is
+    told `block_notice`."""
     active = blocks_active_on(project_id=OuterRef("project")).filter(worker=OuterRef("worker"))
+    by_hand = active.filter(automatic=False, requester__isnull=True)
     return (
         WorkerStats.objects.filter(worker=worker)
         .select_related("project")
         .annotate(
             blocked_automatic=Subquery(active.values("automatic")[:1]),
-            blocked_by_admin_reason=Subquery(active.filter(automatic=False).values("reason")[:1]),
+            blocked_by_requester=Subquery(active.values("requester_id")[:1]),
+            blocked_by_admin_reason=Subquery(by_hand.values("reason")[:1]),
         )
         .order_by("project_id")
     )
@@ -119,12 +135,21 @@ def block_check_schedule() -> str:
     return check_schedule(every=settings.BLOCK_CHECK_EVERY, lead=settings.BLOCK_CHECK_LEAD)
 
 
-def block_notice(*, automatic: bool, reason: str = "", everywhere: bool = False) -> str:
+REQUESTER_BLOCK_NOTICE = "You are blocked from this requester's projects."
+
+
+def block_notice(
+    *, automatic: bool, reason: str = "", everywhere: bool = False, by_requester: bool = False
+) -> str:
     """What a blocked worker is told. Never an automatic block's reason: it names gold answers
     and accuracy ("Failed gold: 3 of 5 correct"), and which rule caught them would say whether
-    gold did. An admin's block carries the admin's `reason`, written for the worker."""
+    gold did. An admin's block carries the admin's `reason`, written for the worker; a
+    requester's block on all their projects does not (the MTurk API's CreateWorkerBlock: its
+    reason is the requester's note, which the worker does not see)."""
     if everywhere:  # only ever by hand, with a reason
         return f"You are blocked on every project by an administrator: {reason}"
+    if by_requester:
+        return REQUESTER_BLOCK_NOTICE
     if automatic:
         return (
             "You are blocked on this project: your answers did not meet its quality rules "
@@ -136,27 +161,56 @@ def block_notice(*, automatic: bool, reason: str = "", everywhere: bool = False)
 
 
 def block_notice_probed(
-    *, automatic: bool | None, reason: str | None, everywhere_reason: str | None
+    *,
+    automatic: bool | None,
+    reason: str | None,
+    everywhere_reason: str | None,
+    by_requester: bool = False,
 ) -> str | None:
     """block_notice from the raw probes of the claim and the submit (the project's active
-    block's `automatic` and `reason`, the account-wide block's reason); None when neither."""
+    block's `automatic` and `reason`, the account-wide block's reason, whether the project's
+    owner blocked the worker); None when none holds."""
     if everywhere_reason is not None:
         return block_notice(automatic=False, reason=everywhere_reason, everywhere=True)
+    if by_requester:
+        return REQUESTER_BLOCK_NOTICE
     if automatic is None:
         return None
     return block_notice(automatic=bool(automatic), reason=reason or "")
 
 
-def block_notices_for_worker(*, worker: User) -> dict[int | None, str]:
-    """What the worker is told of each active block, by project id; the account-wide block's
-    under None (block_notice). One query."""
+@dataclass(frozen=True)
+class BlockNotices:
+    """What the worker is told of each of their active blocks: the account-wide one, those of
+    requesters (by requester id) and those of single projects (by project id)."""
+
+    everywhere: str | None
+    by_requester: dict[int, str]
+    by_project: dict[int, str]
+
+    def on(self, project: Project) -> str | None:
+        """The notice for a project, the widest block first; None when it is not blocked."""
+        return (
+            self.everywhere
+            or self.by_requester.get(project.owner_id)
+            or self.by_project.get(project.pk)
+        )
+
+
+def block_notices_for_worker(*, worker: User) -> BlockNotices:
+    """What the worker is told of each active block (block_notice). One query."""
     rows = Block.objects.filter(worker=worker, lifted_at__isnull=True).values_list(
-        "project_id", "automatic", "reason"
+        "project_id", "requester_id", "automatic", "reason"
     )
-    return {
-        project_id: block_notice(automatic=automatic, reason=reason, everywhere=project_id is None)
-        for project_id, automatic, reason in rows
-    }
+    everywhere, by_requester, by_project = None, {}, {}
+    for project_id, requester_id, automatic, reason in rows:
+        if requester_id is not None:
+            by_requester[requester_id] = REQUESTER_BLOCK_NOTICE
+        elif project_id is None:
+            everywhere = block_notice(automatic=False, reason=reason, everywhere=True)
+        else:
+            by_project[project_id] = block_notice(automatic=automatic, reason=reason)
+    return BlockNotices(everywhere=everywhere, by_requester=by_requester, by_project=by_project)
 
 
 # --- Ledger ----------------------------------------------------------------------------------

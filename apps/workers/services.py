@@ -275,8 +275,11 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
     if not rows or max(rules.below_spam_score, rules.below_skill, rules.gold_accuracy) <= 0:
         return []
     # An admin who lifted a block has the last word: no automatic block again on this project.
-    # A worker blocked everywhere needs no block here either.
-    everywhere = Q(project__isnull=True, lifted_at__isnull=True)
+    # A worker blocked everywhere, or by the project's owner on all their projects, needs no
+    # block here either.
+    everywhere = Q(project__isnull=True, lifted_at__isnull=True) & (
+        Q(requester__isnull=True) | Q(requester_id=project.owner_id)
+    )
     here = Q(project=project) & (Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False))
     spared = set(
         Block.objects.filter(here | everywhere)
@@ -451,7 +454,7 @@ def worker_block_everywhere(
     _check_worker(worker)
     if reject is not None:
         reject.check_range()  # before the block commits, as worker_block's one transaction
-    block, created = _block_everywhere(worker, reason, by)
+    block, created = _block_wide(worker, reason, by)
     for project_id in projects_worked(worker=worker):
         with transaction.atomic():
             lock_workers_for_block([worker.pk])
@@ -467,20 +470,59 @@ def worker_block_everywhere(
     return block
 
 
+def worker_block_for_requester(*, worker: User, requester: User, reason: str) -> Block:
+    """Block the worker from every project of `requester`, those created later too (the MTurk
+    API's CreateWorkerBlock): one Block with the requester and no project, which the claim
+    and the submit probe by index. As worker_block_everywhere, on the requester's projects
+    only: the block commits first, then, one transaction per project of theirs the worker took
+    tasks on, the worker's answers there leave the consensus and their leases end. `reason`
+    is the requester's note: the worker is not told it. An active block is returned as it is
+    (its reason unchanged)."""
+    reason = clean_reason(
+        reason, required="Say why (for your records: the worker does not see it)."
+    )
+    _check_worker(worker)
+    block, created = _block_wide(worker, reason, requester, requester=requester)
+    if created:
+        for project_id in projects_worked(worker=worker, owner=requester):
+            with transaction.atomic():
+                lock_workers_for_block([worker.pk])
+                _discard_answers(project_id, worker.pk)
+    return block
+
+
 @transaction.atomic
-def _block_everywhere(worker: User, reason: str, by: User) -> tuple[Block, bool]:
+def _block_wide(
+    worker: User, reason: str, by: User, requester: User | None = None
+) -> tuple[Block, bool]:
+    """The worker's active block on every project (of `requester` when given), made now if
+    there was none; and whether it was."""
     lock_workers_for_block([worker.pk])
     active = Block.objects.select_for_update().filter(
-        worker=worker, project__isnull=True, lifted_at__isnull=True
+        worker=worker, project__isnull=True, requester=requester, lifted_at__isnull=True
     )
     block = active.first()
     if block is not None:
         return block, False
-    block = Block(worker=worker, project=None, reason=reason, automatic=False, created_by=by)
+    block = Block(
+        worker=worker,
+        project=None,
+        requester=requester,
+        reason=reason,
+        automatic=False,
+        created_by=by,
+    )
     full_clean(block)
     block.save()
-    _audit(block, by, "worker_block", {"worker": worker.pk, "reason": reason, "everywhere": True})
+    _audit(block, by, "worker_block", {"worker": worker.pk, "reason": reason, **_wide(block)})
     return block, True
+
+
+def _wide(block: Block) -> dict[str, Any]:
+    """How an audit entry says a block's scope when it is wider than one project."""
+    if block.requester_id is not None:
+        return {"requester": block.requester_id}
+    return {"everywhere": True} if block.project_id is None else {}
 
 
 def _check_worker(worker: User) -> None:
@@ -499,12 +541,12 @@ def worker_unblock(*, block: Block, by: User, reason: str = "") -> Block:
         block.lifted_at = timezone.now()
         block.lifted_by = by
         block.save(update_fields=["lifted_at", "lifted_by"])
-        changes = {"worker": block.worker_id, "active": [True, False]}
-        if block.project_id is None:
-            changes["everywhere"] = True
+        changes = {"worker": block.worker_id, "active": [True, False], **_wide(block)}
         _audit(block, by, "worker_unblock", changes | ({"reason": reason} if reason else {}))
-        everywhere = block.project_id is None
-        projects = projects_worked(worker=block.worker) if everywhere else [block.project_id]
+        if block.project_id is not None:
+            projects = [block.project_id]
+        else:
+            projects = projects_worked(worker=block.worker, owner=block.requester)
         for project_id in projects:
             _reaggregate(project_id)
     return block
@@ -518,14 +560,21 @@ def worker_unblock_everywhere(*, worker: User, by: User, reason: str = "") -> li
 
 
 def _audit(block: Block, by: User | None, action: str, changes: dict[str, Any]) -> None:
-    """On the block's project; an account-wide block's on every project."""
+    """On the block's project; a requester's block on each of their projects (on the
+    accounts' trail while they have none); an account-wide block's on every project."""
     from apps.tasks.models import Project
     from apps.tasks.services.audit import audit_record
 
+    projects: list[int | None]
     if block.project_id is not None:
         projects = [block.project_id]
     else:
-        projects = list(Project.objects.order_by("pk").values_list("pk", flat=True))
+        every = Project.objects.order_by("pk")
+        if block.requester_id is not None:
+            every = every.filter(owner_id=block.requester_id)
+        projects = list(every.values_list("pk", flat=True))
+        if block.requester_id is not None and not projects:
+            projects = [None]
     for project_id in projects:
         audit_record(project_id=project_id, actor=by, action=action, obj=block, changes=changes)
 

@@ -104,12 +104,15 @@ def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
 
 
 def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
-    automatic, reason, everywhere_reason, pre_annotation, *guideline, quota, gold = extra
+    automatic, reason, everywhere_reason, by_owner, pre_annotation, *guideline, quota, gold = extra
     number, acknowledged = guideline
     return ClaimContext(
         project=project,
         block_notice=block_notice_probed(
-            automatic=automatic, reason=reason, everywhere_reason=everywhere_reason
+            automatic=automatic,
+            reason=reason,
+            everywhere_reason=everywhere_reason,
+            by_requester=bool(by_owner),
         ),
         pre_annotation=bool(pre_annotation),
         guideline_number=number,

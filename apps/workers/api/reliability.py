@@ -92,7 +92,9 @@ class MyStatsSerializer(serializers.Serializer):
         if stats.blocked_automatic is None:
             return None
         return block_notice(
-            automatic=bool(stats.blocked_automatic), reason=stats.blocked_by_admin_reason or ""
+            automatic=bool(stats.blocked_automatic),
+            reason=stats.blocked_by_admin_reason or "",
+            by_requester=stats.blocked_by_requester is not None,
         )
 
 

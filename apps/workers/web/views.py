@@ -83,11 +83,10 @@ def worker_required(view: View) -> View:
 def projects(request: HttpRequest) -> HttpResponse:
     rows = []
     blocks = block_notices_for_worker(worker=request.user)
-    everywhere = blocks.get(None)
     for project in project_list_open_to_worker(worker=request.user):
         state = qualification_state_of(project)
         note = QUALIFICATION_TEXT.get(state)
-        blocked = everywhere or blocks.get(project.pk)
+        blocked = blocks.on(project)
         rows.append({"project": project, "state": state, "note": note, "blocked": blocked})
     return render(request, "workers/projects.html", {"rows": rows})
 

@@ -67,11 +67,14 @@ def lock_own(worker: User, assignment_id: int) -> tuple[Assignment, str | None]:
     if found is None or not found[3][0]:  # not theirs, or a project they may not see
         raise NotFound("No such assignment among yours.")
     assignment, project, guideline, extra = found
-    _, automatic, block_reason, everywhere_reason = extra
+    _, automatic, block_reason, everywhere_reason, by_owner = extra
     assignment.project = project
     assignment.guideline_version = guideline if assignment.guideline_version_id else None
     notice = block_notice_probed(
-        automatic=automatic, reason=block_reason, everywhere_reason=everywhere_reason
+        automatic=automatic,
+        reason=block_reason,
+        everywhere_reason=everywhere_reason,
+        by_requester=bool(by_owner),
     )
     return assignment, notice
 
