@@ -16,6 +16,7 @@ password-hash check is what ends them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -32,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
+from apps.workers.countries import COUNTRIES
 from apps.workers.errors import EmailLinkInvalid
 from apps.workers.ledger import clean_reason
 from apps.workers.models import User
@@ -218,6 +220,35 @@ def _set_email(user: User, email: str, *, verified: bool) -> None:
     user.email = email
     user.email_verified_at = timezone.now() if verified else None
     user.save(update_fields=["email", "email_verified_at"])
+
+
+# --- By the account itself: where I am ------------------------------------------------------------
+
+SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
+
+
+def user_locale_set(
+    *, user: User, country: str, subdivision: str = "", adult_content: bool = False
+) -> User:
+    """The worker says where they are (a country code of countries.py, optionally an ISO 3166-2
+    subdivision of it without the prefix: "WA" for US-WA) and whether they agree to see adult
+    content. No country clears both codes. Requirements of the MTurk API's HIT types read
+    them (Worker_Locale, Worker_Adult)."""
+    country = country.strip().upper() if isinstance(country, str) else None
+    subdivision = subdivision.strip().upper() if isinstance(subdivision, str) else None
+    if country is None or (country and country not in COUNTRIES):
+        raise InvalidInput.field("country", "Pick a country from the list (ISO 3166 code).")
+    if subdivision is None or (subdivision and not SUBDIVISION.fullmatch(subdivision)):
+        raise InvalidInput.field(
+            "subdivision",
+            "An ISO 3166-2 subdivision code without the country: 1-3 letters or digits.",
+        )
+    if subdivision and not country:
+        raise InvalidInput.field("subdivision", "Pick the country first.")
+    user.country, user.subdivision = country, subdivision
+    user.adult_content = bool(adult_content)
+    user.save(update_fields=["country", "subdivision", "adult_content"])
+    return user
 
 
 # --- By an admin: deactivation --------------------------------------------------------------------

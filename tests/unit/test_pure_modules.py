@@ -25,6 +25,7 @@ PURE_MODULES = (
     "apps/models/active.py",
     "apps/models/evidence.py",
     "apps/workers/reliability.py",
+    "apps/workers/countries.py",
     "apps/mturk/sigv4.py",
     "apps/mturk/shapes.py",
     "apps/mturk/questions.py",

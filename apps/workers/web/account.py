@@ -1,5 +1,6 @@
-"""The worker's account page: my address, my password, my groups; and the page a link to
-confirm a new address opens (any account's).
+"""The worker's account page: my address, my password, my groups, where I am (the country a
+requester's qualification requirements read); and the page a link to confirm a new address
+opens (any account's).
 
 Thin views over apps/workers/accounts.py (the API's me/password/ and me/email/ call the
 same services) and, for groups, the crowds app's selector and service (the API's
@@ -27,8 +28,11 @@ from apps.workers.accounts import (
     email_change_read,
     user_email_change,
     user_email_confirm,
+    user_locale_set,
     user_password_set,
 )
+from apps.workers.countries import COUNTRIES
+from apps.workers.models import User
 from apps.workers.web.views import worker_required
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, NotFound
@@ -43,16 +47,42 @@ class EmailForm(forms.Form):
     )
 
 
+class LocaleForm(forms.Form):
+    country = forms.ChoiceField(
+        label="Country", required=False, choices=[("", "Not said"), *COUNTRIES.items()]
+    )
+    subdivision = forms.CharField(
+        label="State or region (ISO 3166-2 code, optional)",
+        required=False,
+        max_length=3,
+        help_text='Without the country: "WA" for Washington, US.',
+    )
+    adult_content = forms.BooleanField(
+        label="I agree to see tasks that may contain adult content", required=False
+    )
+
+
+def _locale_form(user: User) -> LocaleForm:
+    initial = {
+        "country": user.country,
+        "subdivision": user.subdivision,
+        "adult_content": user.adult_content,
+    }
+    return LocaleForm(initial=initial)
+
+
 def _page(
     request: HttpRequest,
     *,
     email_form: EmailForm | None = None,
     password_form: PasswordChangeForm | None = None,
+    locale_form: LocaleForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context: dict[str, Any] = {
         "email_form": email_form or EmailForm(),
         "password_form": password_form or PasswordChangeForm(request.user),
+        "locale_form": locale_form or _locale_form(request.user),
         "email_enabled": email_enabled(),
         # A panel participant's identity signs in only through its link: no password to give.
         "has_password": request.user.has_usable_password(),
@@ -103,6 +133,21 @@ def account_email(request: HttpRequest) -> HttpResponse:
         )
     else:
         messages.success(request, f"Your address is now {change.email}.")
+    return redirect("worker-account")
+
+
+@require_POST
+@worker_required
+def account_locale(request: HttpRequest) -> HttpResponse:
+    form = LocaleForm(request.POST)
+    if not form.is_valid():
+        return _page(request, locale_form=form, status=400)
+    try:
+        user_locale_set(user=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        form_add_refusal(form, exc)
+        return _page(request, locale_form=form, status=domain_status(exc))
+    messages.success(request, "Saved: requesters' qualification requirements read it.")
     return redirect("worker-account")
 
 

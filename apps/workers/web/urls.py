@@ -17,6 +17,7 @@ urlpatterns = [
     path("account/", account.account, name="worker-account"),
     path("account/password/", account.account_password, name="worker-account-password"),
     path("account/email/", account.account_email, name="worker-account-email"),
+    path("account/locale/", account.account_locale, name="worker-account-locale"),
     path(
         "account/groups/<int:group_id>/leave/",
         account.account_group_leave,
