@@ -30,7 +30,16 @@ from apps.models.models import (
     WebhookDelivery,
     WebhookSlot,
 )
-from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkHIT
+from apps.mturk.models import (
+    AccessKey,
+    HITType,
+    MturkAssignment,
+    MturkHIT,
+    QualificationType,
+    WorkerId,
+    WorkerNotice,
+    WorkerQualification,
+)
 from apps.mturk.services.access_keys import SECRET_PURPOSE
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
@@ -421,6 +430,52 @@ class MturkAssignmentFactory(factory.django.DjangoModelFactory):
             o.submitted_at + timedelta(seconds=o.mturk_hit.hit_type.auto_approval_delay_seconds)
         )
     )
+
+
+class WorkerIdFactory(factory.django.DjangoModelFactory):
+    """A worker's MTurk WorkerId, as worker_id_of makes it."""
+
+    class Meta:
+        model = WorkerId
+
+    user = factory.SubFactory(WorkerFactory)
+    worker_id = factory.Sequence(lambda n: f"ATEST{n:09d}")
+
+
+class QualificationTypeFactory(factory.django.DjangoModelFactory):
+    """A requester's Active qualification type."""
+
+    class Meta:
+        model = QualificationType
+
+    requester = factory.SubFactory(RequesterFactory)
+    qualification_type_id = factory.Sequence(lambda n: f"3TESTQUALTYPE{n:017d}")
+    name = factory.Sequence(lambda n: f"Knows birds {n}")
+    description = "Passed the bird quiz."
+
+
+class WorkerQualificationFactory(factory.django.DjangoModelFactory):
+    """A qualification granted to a worker, with the value 1."""
+
+    class Meta:
+        model = WorkerQualification
+
+    qualification_type = factory.SubFactory(QualificationTypeFactory)
+    worker = factory.SubFactory(WorkerFactory)
+    integer_value = 1
+    granted_at = factory.LazyFunction(timezone.now)
+
+
+class WorkerNoticeFactory(factory.django.DjangoModelFactory):
+    """A requester's message to a worker (NotifyWorkers)."""
+
+    class Meta:
+        model = WorkerNotice
+
+    requester = factory.SubFactory(RequesterFactory)
+    worker = factory.SubFactory(WorkerFactory)
+    subject = "A follow-up study"
+    message = "It opens on Monday."
 
 
 class LedgerCheckpointFactory(factory.django.DjangoModelFactory):

@@ -53,6 +53,40 @@ class HITAlreadyExists(Conflict):
         self.hit_id = hit_id
 
 
+class WorkerIdInvalid(NotFound):
+    """A WorkerId that names no worker (MTurk's words for it)."""
+
+    code = "worker_id_invalid"
+    default_message = "WorkerId is invalid."
+
+
+class QualificationTypeNotFound(NotFound):
+    """No such qualification type, or another requester's (the two read alike)."""
+
+    code = "qualification_type_not_found"
+    turk_code = "AWS.MechanicalTurk.QualificationTypeDoesNotExist"
+
+    def __init__(self, qualification_type_id: str) -> None:
+        super().__init__(f"QualificationType [{qualification_type_id}] does not exist.")
+
+
+class QualificationNotFound(NotFound):
+    """The worker holds no qualification of this type (granted or revoked)."""
+
+    code = "qualification_not_found"
+    turk_code = "AWS.MechanicalTurk.QualificationDoesNotExist"
+    default_message = "You requested a Qualification that does not exist."
+
+
+class QualificationTypeExists(Conflict):
+    code = "qualification_type_exists"
+    turk_code = "AWS.MechanicalTurk.QualificationTypeAlreadyExists"
+    default_message = (
+        "You have already created a QualificationType with this name. A QualificationType's "
+        "name must be unique among all of the QualificationTypes created by the same user."
+    )
+
+
 # --- The wire --------------------------------------------------------------------------------
 
 

@@ -177,3 +177,148 @@ class MturkAssignment(models.Model):
 
     def __str__(self) -> str:
         return self.assignment_id
+
+
+class WorkerId(models.Model):
+    """A worker's MTurk WorkerId: `A` + 13 upper-case letters and digits, opaque, stable, the
+    same for every requester (as MTurk's was). Made on first need (apps/mturk/workers.py);
+    shown to the worker on their account page and in `me/`, so they can tell a requester."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mturk_worker"
+    )
+    # Every WorkerId an operation names is looked up here: WHERE worker_id = ? (unique index).
+    worker_id = models.CharField(max_length=14, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "MTurk WorkerId"
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
+class QualificationType(models.Model):
+    """A requester's qualification type (CreateQualificationType): a property of workers that
+    the requester grants (AssociateQualificationWithWorker) and that HIT types may require.
+    The system types (approval rate, locale...) are no rows: apps/mturk/requirements.py.
+    DeleteQualificationType marks it deleted: it is gone for every operation and its name is
+    free again; the grants stay (MTurk kept them for the HITs that need them)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "Active"
+        INACTIVE = "Inactive"
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mturk_qualification_types",
+    )
+    qualification_type_id = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=2000)
+    keywords = models.CharField(max_length=1000, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    retry_delay_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    auto_granted = models.BooleanField(default=False)
+    auto_granted_value = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # MTurk's rule: a name is unique among the requester's types (not deleted).
+            models.UniqueConstraint(
+                fields=["requester", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="qualtype_name_unique",
+            ),
+        ]
+        indexes = [
+            # ListQualificationTypes: WHERE requester_id = ? AND deleted_at IS NULL AND id > ?
+            # ORDER BY id (a keyset page).
+            models.Index(
+                fields=["requester", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="qualtype_requester_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.qualification_type_id} {self.name}"
+
+    @property
+    def is_requestable(self) -> bool:
+        return True  # any requester's type; only the system's are not
+
+
+class WorkerQualification(models.Model):
+    """A qualification type granted to a worker, with its value (MTurk's Qualification):
+    granted, re-granted with a new value, or revoked (kept, as MTurk listed revoked ones)."""
+
+    class Status(models.TextChoices):
+        GRANTED = "Granted"
+        REVOKED = "Revoked"
+
+    qualification_type = models.ForeignKey(
+        QualificationType, on_delete=models.CASCADE, related_name="grants"
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mturk_qualifications"
+    )
+    integer_value = models.IntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.GRANTED)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One per worker and type; also the requirements' probe of a worker's scores:
+            # WHERE qualification_type_id IN (...) AND worker_id = ?.
+            models.UniqueConstraint(
+                fields=["qualification_type", "worker"], name="workerqual_type_worker"
+            ),
+        ]
+        indexes = [
+            # ListWorkersWithQualificationType: WHERE qualification_type_id = ? AND status = ?
+            # AND id > ? ORDER BY id.
+            models.Index(
+                fields=["qualification_type", "status", "id"], name="workerqual_type_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.qualification_type_id} of {self.worker_id}: {self.status}"
+
+
+class WorkerNotice(models.Model):
+    """A message to a worker from a requester: NotifyWorkers, or word that a requester granted
+    or revoked one of their qualifications. Shown on the worker's account page."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mturk_notices"
+    )
+    subject = models.CharField(max_length=200)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The account page: WHERE worker_id = ? ORDER BY created_at DESC, id DESC LIMIT n.
+            models.Index(
+                models.F("worker"),
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="workernotice_recent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.worker_id}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from apps.mturk.workers import worker_id_of
 from tests.factories import PASSWORD
 from tests.helpers.mail import delivered, link_in, sent_to
 from tests.helpers.web import client_for
@@ -53,6 +54,7 @@ def test_me_shows_my_address(api_client_for, worker):
         "is_staff": False,
         "email": "worker@example.org",
         "email_verified": False,
+        "mturk_worker_id": worker_id_of(worker),
     }
 
 

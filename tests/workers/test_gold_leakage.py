@@ -54,6 +54,7 @@ MASKED_KEYS = {
     "username": "<user>",
     "ref": "<ref>",  # an item as this worker sees it: a keyed hash, per worker
     "item_ref": "<ref>",
+    "mturk_worker_id": "<worker_id>",  # the worker's own, as the username
 }
 
 
@@ -186,6 +187,7 @@ def _mask_field(key: str, value: Any, username: str) -> Any:
 def _mask_text(text: str, username: str) -> str:
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "<csrf>", text)
     text = text.replace(username, "<user>")
+    text = re.sub(r"\bA[A-Z0-9]{13}\b", "<worker_id>", text)  # the worker's own MTurk WorkerId
     text = re.sub(r"\b[0-9a-f]{16}\b", "<ref>", text)
     text = re.sub(r"\b(" + "|".join(LABELS) + r")\b", "<label>", text)
     return re.sub(r"\d+", "#", text)  # ids, dates, the lease countdown, page numbers

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.mturk.workers import worker_id_of
 from apps.workers.authentication import TokenAuthentication
 from hitlcrowd.api import ApiError
 from hitlcrowd.lockout import cooloff_seconds, is_locked_out
@@ -132,6 +133,13 @@ class MeSerializer(UserSerializer):
     email_verified = serializers.BooleanField(
         help_text="Whether a link sent to this address was opened (sign-up, address change)."
     )
+    mturk_worker_id = serializers.SerializerMethodField(
+        help_text="A worker's WorkerId in the MTurk-compatible API (`A` + 13 letters and "
+        "digits): tell it to a requester who asks. null for other accounts."
+    )
+
+    def get_mturk_worker_id(self, user) -> str | None:
+        return worker_id_of(user) if user.is_worker else None
 
 
 class MeView(APIView):

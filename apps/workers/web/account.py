@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.crowds.selectors import group_list_for_worker
 from apps.crowds.services import membership_leave
+from apps.mturk.workers import worker_id_of
 from apps.workers.accounts import (
     email_change_read,
     user_email_change,
@@ -87,6 +88,7 @@ def _page(
         # A panel participant's identity signs in only through its link: no password to give.
         "has_password": request.user.has_usable_password(),
         "memberships": group_list_for_worker(worker=request.user),
+        "worker_id": worker_id_of(request.user),
     }
     return render(request, "workers/account.html", context, status=status)
 
