@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -53,19 +53,30 @@ def paginate(
     operation: str,
     requester_id: int,
     filters: dict[str, Any] | None = None,
-) -> Page[T]:
+    head: Sequence[Any] = (),
+) -> Page[Any]:
     """One page of `queryset` (already scoped to the requester) in primary-key order, from
-    `params["NextToken"]` on, `params["MaxResults"]` rows (DEFAULT_PAGE when absent)."""
+    `params["NextToken"]` on, `params["MaxResults"]` rows (DEFAULT_PAGE when absent).
+
+    `head`: a handful of items held in memory (the system qualification types) listed before
+    the rows, keyed -len(head) .. -1 so that one cursor walks both."""
     limit = min(int(params.get("MaxResults") or DEFAULT_PAGE), MAX_PAGE)
     scope = _scope(operation, requester_id, filters or {})
     token = params.get("NextToken")
-    if token is not None:
-        queryset = queryset.filter(pk__gt=_after(token, scope))
-    rows = list(queryset.order_by("pk")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_token = _token(scope, rows[-1].pk) if more else None
-    return Page(rows=rows, next_token=next_token)
+    after = _after(token, scope) if token is not None else None
+    keyed = [
+        (key, item)
+        for key, item in enumerate(head, start=-len(head))
+        if after is None or key > after
+    ][: limit + 1]
+    if len(keyed) <= limit:
+        if after is not None:
+            queryset = queryset.filter(pk__gt=after)
+        keyed += [(row.pk, row) for row in queryset.order_by("pk")[: limit + 1 - len(keyed)]]
+    more = len(keyed) > limit
+    keyed = keyed[:limit]
+    next_token = _token(scope, keyed[-1][0]) if more else None
+    return Page(rows=[item for _, item in keyed], next_token=next_token)
 
 
 def _scope(operation: str, requester_id: int, filters: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ password-hash check is what ends them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -33,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
-from apps.workers.countries import COUNTRIES
+from apps.workers.countries import COUNTRIES, SUBDIVISION
 from apps.workers.errors import EmailLinkInvalid
 from apps.workers.ledger import clean_reason
 from apps.workers.models import User
@@ -223,8 +222,6 @@ def _set_email(user: User, email: str, *, verified: bool) -> None:
 
 
 # --- By the account itself: where I am ------------------------------------------------------------
-
-SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
 
 
 def user_locale_set(

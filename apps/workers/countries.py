@@ -7,6 +7,11 @@ as /usr/share/zoneinfo/iso3166.tab): 249 codes. Plain Python: no Django.
 
 from __future__ import annotations
 
+import re
+
+# An ISO 3166-2 subdivision code without its country prefix ("WA" of US-WA, "BY" of DE-BY).
+SUBDIVISION = re.compile(r"[A-Z0-9]{1,3}")
+
 # code -> name, ordered by name (the account page's list).
 COUNTRIES: dict[str, str] = {
     "AF": "Afghanistan",

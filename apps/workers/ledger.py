@@ -222,15 +222,13 @@ def _clean_amount(amount: object, *, most: Decimal = MAX_BONUS) -> Decimal:
     return value
 
 
-def clean_reason(reason: object, *, required: str | None = None) -> str:
-    """The reason stripped; a 400 naming `reason` when too long, or empty and `required` (the
+def clean_reason(reason: object, *, required: str | None = None, field: str = "reason") -> str:
+    """The reason stripped; a 400 naming `field` when too long, or empty and `required` (the
     message then)."""
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInput.field(
-            "reason", f"Give a reason of at most {MAX_REASON_LENGTH} characters."
-        )
+        raise InvalidInput.field(field, f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
     if required and not reason.strip():
-        raise InvalidInput.field("reason", required)
+        raise InvalidInput.field(field, required)
     return reason.strip()
 
 

@@ -99,6 +99,12 @@ def block_active(*, worker: User, project: Project) -> Block | None:
     return blocks_active_on(project_id=project.pk).filter(worker=worker).first()
 
 
+def requester_blocks(*, requester: User) -> QuerySet[Block]:
+    """The requester's active blocks on all their projects (one per worker), oldest first:
+    index block_one_active_for_requester."""
+    return Block.objects.filter(requester=requester, lifted_at__isnull=True).order_by("pk")
+
+
 def worker_stats_list_for_project(*, project: Project) -> QuerySet[WorkerStats]:
     """A project's workers with their stats, best first, each annotated with `blocked_reason`
     (the active block's reason or None). Scope the project to its owner before calling."""

@@ -40,7 +40,7 @@ def test_requesters_and_admins_have_no_worker_id(requester, admin_user):
 
 @pytest.mark.django_db
 def test_an_id_that_names_no_worker_is_invalid(worker):
-    with pytest.raises(WorkerIdInvalid, match="WorkerId is invalid."):
+    with pytest.raises(WorkerIdInvalid, match=r"WorkerId is invalid\."):
         worker_for_id("A0000000000000")
     # Nor one that once named a worker whose account became a requester's.
     worker_id = worker_id_of(worker)

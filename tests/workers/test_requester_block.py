@@ -61,9 +61,7 @@ def test_the_worker_is_refused_on_a_later_project_of_the_requester_without_the_n
     assert lease.state == Assignment.State.DISCARDED
 
 
-def test_another_requesters_projects_stay_open_to_the_worker(
-    requester, other_requester, worker
-):
+def test_another_requesters_projects_stay_open_to_the_worker(requester, other_requester, worker):
     mine, theirs = make_paid_project(requester), make_paid_project(other_requester)
     worker_block_for_requester(worker=worker, requester=requester, reason=NOTE)
 
@@ -168,9 +166,7 @@ def test_only_workers_are_blocked_and_the_note_is_required(requester, other_requ
     assert not Block.objects.exists()
 
 
-def test_the_worker_pages_and_stats_say_blocked_without_the_note(
-    requester, worker, api_client_for
-):
+def test_the_worker_pages_and_stats_say_blocked_without_the_note(requester, worker, api_client_for):
     project = make_paid_project(requester)
     answer_one(worker, project)
     factories.WorkerStatsFactory(worker=worker, project=project, answers=1)

@@ -16,17 +16,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apps.mturk.operations import account, hit_types, hits
+from apps.mturk.operations import account, blocks, hit_types, hits, notify, qualifications
 from apps.mturk.operations.call import Call
 
 Handler = Callable[[Call], dict[str, Any]]
 
 OPERATIONS: dict[str, Handler] = {
+    "AssociateQualificationWithWorker": qualifications.associate_qualification_with_worker,
     "CreateHIT": hits.create_hit,
     "CreateHITType": hit_types.create_hit_type,
     "CreateHITWithHITType": hits.create_hit_with_hit_type,
+    "CreateQualificationType": qualifications.create_qualification_type,
+    "CreateWorkerBlock": blocks.create_worker_block,
+    "DeleteQualificationType": qualifications.delete_qualification_type,
+    "DeleteWorkerBlock": blocks.delete_worker_block,
+    "DisassociateQualificationFromWorker": qualifications.disassociate_qualification_from_worker,
     "GetAccountBalance": account.get_account_balance,
     "GetHIT": hits.get_hit,
+    "GetQualificationScore": qualifications.get_qualification_score,
+    "GetQualificationType": qualifications.get_qualification_type,
+    "ListQualificationTypes": qualifications.list_qualification_types,
+    "ListWorkerBlocks": blocks.list_worker_blocks,
+    "ListWorkersWithQualificationType": qualifications.list_workers_with_qualification_type,
+    "NotifyWorkers": notify.notify_workers,
+    "UpdateQualificationType": qualifications.update_qualification_type,
 }
 
 __all__ = ["OPERATIONS", "Call", "Handler"]

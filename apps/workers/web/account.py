@@ -1,6 +1,7 @@
-"""The worker's account page: my address, my password, my groups, where I am (the country a
-requester's qualification requirements read); and the page a link to confirm a new address
-opens (any account's).
+"""The worker's account page: my WorkerId and the messages requesters sent me (the MTurk
+API's NotifyWorkers, qualifications granted or revoked), my address, my password, my groups,
+where I am (the country a requester's qualification requirements read); and the page a link
+to confirm a new address opens (any account's).
 
 Thin views over apps/workers/accounts.py (the API's me/password/ and me/email/ call the
 same services) and, for groups, the crowds app's selector and service (the API's
@@ -24,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.crowds.selectors import group_list_for_worker
 from apps.crowds.services import membership_leave
+from apps.mturk.notices import notices_for_worker
 from apps.mturk.workers import worker_id_of
 from apps.workers.accounts import (
     email_change_read,
@@ -89,6 +91,7 @@ def _page(
         "has_password": request.user.has_usable_password(),
         "memberships": group_list_for_worker(worker=request.user),
         "worker_id": worker_id_of(request.user),
+        "notices": notices_for_worker(worker=request.user),
     }
     return render(request, "workers/account.html", context, status=status)
 

@@ -1,0 +1,85 @@
+"""NotifyWorkers through boto3 (issue 17 #2): the message is stored and shown on the account
+page of each worker who worked for me (MTurk's rule); every other WorkerId, known or not, gets
+the same HardFailure."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.mturk.models import WorkerNotice
+from apps.mturk.notices import NO_WORK
+from apps.mturk.workers import worker_id_of
+from tests import factories
+from tests.helpers.paid import answer_one, make_paid_project
+from tests.helpers.web import client_for
+
+
+def failure(worker_id: str) -> dict[str, str]:
+    return {
+        "NotifyWorkersFailureCode": "HardFailure",
+        "NotifyWorkersFailureMessage": NO_WORK,
+        "WorkerId": worker_id,
+    }
+
+
+def test_workers_who_worked_for_me_read_the_message_and_the_others_fail(
+    owner_client, requester, other_requester, worker, other_worker
+):
+    answer_one(worker, make_paid_project(requester))
+    answer_one(other_worker, make_paid_project(other_requester))  # not for me
+    stranger = factories.WorkerFactory()
+    ids = [worker_id_of(w) for w in (worker, other_worker, stranger)]
+
+    sent = owner_client.notify_workers(
+        Subject="A follow-up study",
+        MessageText="Thank you!\nA second part opens on Monday.",
+        WorkerIds=[*ids, "A00000000000NO", ids[0]],
+    )
+
+    assert sent["NotifyWorkersFailureStatuses"] == [
+        failure(ids[1]),
+        failure(ids[2]),
+        failure("A00000000000NO"),
+    ]
+    notice = WorkerNotice.objects.get()
+    assert (notice.worker, notice.requester, notice.subject) == (
+        worker,
+        requester,
+        "A follow-up study",
+    )
+    page = client_for(worker).get("/work/account/").content.decode()
+    assert "A follow-up study" in page and "Thank you!<br>A second part opens on Monday." in page
+    assert (
+        "A follow-up study" not in client_for(other_worker).get("/work/account/").content.decode()
+    )
+
+
+def test_all_delivered_answers_an_empty_failure_list(owner_client, requester, worker):
+    answer_one(worker, make_paid_project(requester))
+    sent = owner_client.notify_workers(
+        Subject="Hi", MessageText="Hello", WorkerIds=[worker_id_of(worker)]
+    )
+    assert sent["NotifyWorkersFailureStatuses"] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"Subject": "x" * 201}, "Subject"),
+        ({"Subject": " "}, "Subject"),
+        ({"MessageText": "x" * 4097}, "MessageText"),
+        ({"WorkerIds": [f"A{n:013d}" for n in range(101)]}, "WorkerIds"),
+        ({"WorkerIds": []}, "WorkerIds"),
+    ],
+)
+def test_mturks_limits_are_refused_naming_the_parameter(owner_client, change, named):
+    body = {"Subject": "Hi", "MessageText": "Hello", "WorkerIds": ["A00000000000NO"], **change}
+    with pytest.raises(owner_client.exceptions.RequestError) as raised:
+        owner_client.notify_workers(**body)
+    assert raised.value.response["Error"]["Message"].startswith(f"{named}: ")
+    assert not WorkerNotice.objects.exists()
+
+
+def test_the_account_page_says_so_when_there_is_no_message(worker):
+    page = client_for(worker).get("/work/account/").content.decode()
+    assert "No messages." in page
