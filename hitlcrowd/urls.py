@@ -70,6 +70,7 @@ urlpatterns = [
     path("enter/", include("apps.panels.web.entry_urls")),
     # boto3's endpoint_url: ".../mturk/" posts to /mturk/, ".../mturk" to /mturk (no redirect:
     # a POST cannot follow one).
+    *mturk_urls.worker,
     path("mturk/", mturk_endpoint, name="mturk-endpoint"),
     path("mturk", mturk_endpoint),
     path("api/v1/", include(api_v1)),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.mturk import views
+from apps.mturk import views, web
 
 api = [
     path("mturk/access-keys/", views.AccessKeyListView.as_view(), name="mturk-access-keys"),
@@ -19,4 +19,10 @@ pages = [
         views.access_key_revoke_page,
         name="requester-mturk-key-revoke",
     ),
+]
+
+# At the site's root: a question's form posts to <turkSubmitTo>/mturk/externalSubmit.
+worker = [
+    path("mturk/externalSubmit", web.external_submit_view, name="mturk-external-submit"),
+    path("mturk/question/<str:hit_id>/", web.html_question_view, name="mturk-html-question"),
 ]

@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.tasks.models import Answer, Project
+from apps.mturk.frames import question_for_api
+from apps.tasks.models import Answer, Assignment, Project
 from apps.tasks.selectors.assignments import (
     ClaimContext,
     answer_for_worker,
@@ -36,6 +37,7 @@ from apps.tasks.services.assignments.gold import item_mark_gold
 from apps.tasks.services.assignments.skip import MAX_REASON_LENGTH, assignment_skip
 from apps.tasks.services.assignments.submit import assignment_submit
 from apps.workers.authentication import WorkTokenAuthentication
+from apps.workers.models import User
 from apps.workers.permissions import IsRequester, IsWorker
 from hitlcrowd.api import ApiError
 from hitlcrowd.errors import InvalidInput
@@ -81,6 +83,16 @@ class WorkItemSerializer(serializers.Serializer):
     payload = serializers.JSONField()
 
 
+class WorkQuestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["external", "html"])
+    url = serializers.CharField(
+        help_text="The page to show the worker (in a frame), with MTurk's assignmentId, hitId, "
+        "turkSubmitTo and workerId in its query; its form posts the answer to "
+        "/mturk/externalSubmit."
+    )
+    frame_height = serializers.IntegerField(help_text="Pixels; 0: the whole window.")
+
+
 class WorkTaskSerializer(serializers.Serializer):
     assignment_id = serializers.IntegerField()
     state = serializers.CharField()
@@ -89,6 +101,11 @@ class WorkTaskSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField())
     guideline = WorkGuidelineSerializer(allow_null=True)
     lease_expires_at = serializers.DateTimeField()
+    question = WorkQuestionSerializer(
+        required=False,
+        help_text="On an MTurk project's task only: its question, answered through its own "
+        "form (not `submit`).",
+    )
 
 
 class WorkAnswerSerializer(serializers.Serializer):
@@ -260,7 +277,15 @@ class NextTaskView(HotPathView):
         assignment = assignment_claim(worker=request.user, context=context)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(task_for_worker(assignment=assignment))
+        return Response(_task(assignment, request.user))
+
+
+def _task(assignment: Assignment, worker: User) -> dict:
+    """The task as `worker` sees it; an MTurk project's with its question (one more query)."""
+    task = task_for_worker(assignment=assignment)
+    if assignment.project.kind == Project.Kind.MTURK:
+        task["question"] = question_for_api(lease=assignment, worker=worker)
+    return task
 
 
 def _open_project(request: Request, project_id: int) -> ClaimContext:
@@ -309,7 +334,7 @@ class AssignmentDetailView(HotPathView):
     )
     def get(self, request: Request, assignment_id: int) -> Response:
         assignment = assignment_get_for_worker(worker=request.user, assignment_id=assignment_id)
-        return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
+        return Response(WorkTaskSerializer(_task(assignment, request.user)).data)
 
 
 class SubmitView(HotPathView):
@@ -365,7 +390,7 @@ class SkipView(HotPathView):
         assignment = assignment_skip(
             worker=request.user, assignment_id=assignment_id, reason=data.validated_data["reason"]
         )
-        return Response(WorkTaskSerializer(task_for_worker(assignment=assignment)).data)
+        return Response(WorkTaskSerializer(_task(assignment, request.user)).data)
 
 
 class HistoryView(generics.ListAPIView):

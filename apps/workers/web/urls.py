@@ -5,6 +5,7 @@ from apps.workers.web import account, views
 urlpatterns = [
     path("", views.projects, name="worker-projects"),
     path("projects/<int:project_id>/task/", views.task, name="worker-task"),
+    path("projects/<int:project_id>/accept/", views.accept, name="worker-accept"),
     path(
         "projects/<int:project_id>/guideline/acknowledge/",
         views.acknowledge,

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.panels.services import panel_participant_finish
 from apps.tasks.errors import GuidelineNotAcknowledged
-from apps.tasks.models import Assignment
+from apps.tasks.models import Assignment, Project
 from apps.tasks.selectors.assignments import (
     HIDDEN_PROJECTS,
     answer_for_worker,
@@ -44,6 +44,7 @@ from apps.tasks.services.assignments.skip import assignment_skip
 from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import guideline_acknowledge
 from apps.workers.selectors import block_notices_for_worker
+from apps.workers.web.mturk_task import render_mturk_task
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, InvalidInput
@@ -97,6 +98,8 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
     """Show my live lease on this project, or take a new one. A panel participant with no
     task to come here (quota given, blocked, no work left) goes to their completion page."""
     project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
+    if project.kind == Project.Kind.MTURK:  # a preview first; the accept takes the lease
+        return render_mturk_task(request, project)
     context: dict[str, Any] = {"project": project}
     try:
         assignment = assignment_live_for_worker(
@@ -117,6 +120,21 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         return render(request, "workers/task.html", context)
     context.update(_task_context(task_for_worker(assignment=assignment)))
     return render(request, "workers/task.html", context)
+
+
+@require_POST
+@worker_required
+def accept(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Accept an MTurk project's HIT: the claim's lease, for the HIT type's duration."""
+    project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
+    try:
+        assignment = assignment_claim(worker=request.user, project=project)
+    except DomainError as exc:
+        messages.error(request, _refusal_text(exc))
+    else:
+        if assignment is None:
+            messages.info(request, "That HIT was just taken: nothing is left to accept here.")
+    return redirect("worker-task", project_id=project.pk)
 
 
 @require_POST

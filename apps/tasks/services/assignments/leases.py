@@ -92,6 +92,11 @@ def check_live(assignment: Assignment, verb: str) -> None:
 
 
 def check_label(project: Project, label: object) -> None:
+    if project.kind == Project.Kind.MTURK and not project.labels:
+        # Without a categorical field an MTurk answer is its form's fields, not a label.
+        if label != "":
+            raise InvalidInput.field("label", "This project's answers carry no label.")
+        return
     if not isinstance(label, str) or label not in project.labels:
         raise InvalidInput.field(
             "label", f"Pick one of the project's labels: {', '.join(project.labels)}."

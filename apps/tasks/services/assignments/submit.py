@@ -4,12 +4,14 @@ commit ask for a consensus run (`apps.tasks.services.answers.answer_committed`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
 from apps.tasks import sql
 from apps.tasks.errors import AnswerConflict, TaskClosed
-from apps.tasks.models import HIT, Answer, Assignment, Item
+from apps.tasks.models import HIT, Answer, Assignment, Item, Project
 from apps.tasks.services.answers import answer_committed
 from apps.tasks.services.assignments.gold import score_qualification
 from apps.tasks.services.assignments.leases import check_label, check_live, lock_own, refuse_blocked
@@ -20,22 +22,33 @@ from hitlcrowd.errors import InvalidInput
 from hitlcrowd.rawrows import insert_row, update_row
 
 MAX_SECONDS_SPENT = 7 * 24 * 3600
+# Called with the new answer inside the submit's transaction (apps/mturk: its assignment row).
+AnswerHook = Callable[[Answer], None]
 
 
 def assignment_submit(
-    *, worker: User, assignment_id: int, label: str, seconds_spent: float
+    *,
+    worker: User,
+    assignment_id: int,
+    label: str,
+    seconds_spent: float,
+    on_answer: AnswerHook | None = None,
 ) -> Answer:
     """Record the worker's answer. The same submission again returns the first answer with
     `answer.replayed = True`; another label on an answered assignment is AnswerConflict (409);
     after the lease expired, LeaseExpired (410); after its item was settled by a person
     (services/items.py), TaskClosed (410: no answer, no pay); someone else's assignment,
     NotFound (404). A worker blocked on the project meanwhile is refused (NotQualified, 403, with
-    `block_notice`): no answer, no pay, and the lease ends, giving its slot back."""
+    `block_notice`): no answer, no pay, and the lease ends, giving its slot back.
+
+    An MTurk project's task is answered only through its question's form
+    (apps.mturk.services.external_submit, which passes `on_answer`): its answers carry no
+    label and its reward is credited on approval, not here."""
     seconds = _check_seconds(seconds_spent)
     with transaction.atomic():
         assignment, notice = lock_own(worker, assignment_id)
         if notice is None:
-            answer = _submit_locked(worker, assignment, label, seconds)
+            answer = _submit_locked(worker, assignment, label, seconds, on_answer)
     if notice is not None:
         refuse_blocked(worker, assignment, notice)
     if answer is None:  # the lease was closed in the committed transaction above
@@ -44,8 +57,17 @@ def assignment_submit(
 
 
 def _submit_locked(
-    worker: User, assignment: Assignment, label: str, seconds: float
+    worker: User,
+    assignment: Assignment,
+    label: str,
+    seconds: float,
+    on_answer: AnswerHook | None,
 ) -> Answer | None:
+    mturk = assignment.project.kind == Project.Kind.MTURK
+    if mturk and on_answer is None:
+        raise InvalidInput.field(
+            "label", "This task is answered through its own form, which posts to externalSubmit."
+        )
     check_label(assignment.project, label)
     existing = _answer_of(assignment)
     if existing is not None:
@@ -60,6 +82,8 @@ def _submit_locked(
     answer = _record_answer(worker, assignment, label, seconds)
     if answer is not None:
         answer.replayed = False
+        if on_answer is not None:
+            on_answer(answer)
     return answer
 
 
@@ -100,7 +124,8 @@ def _record_answer(
     )
     answer.project = assignment.project
     answer.guideline_version = assignment.guideline_version
-    ledger_credit_answer(answer=answer, project=assignment.project)
+    if assignment.project.kind == Project.Kind.NATIVE:  # MTurk: credited on approval
+        ledger_credit_answer(answer=answer, project=assignment.project)
     if hit.is_gold:
         score_qualification(worker, assignment.project)
     else:

@@ -1,0 +1,36 @@
+"""The task page of an MTurk project (a HIT type): the HIT's question in a frame, as MTurk
+showed it. Without a lease, a preview of the HIT the accept would take (assignmentId
+ASSIGNMENT_ID_NOT_AVAILABLE) and an Accept button; with one, the question for that
+assignment, its time left and a Return button (our skip: the slot goes back). The answer is
+posted by the question's own form to /mturk/externalSubmit (apps.mturk.web)."""
+
+from __future__ import annotations
+
+import math
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from apps.mturk.frames import hit_of_lease, hit_to_preview, question_frame
+from apps.tasks.models import Project
+from apps.tasks.selectors.assignments import assignment_live_for_worker
+
+
+def render_mturk_task(request: HttpRequest, project: Project) -> HttpResponse:
+    worker = request.user
+    lease = assignment_live_for_worker(worker=worker, project=project)
+    context: dict[str, object] = {"project": project, "lease": lease}
+    if lease is not None:
+        frame = question_frame(hit=hit_of_lease(lease), lease=lease, worker=worker)
+        left = (lease.lease_expires_at - timezone.now()).total_seconds()
+        context["seconds_left"] = max(0, math.floor(left))
+    else:
+        hit = hit_to_preview(worker=worker, project=project)
+        frame = None if hit is None else question_frame(hit=hit, lease=None, worker=worker)
+    context["frame"] = frame
+    response = render(request, "mturk/task.html", context)
+    if frame is not None:
+        # The page may frame its question's origin (ours for an HTMLQuestion) and no other.
+        response._csp_replace = {"frame-src": ["'self'", frame.origin]}  # type: ignore[attr-defined]
+    return response
