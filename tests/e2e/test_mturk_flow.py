@@ -1,0 +1,133 @@
+"""A Mephisto-style run end to end: the requester's script makes a HIT type and HITs through
+boto3 with an ExternalQuestion on its own small server (a thread here); a worker in Chromium
+finds the project, previews a HIT (assignmentId ASSIGNMENT_ID_NOT_AVAILABLE), accepts it, and
+answers in the requester's page, whose form posts to turkSubmitTo/mturk/externalSubmit from
+the requester's site; the requester reads the answer XML back and parses it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.etree.ElementTree import fromstring
+
+import pytest
+
+from apps.mturk.answers import NAMESPACE
+from apps.mturk.models import MturkAssignment
+from apps.mturk.services.access_keys import access_key_create
+from apps.mturk.workers import worker_id_of
+from tests.helpers.browser import log_in
+from tests.helpers.mturk import close_clients, mturk_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The requester's page, as Mephisto's and psiTurk's do it: read the ids from the query, say
+# "preview" until the HIT is accepted, post the form to turkSubmitTo.
+TASK_PAGE = b"""<!DOCTYPE html><html><body>
+<p id="state"></p>
+<form id="mturk_form" method="post">
+  <input type="hidden" name="assignmentId" id="assignmentId">
+  <label>What is in the picture? <input name="animal" id="animal"></label>
+  <label><input type="checkbox" name="tags" value="cute" checked> cute</label>
+  <label><input type="checkbox" name="tags" value="small" checked> small</label>
+  <button type="submit" id="submit">Submit HIT</button>
+</form>
+<script>
+  var q = new URLSearchParams(location.search);
+  var preview = q.get("assignmentId") === "ASSIGNMENT_ID_NOT_AVAILABLE";
+  document.getElementById("assignmentId").value = q.get("assignmentId");
+  document.getElementById("state").textContent = preview
+    ? "PREVIEW " + q.get("hitId") : "WORKING as " + q.get("workerId") + " batch " + q.get("batch");
+  document.getElementById("submit").disabled = preview;
+  document.getElementById("mturk_form").action = q.get("turkSubmitTo") + "/mturk/externalSubmit";
+</script></body></html>"""
+
+
+class TaskPage(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(TASK_PAGE)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def task_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TaskPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def mturk(live_server, requester) -> Iterator[object]:
+    key = access_key_create(requester=requester, label="mephisto")
+    yield mturk_client(f"{live_server.url}/mturk/", key.key.access_key_id, key.secret)
+    close_clients()
+
+
+def external_question(url: str) -> str:
+    return (
+        '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/'
+        'AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd">'
+        f"<ExternalURL>{url}</ExternalURL><FrameHeight>400</FrameHeight></ExternalQuestion>"
+    )
+
+
+def answers_of(xml: str) -> dict[str, str]:
+    ns = {"q": NAMESPACE}
+    root = fromstring(xml.encode())
+    assert root.tag == f"{{{NAMESPACE}}}QuestionFormAnswers"
+    return {
+        a.findtext("q:QuestionIdentifier", namespaces=ns): a.findtext("q:FreeText", namespaces=ns)
+        for a in root.findall("q:Answer", ns)
+    }
+
+
+def test_a_requesters_hits_are_answered_in_chromium_and_read_back(
+    page, live_server, settings, task_server, mturk, worker
+):
+    from playwright.sync_api import expect
+
+    settings.SITE_URL = live_server.url
+    hit_type_id = mturk.create_hit_type(
+        Title="What animal is it?",
+        Description="Name the animal in one picture.",
+        Reward="0.10",
+        AssignmentDurationInSeconds=600,
+        AutoApprovalDelayInSeconds=3600,
+    )["HITTypeId"]
+    hit_ids = [
+        mturk.create_hit_with_hit_type(
+            HITTypeId=hit_type_id,
+            LifetimeInSeconds=3600,
+            MaxAssignments=1,
+            Question=external_question(f"{task_server}/task?batch={n}"),
+        )["HIT"]["HITId"]
+        for n in (1, 2)
+    ]
+
+    log_in(page, worker.username)
+    page.get_by_role("link", name="What animal is it?").click()  # in the project list
+
+    frame = page.frame_locator("#question")
+    expect(frame.locator("#state")).to_have_text(f"PREVIEW {hit_ids[0]}")
+    page.get_by_role("button", name="Accept").click()
+    expect(frame.locator("#state")).to_have_text(f"WORKING as {worker_id_of(worker)} batch 1")
+    frame.locator("#animal").fill("a cat & a mouse")
+    frame.locator("#submit").click()
+    expect(frame.locator("#mturk-submitted")).to_contain_text("your answers were submitted")
+
+    frame.get_by_role("link", name="Next task").click()
+    expect(frame.locator("#state")).to_have_text(f"PREVIEW {hit_ids[1]}")
+
+    hit = mturk.get_hit(HITId=hit_ids[0])["HIT"]
+    assert (hit["NumberOfAssignmentsAvailable"], hit["NumberOfAssignmentsPending"]) == (0, 0)
+    answer = MturkAssignment.objects.get(mturk_hit__hit_id=hit_ids[0]).answer
+    assert answers_of(answer) == {"animal": "a cat & a mouse", "tags": "cute|small"}
