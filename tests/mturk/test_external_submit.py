@@ -181,3 +181,10 @@ def test_a_blocked_worker_is_refused_and_unpaid(cross_site, aid, worker, hit):
     response = cross_site.post(URL, {"assignmentId": aid, "cat": "yes"})
     assert response.status_code == 403
     assert not MturkAssignment.objects.exists()
+
+
+def test_a_live_lease_may_still_submit_after_its_hit_expired(cross_site, aid, hit):
+    hit.task_hit.expires_at = timezone.now() - timedelta(seconds=1)
+    hit.task_hit.save()
+    assert cross_site.post(URL, {"assignmentId": aid, "cat": "yes"}).status_code == 200
+    assert MturkAssignment.objects.count() == 1
