@@ -194,6 +194,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # A request body to /mturk/ declared larger than this is refused unread (MTurk's largest input,
 # a 128 KB question, fits several times over).
 MTURK_MAX_BODY_BYTES = env_int("MTURK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Requests to /mturk/ per requester, all their keys together (apps/mturk/endpoint.py); past it
+# ThrottlingException, which boto3 retries with backoff. The REST API's role throttles do not
+# apply there. Counted in the default cache, as API_THROTTLE_* (per process without Redis).
+MTURK_RATE_PER_REQUESTER = env_rate("MTURK_RATE_PER_REQUESTER", "100/s")
 
 # --- Clients behind proxies ---------------------------------------------------------------
 # How many proxies in front append to X-Forwarded-For; 0: the header is ignored and the client

@@ -55,6 +55,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "PASSWORD_RESET_RATE_PER_EMAIL": "3"}, "PASSWORD_RESET_RATE_PER_EMAIL"),
         ({"DEBUG": "true", "ENCRYPTION_KEY": "short"}, "ENCRYPTION_KEY must be at least 32"),
         ({"DEBUG": "true", "MTURK_MAX_BODY_BYTES": "10"}, "MTURK_MAX_BODY_BYTES must be at least"),
+        ({"DEBUG": "true", "MTURK_RATE_PER_REQUESTER": "100"}, "MTURK_RATE_PER_REQUESTER must"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

@@ -11,11 +11,13 @@ In order, each step refusing in the shape botocore parses (apps/mturk/errors.py)
 2. The signature (apps/mturk/sigv4.py): its header, scope and date, the clock window, the key
    (unknown, revoked, or its requester no longer a requester: one answer), the HMAC. Before
    anything else: an unauthenticated caller learns nothing about operations.
-3. The operation named by X-Amz-Target: one of OPERATIONS, or a RequestError naming it
+3. The requester's rate (MTURK_RATE_PER_REQUESTER): past it ThrottlingException, as MTurk
+   answered ("Rate exceeded"), which boto3's retry modes back off from and retry.
+4. The operation named by X-Amz-Target: one of OPERATIONS, or a RequestError naming it
    (an MTurk operation not built yet, or no MTurk operation at all).
-4. The input: UTF-8 JSON with the API's limits (hitlcrowd/jsoncheck.py), then checked against
+5. The input: UTF-8 JSON with the API's limits (hitlcrowd/jsoncheck.py), then checked against
    the operation's input shape (apps/mturk/shapes.py).
-5. The handler; its domain errors become RequestErrors. Anything else is logged and answers
+6. The handler; its domain errors become RequestErrors. Anything else is logged and answers
    ServiceFault (500), which botocore retries.
 """
 
@@ -32,13 +34,21 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.mturk import shapes, sigv4
-from apps.mturk.errors import MturkError, from_domain, request_error, unrecognized_client
+from apps.mturk.errors import (
+    MturkError,
+    from_domain,
+    request_error,
+    throttled,
+    unrecognized_client,
+)
+from apps.mturk.models import AccessKey
 from apps.mturk.operations import OPERATIONS, Call
 from apps.mturk.selectors import access_key_for_signature
 from apps.mturk.services.access_keys import access_key_secret, access_key_touch
 from hitlcrowd import jsoncheck, secretbox
 from hitlcrowd.errors import DomainError
 from hitlcrowd.middleware import declared_length
+from hitlcrowd.throttling import rate_exceeded
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +95,7 @@ def _handle(request: HttpRequest) -> dict[str, Any]:
             status=413,
         )
     key = _authenticate(request)
+    _throttle(key)
     operation = _operation(request)
     params = _input(request, operation)
     try:
@@ -117,6 +128,14 @@ def _authenticate(request: HttpRequest):
         raise MturkError(exc.message, type_=exc.kind) from exc
     access_key_touch(key=key)
     return key
+
+
+def _throttle(key: AccessKey) -> None:
+    """Count the request against its requester's rate, whichever of their keys signed it
+    (ten keys are not ten times the rate). Counted after the signature: an unsigned request
+    cannot spend a requester's allowance."""
+    if rate_exceeded("mturk", str(key.requester_id), settings.MTURK_RATE_PER_REQUESTER):
+        raise throttled()
 
 
 def _signed_request(request: HttpRequest, auth: sigv4.Authorization) -> sigv4.SignedRequest:

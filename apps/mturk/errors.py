@@ -127,6 +127,14 @@ def unrecognized_client() -> MturkError:
     )
 
 
+def throttled() -> MturkError:
+    """Past MTURK_RATE_PER_REQUESTER: what MTurk answered (`ThrottlingException`, "Rate
+    exceeded", HTTP 400). botocore's retry handlers know it (standard mode by the code, legacy
+    mode by the code with 400: botocore/data/_retry.json) and retry with backoff; a bare 429
+    would be retried too, but code written against MTurk catches ThrottlingException by name."""
+    return MturkError("Rate exceeded", type_="ThrottlingException")
+
+
 def service_fault(message: str = "The service could not answer; try again.") -> MturkError:
     return MturkError(message, type_="ServiceFault", turk_code="AWS.ServiceUnavailable", status=500)
 

@@ -57,14 +57,15 @@ def response_problems(operation: str, status: int, body: bytes) -> list[str]:
 
 def mturk_client(endpoint_url: str, key_id: str, secret: str, **config: Any):
     """A boto3 mturk client as the issue describes it (any region works), with no retries
-    (a test sees the first answer) and the conformance hook."""
+    (a test sees the first answer; `retries={...}` to test boto3's own) and the conformance
+    hook, which also sees each retried attempt."""
     client = boto3.client(
         "mturk",
         endpoint_url=endpoint_url,
         region_name=config.pop("region_name", "us-east-1"),
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}, **config),
+        config=Config(**{"retries": {"total_max_attempts": 1}, **config}),
     )
     client.meta.events.register("after-call.mturk", _check_response)
     OPEN_CLIENTS.append(client)
