@@ -3,6 +3,7 @@
     .venv/bin/python bench/mturk.py                          # 10k CreateHIT, lists at 10k, 100k
     .venv/bin/python bench/mturk.py --concurrency 1 4 8 --create 2000
     .venv/bin/python bench/mturk.py --sizes 10000 100000 1000000 --keep-db
+    .venv/bin/python bench/mturk.py --profile              # in-process: queries, CPU ms/call
 
 Self-contained: creates its own database (hitlcrowd_mturk_bench, dropped at the end unless
 --keep-db), a requester and an access key, starts gunicorn on 127.0.0.1 (bench/_server.py:
@@ -91,11 +92,11 @@ class Report:
         lines.append("\nCreateHIT (boto3, one client per thread)")
         lines.append("  clients   HITs   HITs/s   p50 ms   p95 ms   p99 ms   CPU ms/HIT srv+pg+cli")
         for r in self.create:
-            cpu = r["cpu"]
+            cpu = {k: "n/a" if v is None else f"{v:.1f}" for k, v in r["cpu"].items()}
             lines.append(
                 f"  {r['concurrency']:7} {r['count']:6} {r['per_s']:8.1f} {r['p50']:8.1f} "
-                f"{r['p95']:8.1f} {r['p99']:8.1f}   {cpu['server']:.1f} + {cpu['postgres']:.1f}"
-                f" + {cpu['client']:.1f}"
+                f"{r['p95']:8.1f} {r['p99']:8.1f}   {cpu['server']} + {cpu['postgres']}"
+                f" + {cpu['client']}"
             )
         for s in self.sizes:
             lines.append(f"\nAt {s['hits']:,} HITs (seeded {s['seeded']:,} in {s['seed_s']:.0f} s)")
@@ -126,6 +127,7 @@ def main() -> None:
     config, args = parse_args()
     dsn = f"{PG}/{DB}"
     os.environ.update(
+        SECURE_SSL_REDIRECT="false",
         DATABASE_URL=dsn,
         SECRET_KEY="bench-secret",
         ENCRYPTION_KEY="bench-only-encryption-key-0123456789abcdef",
@@ -142,6 +144,9 @@ def main() -> None:
 
         django.setup()
         call_command("migrate", verbosity=0)
+        if args.profile:
+            profile_in_process(args.profile_rounds)
+            return
         report = run_bench(config, dsn)
         print(report.summary())
     finally:
@@ -163,6 +168,10 @@ def parse_args() -> tuple[BenchConfig, argparse.Namespace]:
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--rate", help="MTURK_RATE_PER_REQUESTER for the server (e.g. 100/s)")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="queries and CPU ms per call, no HTTP"
+    )
+    parser.add_argument("--profile-rounds", type=int, default=300)
     args = parser.parse_args()
     config = BenchConfig(
         create=args.create,
@@ -353,14 +362,17 @@ class Crowd:
             for n in range(workers)
         ]
         ids = [u.pk for u in User.objects.bulk_create(users)]
-        big = seed_hits(requester, 1, first=0, prefix="BIG", answers_wanted=workers)[0]
+        big = seed_hits(requester, 1, first=0, prefix="BIG", wanted=workers, taken=workers)[0]
         seed_assignments([(big, ids)])
         return cls(worker_ids=ids, big_hit_id=big.hit_id)
 
 
-def seed_hits(requester, count: int, *, first: int, prefix: str = "SEED", answers_wanted: int = 3):
+def seed_hits(
+    requester, count: int, *, first: int, prefix: str = "SEED", wanted: int = 3, taken: int = 1
+):
     """`count` HITs of the bench's HIT type written with bulk inserts, as CreateHIT writes them
-    (apps/mturk/services/hits.py: an item, its tasks.HIT, the MturkHIT)."""
+    (apps/mturk/services/hits.py: an item, its tasks.HIT, the MturkHIT), `taken` of their
+    `wanted` assignments already taken (seed_assignments writes them)."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -386,7 +398,13 @@ def seed_hits(requester, count: int, *, first: int, prefix: str = "SEED", answer
                 for hit_id in ids
             )
             hits = HIT.objects.bulk_create(
-                HIT(item=item, project=project, answers_wanted=answers_wanted, expires_at=expires)
+                HIT(
+                    item=item,
+                    project=project,
+                    answers_wanted=wanted,
+                    slots_taken=taken,
+                    expires_at=expires,
+                )
                 for item in items
             )
             made += MturkHIT.objects.bulk_create(
@@ -406,14 +424,14 @@ def seed_hits(requester, count: int, *, first: int, prefix: str = "SEED", answer
 
 def seed_assignments(pairs) -> None:
     """A submitted assignment (tasks.Assignment + MturkAssignment) for each worker of each
-    (MturkHIT, worker ids) pair, as a worker's submit leaves them."""
+    (MturkHIT, worker ids) pair, as a worker's submit leaves them (the HIT's slots_taken
+    counted them already: seed_hits)."""
     from django.db import transaction
-    from django.db.models import F
     from django.utils import timezone
 
     from apps.mturk.models import MturkAssignment
     from apps.mturk.services.hit_types import mturk_id
-    from apps.tasks.models import HIT, Assignment
+    from apps.tasks.models import Assignment
 
     now = timezone.now()
     rows = [(hit, worker) for hit, workers in pairs for worker in workers]
@@ -442,11 +460,6 @@ def seed_assignments(pairs) -> None:
                 )
                 for (hit, _), task in zip(chunk, tasks, strict=True)
             )
-            taken: dict[int, int] = {}
-            for hit, _ in chunk:
-                taken[hit.task_hit_id] = taken.get(hit.task_hit_id, 0) + 1
-            for hit_pk, n in taken.items():
-                HIT.objects.filter(pk=hit_pk).update(slots_taken=F("slots_taken") + n)
 
 
 def seed_to(requester, crowd: Crowd, size: int) -> tuple[int, float]:
@@ -543,6 +556,84 @@ def walk(client, method: str, params: dict, key: str, config: BenchConfig) -> di
     return out
 
 
+# --- In-process profile -----------------------------------------------------------------------
+
+
+def profile_in_process(rounds: int) -> None:
+    """Statements and CPU ms per call through the whole endpoint (signature, shape check,
+    handler, rendering) with Django's test client and botocore's signer: no HTTP, no boto3
+    parsing, and independent of the machine's load, unlike the HTTP figures."""
+    import json
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from django.db import connection
+    from django.test import Client
+
+    _, key_id, secret = make_requester()
+    client = Client()
+    credentials = Credentials(key_id, secret)
+
+    def post(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(params).encode()
+        headers = {
+            "X-Amz-Target": f"MTurkRequesterServiceV20170117.{operation}",
+            "Content-Type": "application/x-amz-json-1.1",
+        }
+        request = AWSRequest("POST", "http://127.0.0.1/mturk/", data=body, headers=headers)
+        SigV4Auth(credentials, "mturk-requester", "us-east-1").add_auth(request)
+        signed = {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+        response = client.post(
+            "/mturk/",
+            body,
+            content_type="application/x-amz-json-1.1",
+            headers={**signed, "Host": "127.0.0.1"},
+        )
+        assert response.status_code in (200, 400), response.content[:300]
+        return json.loads(response.content)
+
+    def create(n: int) -> dict[str, Any]:
+        return post(
+            "CreateHIT",
+            {
+                **HIT_TYPE,
+                "MaxAssignments": 3,
+                "LifetimeInSeconds": LIFETIME,
+                "Question": QUESTION.format(n=n),
+            },
+        )
+
+    hit_id = create(0)["HIT"]["HITId"]  # warm up: imports, the type and its project
+    calls = {
+        "CreateHIT": lambda n: create(n),
+        "GetHIT": lambda n: post("GetHIT", {"HITId": hit_id}),
+        "ListHITs": lambda n: post("ListHITs", {"MaxResults": 100}),
+    }
+    for name, call in calls.items():
+        statements: list[str] = []
+
+        def record(execute, sql, params, many, context, statements=statements):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            answer = call(1)
+        if answer.get("TurkErrorCode") == UNSUPPORTED:
+            print(f"\n{name}: not supported by this server")
+            continue
+        started = time.process_time()
+        for n in range(rounds):
+            call(n + 2)
+        cpu = (time.process_time() - started) / rounds * 1000
+        print(
+            f"\n{name}: {cpu:.2f} ms CPU per call (this process, {rounds} calls), "
+            f"{len(statements)} statements:"
+        )
+        for sql in statements:
+            print("   ", " ".join(sql.split())[:140])
+
+
 class CpuMeter:
     """CPU seconds spent during a phase by gunicorn (master and workers), the PostgreSQL
     backends of the database and this process (boto3 signs and parses: the client's share)."""
@@ -558,13 +649,14 @@ class CpuMeter:
     def __exit__(self, *exc: object) -> None:
         self.end = self._sample()
 
-    def per(self, calls: int) -> dict[str, float]:
-        """Milliseconds of CPU per call, per side."""
-        out = {}
+    def per(self, calls: int) -> dict[str, float | None]:
+        """Milliseconds of CPU per call, per side; None for PostgreSQL when its backends are
+        not processes of this machine's view (another PID namespace: a container)."""
+        out: dict[str, float | None] = {}
         for side in ("server", "postgres", "client"):
             before, after = self.start[side], self.end[side]
             spent = sum(after[pid] - before.get(pid, 0.0) for pid in after)
-            out[side] = spent / max(calls, 1) * 1000
+            out[side] = spent / max(calls, 1) * 1000 if after else None
         return out
 
     def _sample(self) -> dict[str, dict[int, float]]:
@@ -580,7 +672,9 @@ class CpuMeter:
         times = os.times()
         return {
             "server": server,
-            "postgres": {pid: proc_cpu(pid) for (pid,) in backends},
+            "postgres": {
+                pid: proc_cpu(pid) for (pid,) in backends if Path(f"/proc/{pid}/stat").exists()
+            },
             "client": {os.getpid(): times.user + times.system},
         }
 
