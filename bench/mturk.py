@@ -347,21 +347,25 @@ def create_hit(client, n: int) -> str:
 
 @dataclass
 class Crowd:
-    """`workers` worker accounts and one HIT with a submitted assignment from each of them
-    (the HIT ListAssignmentsForHIT walks)."""
+    """`workers` worker accounts, with their WorkerIds, and one HIT with a submitted
+    assignment from each of them (the HIT ListAssignmentsForHIT walks)."""
 
     worker_ids: list[int]
     big_hit_id: str
 
     @classmethod
     def make(cls, requester, workers: int) -> Crowd:
+        from apps.mturk.workers import worker_id_of
         from apps.workers.models import User
 
         users = [
             User(username=f"mturk-bench-w{n}", role=User.Role.WORKER, password="!")
             for n in range(workers)
         ]
-        ids = [u.pk for u in User.objects.bulk_create(users)]
+        made = User.objects.bulk_create(users)
+        for user in made:  # as their first assignment would have made it
+            worker_id_of(user)
+        ids = [u.pk for u in made]
         big = seed_hits(requester, 1, first=0, prefix="BIG", wanted=workers, taken=workers)[0]
         seed_assignments([(big, ids)])
         return cls(worker_ids=ids, big_hit_id=big.hit_id)
