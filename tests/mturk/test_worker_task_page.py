@@ -17,7 +17,9 @@ from django.utils import timezone
 from apps.mturk.assignment_ids import assignment_id_of
 from apps.mturk.workers import worker_id_of
 from apps.tasks.models import Assignment
+from apps.workers.services import worker_block_for_requester
 from tests import factories
+from tests.helpers.web import client_for
 
 SITE = "https://labels.example.org"
 
@@ -168,3 +170,10 @@ def test_a_native_task_has_no_question(worker, api_client_for):
     api = api_client_for(worker)
     task = api.post("/api/v1/work/next/", {"project": native.project_id}, format="json").json()
     assert "question" not in task
+
+
+def test_a_worker_blocked_by_the_requester_sees_no_preview(worker, project, hit):
+    worker_block_for_requester(worker=worker, requester=hit.requester, reason="spam")
+    response = client_for(worker).get(f"/work/projects/{project.pk}/task/")
+    assert response.status_code == 403 and b"<iframe" not in response.content
+    assert b"can't take HITs here" in response.content
