@@ -32,6 +32,7 @@ from apps.models.models import (
 )
 from apps.mturk.models import (
     AccessKey,
+    HITExtension,
     HITType,
     MturkAssignment,
     MturkHIT,
@@ -476,6 +477,16 @@ class WorkerNoticeFactory(factory.django.DjangoModelFactory):
     worker = factory.SubFactory(WorkerFactory)
     subject = "A follow-up study"
     message = "It opens on Monday."
+
+
+class HITExtensionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HITExtension
+
+    mturk_hit = factory.SubFactory(MturkHITFactory)
+    requester = factory.SelfAttribute("mturk_hit.requester")
+    unique_request_token = factory.Sequence(lambda n: f"extend-{n}")
+    assignments_added = 1
 
 
 class LedgerCheckpointFactory(factory.django.DjangoModelFactory):

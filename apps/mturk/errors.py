@@ -87,6 +87,23 @@ class QualificationTypeExists(Conflict):
     )
 
 
+class HITStateInvalid(Conflict):
+    """The HIT's status does not allow this (deleted, not yet reviewable, ...)."""
+
+    code = "hit_state_invalid"
+
+
+class MaximumAssignmentsIncreaseInvalid(Conflict):
+    code = "invalid_maximum_assignments_increase"
+    turk_code = "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
+
+    def __init__(self, wanted: int) -> None:
+        super().__init__(
+            f"This HIT has {wanted} assignments: a HIT with fewer than 10 cannot be extended "
+            "to 10 or more (as on MTurk). Create a new HIT for the others."
+        )
+
+
 # --- The wire --------------------------------------------------------------------------------
 
 

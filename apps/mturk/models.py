@@ -322,3 +322,28 @@ class WorkerNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.worker_id}"
+
+
+class HITExtension(models.Model):
+    """CreateAdditionalAssignmentsForHIT with a UniqueRequestToken: the token is kept so that a
+    retry adds nothing (the requester's tokens are unique)."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    mturk_hit = models.ForeignKey(MturkHIT, on_delete=models.CASCADE, related_name="extensions")
+    unique_request_token = models.CharField(max_length=64)
+    assignments_added = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "HIT extension"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "unique_request_token"], name="hitextension_token_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.assignments_added} on {self.mturk_hit_id}"

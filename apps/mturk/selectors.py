@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.mturk.models import AccessKey, MturkAssignment, MturkHIT
@@ -72,3 +73,53 @@ def _count(rows: QuerySet, key: str) -> Coalesce:
 def hit_get(*, requester: User, hit_id: str, now: datetime) -> MturkHIT:
     """One of the requester's HITs by its HITId; another requester's is NotFound."""
     return one_or_not_found(hit_list(requester=requester, now=now), hit_id=hit_id)
+
+
+# MTurk's HITStatus values.
+ASSIGNABLE = "Assignable"
+UNASSIGNABLE = "Unassignable"
+REVIEWABLE = "Reviewable"
+REVIEWING = "Reviewing"
+DISPOSED = "Disposed"
+
+
+@dataclass(frozen=True)
+class HITState:
+    status: str  # HITStatus
+    available: int  # NumberOfAssignmentsAvailable
+    expired: bool
+
+
+def hit_state(hit: MturkHIT, now: datetime) -> HITState:
+    """A HIT's status from its rows (hit_list's counts). Disposed once deleted; Reviewing
+    while the requester reviews it; Reviewable when nothing is pending and nothing more can
+    come (expired, or every assignment submitted); Assignable while a worker may accept it;
+    Unassignable otherwise (its assignments all taken, some still being worked on)."""
+    task_hit = hit.task_hit
+    expired = task_hit.expires_at is not None and task_hit.expires_at <= now
+    open_slots = max(0, task_hit.answers_wanted - hit.pending - hit.submitted)
+    available = 0 if expired or hit.disposed_at is not None else open_slots
+    if hit.disposed_at is not None:
+        status = DISPOSED
+    elif hit.pending == 0 and (expired or open_slots == 0):
+        status = REVIEWING if hit.reviewing else REVIEWABLE
+    else:
+        status = ASSIGNABLE if available else UNASSIGNABLE
+    return HITState(status=status, available=available, expired=expired)
+
+
+def hit_list_reviewable(
+    *, requester: User, now: datetime, reviewing: bool, hit_type_id: str | None = None
+) -> QuerySet[MturkHIT]:
+    """The requester's HITs whose status is Reviewable (or Reviewing), as hit_state says:
+    not disposed, nothing pending, expired or every assignment submitted. The counts are
+    the annotated subqueries, evaluated per candidate row of the keyset scan."""
+    hits = hit_list(requester=requester, now=now).filter(
+        disposed_at__isnull=True, reviewing=reviewing, pending=0
+    )
+    if hit_type_id is not None:
+        hits = hits.filter(hit_type__hit_type_id=hit_type_id)
+    nothing_more = Q(task_hit__expires_at__lte=now) | Q(
+        submitted__gte=F("task_hit__answers_wanted")
+    )
+    return hits.filter(nothing_more)

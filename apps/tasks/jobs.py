@@ -11,11 +11,15 @@ EXPIRE_LEASES_JOB = "apps.tasks.jobs.expire_leases_job"
 
 
 def expire_leases_job() -> int:
-    """Every minute (schedule created by migration tasks 0004): give expired leases' slots back."""
+    """Every minute (schedule created by migration tasks 0004): give expired leases' slots back,
+    and close HITs past their expiry (MTurk HITs). Returns the leases expired."""
+    from apps.tasks.services.items import hits_expire_due
+
     expired = total = assignment_expire_due()
     while expired == EXPIRE_BATCH:
         expired = assignment_expire_due()
         total += expired
+    hits_expire_due()
     return total
 
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 
 from apps.crowds.models import Membership
 from apps.models.models import LearningSettings
@@ -93,6 +94,10 @@ def _for_update(alias: str) -> str:
 # that HIT (index on hit_id) once per candidate. Its OFFSET 0 stops the planner from turning
 # it into an anti-join, which at 1M assignments became a merge anti-join over the whole index
 # (~50 claims/s instead of ~1,000/s). The second NOT EXISTS probes assignment_one_live_lease.
+# A HIT past its expires_at (an MTurk HIT's lifetime; NULL on native HITs) is never taken: the
+# check is on the row the index scan already fetched, and the expiry sweep
+# (services/items.py, hits_expire_due) takes expired HITs out of the index every minute, so
+# they cannot pile up in front of live ones.
 # The statement returns the new assignment with what the task shows (item, guideline), so the
 # response needs no second query. {real_left} is empty, or, for a gold claim outside the
 # qualification test, _REAL_LEFT_SQL.
@@ -101,6 +106,7 @@ WITH candidate AS (
     SELECT h.id, h.is_gold FROM {hit} h
     WHERE h.project_id = %(project)s AND h.is_gold = %(gold)s AND h.state = 'open'
       AND NOT h.held AND h.slots_taken < h.answers_wanted
+      AND (h.expires_at IS NULL OR h.expires_at > %(now)s)
       AND NOT EXISTS (
           SELECT 1 FROM {assignment} a
           WHERE a.hit_id = h.id AND a.worker_id = %(worker)s AND a.superseded_by_id IS NULL
@@ -144,6 +150,7 @@ _REAL_LEFT_SQL = """
           SELECT 1 FROM {hit} r
           WHERE r.project_id = %(project)s AND r.is_gold = false AND r.state = 'open'
             AND NOT r.held AND r.slots_taken < r.answers_wanted
+            AND (r.expires_at IS NULL OR r.expires_at > %(now)s)
             AND NOT EXISTS (
                 SELECT 1 FROM {assignment} m
                 WHERE m.hit_id = r.id AND m.worker_id = %(worker)s AND m.superseded_by_id IS NULL
@@ -250,7 +257,9 @@ def free_hits(*, worker_id: int, project: Project, gold: bool) -> QuerySet[HIT]:
     mine = Assignment.objects.filter(
         hit=OuterRef("pk"), worker_id=worker_id, superseded_by__isnull=True
     )
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
     return HIT.objects.filter(
+        live,
         project=project,
         is_gold=gold,
         state=HIT.State.OPEN,

@@ -113,10 +113,10 @@ def test_a_clock_more_than_15_minutes_off_is_an_invalid_signature(
 
 def test_an_unsupported_operation_is_a_request_error_naming_it(owner_client):
     with pytest.raises(owner_client.exceptions.RequestError) as raised:
-        owner_client.delete_hit(HITId="3AKE04YHPQ7D8MXJLC8OV5H5ETOKJH")
+        owner_client.list_review_policy_results_for_hit(HITId="3AKE04YHPQ7D8MXJLC8OV5H5ETOKJH")
     code, message = error_code(raised)
     assert code == "RequestError"
-    assert "DeleteHIT is not supported" in message
+    assert "ListReviewPolicyResultsForHIT is not supported" in message
     assert "GetAccountBalance" in message  # what is
     assert raised.value.response["TurkErrorCode"] == "AWS.MechanicalTurk.UnsupportedOperation"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.tasks.models import AggregationRun, AggregationState, Project
+from apps.tasks.models import HIT, AggregationRun, AggregationState, Project
+from apps.tasks.selectors.invariants import project_invariants_broken
 from apps.tasks.services.consensus.scheduling import aggregation_request, consensus_drain
 from hitlcrowd.errors import InvalidInput, full_clean
 from tests import factories
@@ -94,3 +95,12 @@ def test_the_requesters_pages_and_api_show_a_hit_types_project(
         reverse("requester-project", args=[mturk_project.pk]),
     ):
         assert client.get(url).status_code == 200
+
+
+def test_an_mturk_projects_waiting_items_of_done_or_expired_hits_break_no_invariant(db):
+    done = factories.MturkHITFactory(task_hit__state=HIT.State.DONE)
+    project = done.hit_type.project
+    factories.MturkHITFactory(hit_type=done.hit_type, task_hit__state=HIT.State.EXPIRED)
+    assert project_invariants_broken(project_id=project.pk) == {}
+    native = factories.HITFactory(state=HIT.State.DONE).project  # its waiting item is stranded
+    assert "waiting_hit_closed" in project_invariants_broken(project_id=native.pk)

@@ -157,3 +157,23 @@ def test_without_a_published_guideline_the_lease_has_none(take, project, worker)
     GuidelineVersionFactory(project=project, number=1, published_at=None)
     HITFactory(item__project=project)
     assert Assignment.objects.get(pk=take(worker, project)).guideline_version_id is None
+
+
+def test_a_hit_past_its_expiry_is_never_taken_even_before_the_sweep(take, project, worker):
+    now = timezone.now()
+    HITFactory(item__project=project, priority=9.0, expires_at=now - timedelta(seconds=1))
+    later = HITFactory(item__project=project, expires_at=now + timedelta(hours=1))
+    native = HITFactory(item__project=project, priority=-1.0)  # no expiry
+
+    first = take(worker, project)
+    _finish(first)
+    second = take(worker, project)
+    _finish(second)
+    assert [_hit_of(first), _hit_of(second)] == [later.pk, native.pk]
+    assert take(worker, project) is None
+
+
+def test_gold_is_not_served_when_the_only_real_work_left_expired(take, project, worker):
+    HITFactory(item__project=project, expires_at=timezone.now() - timedelta(seconds=1))
+    HITFactory(item__project=project, item__is_gold=True, item__gold_label="cat")
+    assert take(worker, project, gold=True, real_left=True) is None

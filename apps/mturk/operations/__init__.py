@@ -23,11 +23,13 @@ Handler = Callable[[Call], dict[str, Any]]
 
 OPERATIONS: dict[str, Handler] = {
     "AssociateQualificationWithWorker": qualifications.associate_qualification_with_worker,
+    "CreateAdditionalAssignmentsForHIT": hits.create_additional_assignments_for_hit,
     "CreateHIT": hits.create_hit,
     "CreateHITType": hit_types.create_hit_type,
     "CreateHITWithHITType": hits.create_hit_with_hit_type,
     "CreateQualificationType": qualifications.create_qualification_type,
     "CreateWorkerBlock": blocks.create_worker_block,
+    "DeleteHIT": hits.delete_hit,
     "DeleteQualificationType": qualifications.delete_qualification_type,
     "DeleteWorkerBlock": blocks.delete_worker_block,
     "DisassociateQualificationFromWorker": qualifications.disassociate_qualification_from_worker,
@@ -35,10 +37,14 @@ OPERATIONS: dict[str, Handler] = {
     "GetHIT": hits.get_hit,
     "GetQualificationScore": qualifications.get_qualification_score,
     "GetQualificationType": qualifications.get_qualification_type,
+    "ListHITs": hits.list_hits,
     "ListQualificationTypes": qualifications.list_qualification_types,
+    "ListReviewableHITs": hits.list_reviewable_hits,
     "ListWorkerBlocks": blocks.list_worker_blocks,
     "ListWorkersWithQualificationType": qualifications.list_workers_with_qualification_type,
     "NotifyWorkers": notify.notify_workers,
+    "UpdateExpirationForHIT": hits.update_expiration_for_hit,
+    "UpdateHITReviewStatus": hits.update_hit_review_status,
     "UpdateQualificationType": qualifications.update_qualification_type,
 }
 

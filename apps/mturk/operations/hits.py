@@ -1,4 +1,6 @@
-"""CreateHIT, CreateHITWithHITType, GetHIT, and the one rendering of a HIT."""
+"""The HIT operations (CreateHIT, CreateHITWithHITType, GetHIT, ListHITs, ListReviewableHITs,
+UpdateExpirationForHIT, UpdateHITReviewStatus, DeleteHIT, CreateAdditionalAssignmentsForHIT)
+and the one rendering of a HIT."""
 
 from __future__ import annotations
 
@@ -12,10 +14,26 @@ from django.utils import timezone
 from apps.mturk.errors import request_error
 from apps.mturk.models import HITType, MturkHIT
 from apps.mturk.operations.call import Call
-from apps.mturk.operations.wire import currency, timestamp
-from apps.mturk.selectors import hit_get
+from apps.mturk.operations.wire import currency, from_timestamp, timestamp
+from apps.mturk.pagination import paginate
+from apps.mturk.selectors import (
+    REVIEWABLE,
+    REVIEWING,
+    hit_get,
+    hit_list,
+    hit_list_reviewable,
+    hit_state,
+)
 from apps.mturk.services.hit_types import AUTO_APPROVAL_DELAY_MAX, hit_type_create
-from apps.mturk.services.hits import NewHIT, hit_checked, hit_create
+from apps.mturk.services.hits import (
+    NewHIT,
+    hit_assignments_add,
+    hit_checked,
+    hit_create,
+    hit_delete,
+    hit_expire_at,
+    hit_review_status_update,
+)
 from hitlcrowd.errors import NotFound, one_or_not_found
 
 # Parameters of MTurk's model this server does not act on: refused by name rather than
@@ -61,11 +79,68 @@ def create_hit_with_hit_type(call: Call) -> dict[str, Any]:
 
 def get_hit(call: Call) -> dict[str, Any]:
     now = timezone.now()
+    return {"HIT": hit_output(_hit(call, now), now)}
+
+
+def list_hits(call: Call) -> dict[str, Any]:
+    """The requester's HITs but the deleted ones, oldest first (keyset pages)."""
+    now = timezone.now()
+    hits = hit_list(requester=call.requester, now=now).filter(disposed_at__isnull=True)
+    page = paginate(hits, params=call.params, operation="ListHITs", requester_id=call.requester.pk)
+    return page.output("HITs", lambda hit: hit_output(hit, now))
+
+
+def list_reviewable_hits(call: Call) -> dict[str, Any]:
+    params = call.params
+    status = params.get("Status", REVIEWABLE)
+    hit_type_id = params.get("HITTypeId")
+    now = timezone.now()
+    hits = hit_list_reviewable(
+        requester=call.requester, now=now, reviewing=status == REVIEWING, hit_type_id=hit_type_id
+    )
+    page = paginate(
+        hits,
+        params=params,
+        operation="ListReviewableHITs",
+        requester_id=call.requester.pk,
+        filters={"Status": status, "HITTypeId": hit_type_id},
+    )
+    return page.output("HITs", lambda hit: hit_output(hit, now))
+
+
+def update_expiration_for_hit(call: Call) -> dict[str, Any]:
+    expire_at = from_timestamp(call.params["ExpireAt"], name="ExpireAt")
+    hit_expire_at(hit=_hit(call), expire_at=expire_at)
+    return {}
+
+
+def update_hit_review_status(call: Call) -> dict[str, Any]:
+    hit_review_status_update(hit=_hit(call), revert=bool(call.params.get("Revert", False)))
+    return {}
+
+
+def delete_hit(call: Call) -> dict[str, Any]:
+    hit_delete(hit=_hit(call))
+    return {}
+
+
+def create_additional_assignments_for_hit(call: Call) -> dict[str, Any]:
+    params = call.params
+    hit_assignments_add(
+        hit=_hit(call),
+        more=params["NumberOfAdditionalAssignments"],
+        unique_request_token=params.get("UniqueRequestToken"),
+    )
+    return {}
+
+
+def _hit(call: Call, now: datetime | None = None) -> MturkHIT:
+    """The requester's HIT the call names; another requester's does not exist for them."""
+    hit_id = call.params["HITId"]
     try:
-        hit = hit_get(requester=call.requester, hit_id=call.params["HITId"], now=now)
+        return hit_get(requester=call.requester, hit_id=hit_id, now=now or timezone.now())
     except NotFound:
-        raise NotFound(f"HIT {call.params['HITId']} does not exist.") from None
-    return {"HIT": hit_output(hit, now)}
+        raise NotFound(f"HIT {hit_id} does not exist.") from None
 
 
 def _checked(params: dict[str, Any]) -> NewHIT:
@@ -95,26 +170,10 @@ def _created(call: Call, hit_type: HITType, new: NewHIT) -> dict[str, Any]:
     return {"HIT": hit_output(created, now)}
 
 
-def hit_status(hit: MturkHIT, now: datetime) -> tuple[str, int]:
-    """(HITStatus, NumberOfAssignmentsAvailable) from the HIT's rows (hit_list's counts).
-    Disposed once deleted; Reviewing while the requester reviews it; Reviewable when nothing
-    is pending and nothing more can come (expired, or every assignment submitted);
-    Assignable while a worker may accept it; Unassignable otherwise (its assignments are
-    all taken, some still being worked on)."""
-    expired = hit.task_hit.expires_at is not None and hit.task_hit.expires_at <= now
-    open_slots = max(0, hit.task_hit.answers_wanted - hit.pending - hit.submitted)
-    available = 0 if expired or hit.disposed_at is not None else open_slots
-    if hit.disposed_at is not None:
-        return "Disposed", available
-    if hit.pending == 0 and (expired or open_slots == 0):
-        return ("Reviewing" if hit.reviewing else "Reviewable"), available
-    return ("Assignable" if available else "Unassignable"), available
-
-
 def hit_output(hit: MturkHIT, now: datetime) -> dict[str, Any]:
     """A HIT in MTurk's shape, from a row of selectors.hit_list (its counts annotated)."""
     hit_type = hit.hit_type
-    status, available = hit_status(hit, now)
+    state = hit_state(hit, now)
     output: dict[str, Any] = {
         "HITId": hit.hit_id,
         "HITTypeId": hit_type.hit_type_id,
@@ -124,7 +183,7 @@ def hit_output(hit: MturkHIT, now: datetime) -> dict[str, Any]:
         "Title": hit_type.title,
         "Description": hit_type.description,
         "Question": hit.question,
-        "HITStatus": status,
+        "HITStatus": state.status,
         "MaxAssignments": hit.task_hit.answers_wanted,
         "Reward": currency(hit_type.reward),
         "AutoApprovalDelayInSeconds": hit_type.auto_approval_delay_seconds,
@@ -133,7 +192,7 @@ def hit_output(hit: MturkHIT, now: datetime) -> dict[str, Any]:
         "QualificationRequirements": [],
         "HITReviewStatus": hit.review_status,
         "NumberOfAssignmentsPending": hit.pending,
-        "NumberOfAssignmentsAvailable": available,
+        "NumberOfAssignmentsAvailable": state.available,
         "NumberOfAssignmentsCompleted": hit.completed,
     }
     if hit_type.keywords:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+
+from hitlcrowd.errors import InvalidInput
 
 CENTS = Decimal("0.01")
 
@@ -23,3 +25,12 @@ def currency_up(amount: Decimal) -> str:
 def timestamp(moment: datetime) -> float:
     """A Timestamp: epoch seconds, a JSON number (the JSON protocol's default format)."""
     return round(moment.timestamp(), 3)
+
+
+def from_timestamp(value: float, *, name: str) -> datetime:
+    """A Timestamp of the input (epoch seconds), as an aware datetime; one no calendar holds
+    (infinite, past year 9999) is refused naming the parameter."""
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidInput.field(name, "Not a time this server can store.") from None

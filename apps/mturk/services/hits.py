@@ -11,11 +11,16 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.mturk.errors import HITAlreadyExists
-from apps.mturk.models import HITType, MturkHIT
+from apps.mturk.errors import (
+    HITAlreadyExists,
+    HITStateInvalid,
+    MaximumAssignmentsIncreaseInvalid,
+)
+from apps.mturk.models import HITExtension, HITType, MturkHIT
 from apps.mturk.questions import QuestionInvalid, question_parse
+from apps.mturk.selectors import REVIEWABLE, REVIEWING, hit_get, hit_state
 from apps.mturk.services.hit_types import mturk_id
-from apps.tasks.services.items import item_create
+from apps.tasks.services.items import hit_answers_add, hit_expiry_set, item_create
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 
@@ -122,3 +127,127 @@ def _create(requester: User, hit_type: HITType, new: NewHIT, now: datetime) -> M
         requester_annotation=new.requester_annotation,
         unique_request_token=new.unique_request_token,
     )
+
+
+# --- A HIT's life after creation ---------------------------------------------------------------
+
+# MTurk: a HIT made with fewer than 10 assignments cannot be extended to 10 or more.
+EXTENSION_THRESHOLD = 10
+
+
+def _locked(hit: MturkHIT) -> MturkHIT:
+    """The HIT's row locked, with its counts as hit_list reads them (one statement)."""
+    now = timezone.now()
+    MturkHIT.objects.select_for_update().filter(pk=hit.pk).values("pk").first()
+    return hit_get(requester=hit.requester, hit_id=hit.hit_id, now=now)
+
+
+def _refuse_if_disposed(hit: MturkHIT) -> None:
+    if hit.disposed_at is not None:
+        raise HITStateInvalid(f"HIT {hit.hit_id} was deleted: it cannot be changed.")
+
+
+@transaction.atomic
+def hit_expire_at(*, hit: MturkHIT, expire_at: datetime) -> MturkHIT:
+    """UpdateExpirationForHIT: a time in the past expires the HIT now (no new assignment
+    starts; live ones may still be submitted until their own deadline); a later one, at most
+    a HIT's longest lifetime from now, makes an expired HIT available again."""
+    hit = _locked(hit)
+    _refuse_if_disposed(hit)
+    now = timezone.now()
+    if expire_at > now + timedelta(seconds=LIFETIME[1]):
+        raise InvalidInput.field("ExpireAt", "At most 365 days from now.")
+    hit_expiry_set(hit_id=hit.task_hit_id, expires_at=expire_at)
+    if expire_at > now and hit.reviewing:
+        MturkHIT.objects.filter(pk=hit.pk).update(reviewing=False)
+    return hit
+
+
+@transaction.atomic
+def hit_review_status_update(*, hit: MturkHIT, revert: bool) -> MturkHIT:
+    """UpdateHITReviewStatus: Reviewable -> Reviewing, or with `revert` Reviewing ->
+    Reviewable. Asking for the status the HIT already has changes nothing."""
+    hit = _locked(hit)
+    status = hit_state(hit, timezone.now()).status
+    wanted, source = (REVIEWABLE, REVIEWING) if revert else (REVIEWING, REVIEWABLE)
+    if status not in (wanted, source):
+        raise HITStateInvalid(
+            f"HIT {hit.hit_id} is {status}: only a {source} HIT can become {wanted}."
+        )
+    MturkHIT.objects.filter(pk=hit.pk).update(reviewing=not revert)
+    return hit
+
+
+@transaction.atomic
+def hit_delete(*, hit: MturkHIT) -> MturkHIT:
+    """DeleteHIT, MTurk's rule: only a Reviewable (or Reviewing) HIT whose submitted
+    assignments were all approved or rejected is disposed; a deleted HIT is kept for its
+    record and listed nowhere. Deleting it again changes nothing."""
+    hit = _locked(hit)
+    if hit.disposed_at is not None:
+        return hit
+    status = hit_state(hit, timezone.now()).status
+    if status not in (REVIEWABLE, REVIEWING):
+        raise HITStateInvalid(
+            f"HIT {hit.hit_id} is {status}: only a Reviewable HIT can be deleted (let it "
+            "expire first, with UpdateExpirationForHIT, and wait for its assignments)."
+        )
+    if hit.submitted > hit.completed:
+        raise HITStateInvalid(
+            f"HIT {hit.hit_id} has {hit.submitted - hit.completed} submitted assignment(s) "
+            "still to approve or reject."
+        )
+    MturkHIT.objects.filter(pk=hit.pk).update(disposed_at=timezone.now(), reviewing=False)
+    return hit
+
+
+def hit_assignments_add(
+    *, hit: MturkHIT, more: int, unique_request_token: str | None = None
+) -> MturkHIT:
+    """CreateAdditionalAssignmentsForHIT: `more` workers may do the HIT. MTurk's rule: a HIT
+    with fewer than 10 assignments cannot reach 10 or more. A UniqueRequestToken used before
+    by this requester adds nothing again (the retry succeeds: the HIT was extended)."""
+    token = unique_request_token or None
+    if token is not None and len(token) > TOKEN_MAX:
+        raise InvalidInput.field("UniqueRequestToken", f"At most {TOKEN_MAX} characters.")
+    if not 1 <= more <= MAX_ASSIGNMENTS[1]:
+        raise InvalidInput.field(
+            "NumberOfAdditionalAssignments", f"Must be between 1 and {MAX_ASSIGNMENTS[1]}."
+        )
+    try:
+        with transaction.atomic():
+            return _add_assignments(hit, more, token)
+    except IntegrityError:
+        if token is None or not _token_used(hit.requester, token):
+            raise
+        return hit  # a concurrent retry with the same token did it
+
+
+def _token_used(requester: User, token: str) -> bool:
+    return HITExtension.objects.filter(requester=requester, unique_request_token=token).exists()
+
+
+def _add_assignments(hit: MturkHIT, more: int, token: str | None) -> MturkHIT:
+    hit = _locked(hit)
+    if token is not None and _token_used(hit.requester, token):
+        return hit
+    _refuse_if_disposed(hit)
+    now_wanted = hit.task_hit.answers_wanted
+    if now_wanted + more > MAX_ASSIGNMENTS[1]:
+        raise InvalidInput.field(
+            "NumberOfAdditionalAssignments",
+            f"The HIT would want more than {MAX_ASSIGNMENTS[1]} assignments.",
+        )
+    if now_wanted < EXTENSION_THRESHOLD <= now_wanted + more:
+        raise MaximumAssignmentsIncreaseInvalid(now_wanted)
+    hit_answers_add(hit_id=hit.task_hit_id, more=more)
+    if token is not None:
+        HITExtension.objects.create(
+            requester=hit.requester,
+            mturk_hit=hit,
+            unique_request_token=token,
+            assignments_added=more,
+        )
+    if hit.reviewing:
+        MturkHIT.objects.filter(pk=hit.pk).update(reviewing=False)
+    return hit

@@ -180,6 +180,9 @@ class HIT(models.Model):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+        # Past its expires_at (an MTurk HIT's lifetime): served no more; a live lease may
+        # still be answered. A new expiry or more answers wanted can open it again.
+        EXPIRED = "expired", "Expired"
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="hit")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="hits")
@@ -222,6 +225,13 @@ class HIT(models.Model):
                 F("id"),
                 condition=Q(state="open", held=False, slots_taken__lt=F("answers_wanted")),
                 name="hit_next_task",
+            ),
+            # The expiry sweep (services/items.py, hits_expire_due): WHERE state = 'open'
+            # AND expires_at <= now(); native HITs (no expiry) are not in it.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state="open", expires_at__isnull=False),
+                name="hit_expiry",
             ),
             # The pacing's release (services/items.py, hits_pace): WHERE project_id = ? AND
             # state = 'open' AND held ORDER BY priority DESC, id LIMIT n.

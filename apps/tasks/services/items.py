@@ -46,6 +46,7 @@ from apps.tasks.selectors.eligibility import eligible_worker_count
 from apps.tasks.services.assignments.slots import hit_slots_recount
 from apps.tasks.services.audit import audit_record
 from apps.tasks.services.consensus.scheduling import aggregation_enqueue
+from apps.tasks.sql import hit_submitted_count
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 from hitlcrowd.locking import lock_in_id_order, retry_on_lock_conflict
@@ -769,3 +770,62 @@ def _set_held(hits: QuerySet[HIT], held: bool, now: datetime) -> int:
     if held:
         changed = changed.filter(slots_taken=0)
     return changed.update(held=held, updated_at=now)
+
+
+# --- Expiry and the answers wanted, for HITs that expire (apps/mturk) -------------------------
+
+
+def hits_expire_due(*, now: datetime | None = None) -> int:
+    """Close open HITs past their `expires_at` (state `expired`): they leave the claim's index,
+    so expired HITs never pile up in front of live ones. The claim refuses them from the
+    moment they expire anyway (apps.tasks.sql); this keeps it constant-time. APPLY_BATCH per
+    transaction, HITs a claim holds skipped (the next sweep takes them). Returns how many."""
+    now = now or timezone.now()
+    due = HIT.objects.filter(state=HIT.State.OPEN, expires_at__lte=now)  # index hit_expiry
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                due.select_for_update(skip_locked=True, no_key=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:APPLY_BATCH]
+            )
+            total += HIT.objects.filter(pk__in=ids, state=HIT.State.OPEN).update(
+                state=HIT.State.EXPIRED, updated_at=now
+            )
+        if len(ids) < APPLY_BATCH:
+            return total
+
+
+@transaction.atomic
+def hit_expiry_set(*, hit_id: int, expires_at: datetime) -> HIT:
+    """Serve the HIT until `expires_at`: a past time ends it now (live leases may still be
+    answered until their own deadline), a later one opens it again if it wants answers."""
+    hit = HIT.objects.select_for_update().get(pk=hit_id)
+    hit.expires_at = expires_at
+    return _settle_expiring(hit)
+
+
+@transaction.atomic
+def hit_answers_add(*, hit_id: int, more: int) -> HIT:
+    """The HIT wants `more` answers (from distinct workers) than it did; a full one opens
+    again unless it expired."""
+    if more < 1:
+        raise ValueError("a HIT wants at least one more answer")
+    hit = HIT.objects.select_for_update().get(pk=hit_id)
+    hit.answers_wanted += more
+    return _settle_expiring(hit)
+
+
+def _settle_expiring(hit: HIT) -> HIT:
+    """State of a HIT with an expiry, from its rows: done when its submitted answers fill it,
+    else expired past its time, else open. A cancelled HIT stays cancelled."""
+    if hit.state != HIT.State.CANCELLED:
+        if hit_submitted_count(hit.pk) >= hit.answers_wanted:
+            hit.state = HIT.State.DONE
+        elif hit.expires_at is not None and hit.expires_at <= timezone.now():
+            hit.state = HIT.State.EXPIRED
+        else:
+            hit.state = HIT.State.OPEN
+    hit.save(update_fields=["expires_at", "answers_wanted", "state", "updated_at"])
+    return hit
