@@ -53,7 +53,11 @@ FROM done WHERE h.id = done.hit_id AND h.answers_wanted <= 1 + (
 def main() -> None:
     args = parse_args()
     os.environ.update(
-        DATABASE_URL=f"{PG}/{DB}", SECRET_KEY="bench-secret", DEBUG="false", LOG_LEVEL="WARNING"
+        DATABASE_URL=f"{PG}/{DB}",
+        SECRET_KEY="bench-secret",
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        SECURE_SSL_REDIRECT="false",  # --profile's test client speaks plain HTTP
     )
     sys.path.insert(0, str(ROOT))
     create_database()
@@ -186,10 +190,10 @@ def make_project(name: str, items: int, history: int, wanted: int = 3) -> int:
             conn,
             "tasks_item (project_id, external_id, payload, prediction, model_version, state, "
             "final_label, label_source, is_gold, gold_label, consensus_method, created_at, "
-            "updated_at, review_action)",
+            "updated_at, review_action, review_reason)",
             (
                 f'{project.pk}\t{name}-{n}\t{{"text": "item {n}"}}\t\t\twaiting\t\t\tf\t\t\t'
-                "now\tnow\t\n"
+                "now\tnow\t\t\n"
                 for n in range(items)
             ),
             "tasks_item",
@@ -198,10 +202,10 @@ def make_project(name: str, items: int, history: int, wanted: int = 3) -> int:
         first_hit = copy_rows(
             conn,
             "tasks_hit (item_id, project_id, answers_wanted, priority, is_gold, state, "
-            "slots_taken, created_at, updated_at, extra_answers)",
+            "slots_taken, created_at, updated_at, extra_answers, held)",
             (
                 f"{first_item + n}\t{project.pk}\t{wanted}\t0\tf\topen\t{1 if n < history else 0}\t"
-                "now\tnow\t0\n"
+                "now\tnow\t0\tf\n"
                 for n in range(items)
             ),
             "tasks_hit",
