@@ -177,3 +177,12 @@ def test_a_worker_blocked_by_the_requester_sees_no_preview(worker, project, hit)
     response = client_for(worker).get(f"/work/projects/{project.pk}/task/")
     assert response.status_code == 403 and b"<iframe" not in response.content
     assert b"can't take HITs here" in response.content
+
+
+def test_an_expired_hit_cannot_be_accepted(worker, project, hit):
+    client = client_for(worker)
+    assert b"<iframe" in client.get(f"/work/projects/{project.pk}/task/").content  # previewed
+    hit.task_hit.expires_at = timezone.now() - timedelta(seconds=1)
+    hit.task_hit.save()
+    client.post(f"/work/projects/{project.pk}/accept/")
+    assert not Assignment.objects.exists()
