@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStateEnum": "apps.tasks.models.Assignment.State",
         "BatchStatusEnum": "apps.tasks.models.Batch.Status",
         "MembershipSourceEnum": "apps.crowds.models.Membership.Source",
+        "ProjectKindEnum": "apps.tasks.models.Project.Kind",
     },
 }
 

@@ -1,7 +1,7 @@
 """A small seeded world for the API-wide tests (schemathesis, hostile values): a requester's
 project with a batch and items waiting for people, a worker who acknowledged its guideline and
 holds a live assignment and is in the requester's group (with an invite link), an admin,
-the requester's MTurk access key; a token for each role."""
+the requester's MTurk access key and HIT type; a token for each role."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ ROLES = ("requester", "worker", "admin")
 @dataclass
 class World:
     tokens: dict[str, str]
-    ids: dict[str, int]
+    ids: dict[str, int | str]
 
-    def path_parameters(self, path: str) -> dict[str, int]:
+    def path_parameters(self, path: str) -> dict[str, int | str]:
         names = re.findall(r"{(\w+)}", path)
         values = {
             "project_id": self.ids["project"],
@@ -34,6 +34,7 @@ class World:
             "key_id": self.ids["access_key"],
             "group_id": self.ids["group"],
             "invite_id": self.ids["invite"],
+            "hit_type_id": self.ids["hit_type"],
             # projects/{id}/ is a project, projects/{project_id}/items/{id}/ an item
             "id": self.ids["item"] if "project_id" in names else self.ids["project"],
         }
@@ -65,6 +66,7 @@ def seed_world() -> World:
     group = factories.WorkerGroupFactory(owner=requester)
     factories.MembershipFactory(group=group, worker=worker)
     invite = factories.InviteLinkFactory(group=group)
+    hit_type = factories.HITTypeFactory(requester=requester)
     users = {"requester": requester, "worker": worker, "admin": admin}
     tokens = {role: AuthToken.objects.create(user)[1] for role, user in users.items()}
     ids = {
@@ -77,5 +79,6 @@ def seed_world() -> World:
         "access_key": access_key.pk,
         "group": group.pk,
         "invite": invite.pk,
+        "hit_type": hit_type.hit_type_id,
     }
     return World(tokens=tokens, ids=ids)

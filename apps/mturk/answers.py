@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from xml.etree import ElementTree  # only documents written here (question_form_answers)
 
 NAMESPACE = (
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/"
@@ -43,3 +44,20 @@ def question_form_answers(fields: Iterable[tuple[str, str]]) -> str:
 def _text(value: str) -> str:
     escaped = NOT_XML.sub("", value).translate(ESCAPES)
     return escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def posted_value(fields: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The value the form posted for `name` as its Answer holds it (several joined with
+    `|`), None when it posted none."""
+    posted = [value for field, value in fields if field == name]
+    return "|".join(posted) if posted else None
+
+
+def answer_value(document: str, name: str) -> str | None:
+    """The FreeText of the Answer for `name` in a QuestionFormAnswers document this module
+    wrote, None when it has none."""
+    root = ElementTree.fromstring(document)
+    for answer in root.iter(f"{{{NAMESPACE}}}Answer"):
+        if answer.findtext(f"{{{NAMESPACE}}}QuestionIdentifier") == name:
+            return answer.findtext(f"{{{NAMESPACE}}}FreeText") or ""
+    return None

@@ -61,6 +61,10 @@ class HITType(models.Model):
     project = models.OneToOneField(
         "tasks.Project", on_delete=models.PROTECT, related_name="mturk_hit_type"
     )
+    # Beyond MTurk (issue 17 #5): the form field (QuestionIdentifier) whose answer is a label
+    # of the project's label set; set, the project's answers get a Dawid-Skene consensus
+    # (apps/mturk/services/categorical.py). Empty: the answers are free form.
+    label_field = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

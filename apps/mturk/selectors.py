@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from apps.mturk.models import AccessKey, MturkAssignment, MturkHIT
+from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkHIT
 from apps.tasks.models import Assignment
 from apps.workers.models import User
 from hitlcrowd.errors import one_or_not_found
@@ -123,3 +123,10 @@ def hit_list_reviewable(
         submitted__gte=F("task_hit__answers_wanted")
     )
     return hits.filter(nothing_more)
+
+
+def hit_type_get(*, requester: User, hit_type_id: str) -> HITType:
+    """One of the requester's HIT types (with its project) by its HITTypeId; another
+    requester's is NotFound."""
+    types = HITType.objects.select_related("project").filter(requester=requester)
+    return one_or_not_found(types, hit_type_id=hit_type_id)

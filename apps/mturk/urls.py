@@ -9,6 +9,11 @@ api = [
         views.AccessKeyRevokeView.as_view(),
         name="mturk-access-key-revoke",
     ),
+    path(
+        "mturk/hit-types/<str:hit_type_id>/label-field/",
+        views.HITTypeLabelFieldView.as_view(),
+        name="mturk-hit-type-label-field",
+    ),
 ]
 
 pages = [

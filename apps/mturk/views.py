@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from apps.mturk import selectors
 from apps.mturk.services import access_keys as services
+from apps.mturk.services.categorical import FIELD_MAX, hit_type_label_field_set
 from apps.tasks.web.views import requester_required
 from apps.workers.permissions import IsRequester
 from apps.workers.selectors import requester_balance
@@ -117,6 +118,54 @@ class AccessKeyRevokeView(APIView):
         key = selectors.access_key_get(requester=request.user, key_id=key_id)
         key = services.access_key_revoke(key=key)
         return Response(AccessKeySerializer(key).data)
+
+
+class LabelFieldSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        max_length=FIELD_MAX,
+        allow_blank=True,
+        help_text="The form field (QuestionIdentifier) whose answer is the label; empty, with "
+        "no labels: free-form answers again.",
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        allow_empty=True,
+        help_text="The label set: 2 to 50 distinct strings.",
+    )
+
+
+class LabelFieldOutputSerializer(serializers.Serializer):
+    hit_type_id = serializers.CharField()
+    project = serializers.IntegerField(source="project_id", help_text="Its project's id.")
+    field = serializers.CharField(source="label_field")
+    labels = serializers.ListField(source="project.labels", child=serializers.CharField())
+
+
+class HITTypeLabelFieldView(APIView):
+    permission_classes = [IsRequester]
+
+    @extend_schema(
+        summary="Mark a HIT type's answer field categorical",
+        description="Its answers' values of `field` become labels of `labels`, and its "
+        "project gets a Dawid-Skene consensus, worker skills and blocking like a native one "
+        "(read through projects/{project}/...). Answers already given are labeled from their "
+        "XML. The HITs keep their MaxAssignments. An answer without a value in the set "
+        "carries no label.",
+        request=LabelFieldSerializer,
+        responses={
+            200: LabelFieldOutputSerializer,
+            400: OpenApiResponse(description="Invalid field or label set."),
+            404: OpenApiResponse(description="No such HIT type among mine."),
+            **ERRORS,
+        },
+        tags=["mturk"],
+    )
+    def put(self, request: Request, hit_type_id: str) -> Response:
+        data = LabelFieldSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hit_type = selectors.hit_type_get(requester=request.user, hit_type_id=hit_type_id)
+        hit_type = hit_type_label_field_set(hit_type=hit_type, **data.validated_data)
+        return Response(LabelFieldOutputSerializer(hit_type).data)
 
 
 # --- The page -----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ requester's page (another site, or the sandboxed HTMLQuestion frame), so a SameS
 cookie does not come with it. When one does come, it must be the lease's worker's.
 
 The answer goes through the one submit path (apps.tasks.services.assignments.submit), which
-records our Answer (no label, no credit: MTurk's reward is paid on approval) and, in the same
+records our Answer (no label unless the HIT type has a categorical field, no credit: MTurk's
+reward is paid on approval) and, in the same
 transaction, the MturkAssignment with the QuestionFormAnswers XML the requester gets back.
 """
 
@@ -16,9 +17,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.mturk.answers import question_form_answers
+from apps.mturk.answers import posted_value, question_form_answers
 from apps.mturk.assignment_ids import assignment_id_of, assignment_pk_of
 from apps.mturk.models import MturkAssignment, MturkHIT
+from apps.mturk.services.categorical import label_of
 from apps.tasks.errors import AnswerConflict
 from apps.tasks.models import Answer, Assignment, Project
 from apps.tasks.services.assignments.submit import MAX_SECONDS_SPENT, assignment_submit
@@ -57,7 +59,7 @@ def external_submit(
     answer = assignment_submit(
         worker=lease.worker,
         assignment_id=lease.pk,
-        label="",
+        label=_label(lease.project, fields),
         seconds_spent=max(0.0, seconds),
         on_answer=record,
     )
@@ -76,11 +78,25 @@ def _lease(assignment_id: str) -> Assignment | None:
     if pk is None:
         return None
     return (
-        Assignment.objects.select_related("worker")
+        Assignment.objects.select_related("worker", "project__mturk_hit_type")
         .filter(pk=pk, project__kind=Project.Kind.MTURK)
-        .only("id", "project_id", "hit_id", "leased_at", "worker")
+        .only(
+            "id",
+            "hit_id",
+            "leased_at",
+            "worker",
+            "project__labels",
+            "project__mturk_hit_type__label_field",
+        )
         .first()
     )
+
+
+def _label(project: Project, fields: list[tuple[str, str]]) -> str:
+    """The answer's label when the HIT type has a categorical field (services/categorical.py),
+    else none."""
+    field = project.mturk_hit_type.label_field
+    return label_of(posted_value(fields, field), project.labels) if field else ""
 
 
 def _record(lease: Assignment, answer: Answer, xml: str) -> MturkAssignment:

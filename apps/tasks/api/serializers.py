@@ -34,6 +34,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "owner",
             "name",
             "description",
+            "kind",
             "item_kind",
             "labels",
             "min_overlap",
@@ -62,9 +63,13 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        read_only_fields = ["id", "owner", "kind", "created_at", "updated_at"]
         extra_kwargs = {
             "labels": {"help_text": "The label set: 2 to 50 distinct strings.", "required": True},
+            "kind": {
+                "help_text": "`native`, or `mturk`: the project an MTurk HIT type is, made "
+                "through the MTurk API (docs/mturk.md)."
+            },
             "visibility": {
                 "help_text": "`public`: every worker sees it; `private`: only the members of "
                 "its `groups`."

@@ -92,10 +92,11 @@ def check_live(assignment: Assignment, verb: str) -> None:
 
 
 def check_label(project: Project, label: object) -> None:
-    if project.kind == Project.Kind.MTURK and not project.labels:
-        # Without a categorical field an MTurk answer is its form's fields, not a label.
-        if label != "":
-            raise InvalidInput.field("label", "This project's answers carry no label.")
+    if project.kind == Project.Kind.MTURK:
+        # An MTurk answer is its form's fields; its label, the value of a categorical field
+        # when the HIT type has one (apps/mturk/services/categorical.py), or none.
+        if label != "" and label not in project.labels:
+            raise InvalidInput.field("label", "Not one of the project's labels.")
         return
     if not isinstance(label, str) or label not in project.labels:
         raise InvalidInput.field(

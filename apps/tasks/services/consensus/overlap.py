@@ -82,6 +82,8 @@ def overlap_rows(
         for row, old, new, reason in zip(pk, state, new_state, reasons, strict=True)
         if new != old
     ]
+    if project.kind == Project.Kind.MTURK:
+        return items, []
     changes = zip(hit_id, wanted, hit_state, new_wanted, new_hit_state, strict=True)
     hits = [
         HIT(pk=row, answers_wanted=more, state=new, updated_at=now)
@@ -121,11 +123,16 @@ def _decide_many(
     """Per item: its new state, review reason ('' unless sent to review), answers wanted and
     HIT state."""
     max_overlap = project.max_overlap + rows.extra
+    min_overlap: int | np.ndarray = project.min_overlap
+    if project.kind == Project.Kind.MTURK:
+        # Its HITs' MaxAssignments answers, no fewer (the requester asked and pays for them)
+        # and no more (apps/mturk/services/categorical.py); overlap_rows leaves the HITs be.
+        min_overlap = max_overlap = np.maximum(rows.wanted.astype(np.int64), 1)
     codes = overlap_decisions(
         rows.answers,
         rows.top,
         rows.lead,
-        min_overlap=project.min_overlap,
+        min_overlap=min_overlap,
         max_overlap=max_overlap,
         target_posterior=project.target_posterior,
         min_vote_lead=project.min_vote_lead,
