@@ -35,6 +35,7 @@ from apps.mturk.models import (
     HITExtension,
     HITType,
     MturkAssignment,
+    MturkBonus,
     MturkHIT,
     QualificationType,
     WorkerId,
@@ -414,10 +415,12 @@ class MturkHITFactory(factory.django.DjangoModelFactory):
 
 
 class MturkAssignmentFactory(factory.django.DjangoModelFactory):
-    """A submitted MTurk assignment on `mturk_hit`, its lease submitted."""
+    """A submitted MTurk assignment on `mturk_hit`, its lease submitted and its Answer
+    recorded, not paid (an MTurk answer is credited on approval)."""
 
     class Meta:
         model = MturkAssignment
+        skip_postgeneration_save = True
 
     mturk_hit = factory.SubFactory(MturkHITFactory)
     assignment_id = factory.Sequence(lambda n: f"3TESTASSIGNMENT{n:015d}")
@@ -430,6 +433,30 @@ class MturkAssignmentFactory(factory.django.DjangoModelFactory):
         lambda o: (
             o.submitted_at + timedelta(seconds=o.mturk_hit.hit_type.auto_approval_delay_seconds)
         )
+    )
+
+    @factory.post_generation
+    def task_answer(obj, create, extracted, **kwargs):
+        if create:
+            AnswerFactory(assignment=obj.task_assignment, label="", **kwargs)
+
+
+class MturkBonusFactory(factory.django.DjangoModelFactory):
+    """A bonus as SendBonus pays it: a ledger bonus entry to the assignment's worker on its HIT
+    type's project, with the assignment and its HIT."""
+
+    class Meta:
+        model = MturkBonus
+
+    mturk_assignment = factory.SubFactory(MturkAssignmentFactory)
+    mturk_hit = factory.SelfAttribute("mturk_assignment.mturk_hit")
+    requester = factory.SelfAttribute("mturk_hit.requester")
+    ledger_entry = factory.SubFactory(
+        LedgerEntryFactory,
+        bonus=True,
+        worker=factory.SelfAttribute("..mturk_assignment.task_assignment.worker"),
+        project=factory.SelfAttribute("..mturk_hit.hit_type.project"),
+        created_by=factory.SelfAttribute("..requester"),
     )
 
 

@@ -13,6 +13,7 @@ those names.
 
 from __future__ import annotations
 
+from apps.workers.errors import InsufficientFunds
 from hitlcrowd.errors import (
     Conflict,
     DomainError,
@@ -104,6 +105,22 @@ class MaximumAssignmentsIncreaseInvalid(Conflict):
         )
 
 
+class AssignmentStateInvalid(Conflict):
+    """Approve or reject of an assignment not in a state for it (MTurk's own code)."""
+
+    code = "assignment_state_invalid"
+    turk_code = "AWS.MechanicalTurk.InvalidAssignmentState"
+
+
+class BonusAlreadySent(Conflict):
+    """A SendBonus UniqueRequestToken used before: nothing is paid again (MTurk's words)."""
+
+    code = "bonus_already_sent"
+
+    def __init__(self, token: str) -> None:
+        super().__init__(f'The idempotency token "{token}" has already been processed.')
+
+
 # --- The wire --------------------------------------------------------------------------------
 
 
@@ -158,6 +175,7 @@ def service_fault(message: str = "The service could not answer; try again.") -> 
 
 # A domain error raised by a service the operation called, as MTurk would have said it.
 _DOMAIN_TURK_CODES: tuple[tuple[type[DomainError], str], ...] = (
+    (InsufficientFunds, "AWS.MechanicalTurk.InsufficientFunds"),
     (InvalidInput, "AWS.ParameterOutOfRange"),
     (NotFound, "AWS.MechanicalTurk.ResourceDoesNotExist"),
     (Forbidden, "AWS.MechanicalTurk.PermissionDenied"),

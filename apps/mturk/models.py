@@ -351,3 +351,44 @@ class HITExtension(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.assignments_added} on {self.mturk_hit_id}"
+
+
+class MturkBonus(models.Model):
+    """A bonus paid through SendBonus: the ledger's bonus entry (the money) with what MTurk
+    adds, the assignment it is for and the requester's UniqueRequestToken (a repeat pays
+    nothing)."""
+
+    ledger_entry = models.OneToOneField(
+        "workers.LedgerEntry", on_delete=models.PROTECT, related_name="mturk_bonus"
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    mturk_assignment = models.ForeignKey(
+        MturkAssignment, on_delete=models.PROTECT, related_name="bonuses"
+    )
+    # The assignment's HIT, kept here for ListBonusPayments by HITId (index below).
+    mturk_hit = models.ForeignKey(MturkHIT, on_delete=models.PROTECT, related_name="bonuses")
+    unique_request_token = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "MTurk bonus"
+        verbose_name_plural = "MTurk bonuses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "unique_request_token"],
+                condition=Q(unique_request_token__isnull=False),
+                name="mturkbonus_request_token_unique",
+            ),
+        ]
+        indexes = [
+            # ListBonusPayments: WHERE mturk_hit_id = ? [or mturk_assignment_id = ?] AND id > ?
+            # ORDER BY id.
+            models.Index(fields=["mturk_hit", "id"], name="mturkbonus_hit"),
+            models.Index(fields=["mturk_assignment", "id"], name="mturkbonus_assignment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bonus {self.ledger_entry_id} on {self.mturk_assignment_id}"

@@ -8,10 +8,10 @@ from datetime import datetime
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkHIT
+from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkBonus, MturkHIT
 from apps.tasks.models import Assignment
 from apps.workers.models import User
-from hitlcrowd.errors import one_or_not_found
+from hitlcrowd.errors import NotFound, one_or_not_found
 
 
 def access_key_list(*, requester: User) -> QuerySet[AccessKey]:
@@ -130,3 +130,65 @@ def hit_type_get(*, requester: User, hit_type_id: str) -> HITType:
     requester's is NotFound."""
     types = HITType.objects.select_related("project").filter(requester=requester)
     return one_or_not_found(types, hit_type_id=hit_type_id)
+
+
+# --- Assignments ------------------------------------------------------------------------------
+
+
+def assignment_list(
+    *, hit: MturkHIT, statuses: list[str] | None = None
+) -> QuerySet[MturkAssignment]:
+    """A HIT's assignments (`hit` already the requester's: hit_get), of those `statuses` if
+    given, each with its lease and its worker's WorkerId: one statement for a page, on the
+    mturkassign_hit_status index."""
+    rows = MturkAssignment.objects.filter(mturk_hit=hit)
+    if statuses:
+        rows = rows.filter(status__in=statuses)
+    return rows.select_related("task_assignment__worker__mturk_worker")
+
+
+def assignment_get(*, requester: User, assignment_id: str) -> MturkAssignment:
+    """One of the requester's assignments by its AssignmentId, with its lease and worker;
+    another requester's is NotFound, exactly as one that does not exist."""
+    rows = MturkAssignment.objects.filter(mturk_hit__requester=requester).select_related(
+        "mturk_hit", "task_assignment__worker__mturk_worker"
+    )
+    return one_or_not_found(rows, assignment_id=assignment_id)
+
+
+def worker_review_counts(*, worker_id: int) -> tuple[int, int]:
+    """(approved, rejected): how many of the worker's MTurk assignments, over every
+    requester's HITs, were approved and rejected (Worker_NumberHITsApproved and, with
+    requirements.approval_rate, Worker_PercentAssignmentsApproved). One aggregate over the
+    worker's leases (the tasks_assignment worker index) joined to their MTurk rows by the
+    one-to-one's unique index: its cost follows the worker's history, not the platform's."""
+    counts = MturkAssignment.objects.filter(task_assignment__worker_id=worker_id).aggregate(
+        approved=Count("pk", filter=Q(status=MturkAssignment.Status.APPROVED)),
+        rejected=Count("pk", filter=Q(status=MturkAssignment.Status.REJECTED)),
+    )
+    return counts["approved"], counts["rejected"]
+
+
+def bonus_list(
+    *, requester: User, hit_id: str | None = None, assignment_id: str | None = None
+) -> QuerySet[MturkBonus]:
+    """The bonuses paid on one of the requester's HITs or assignments (NotFound for another
+    requester's, as for one that does not exist), each with its amount, assignment and the
+    worker's WorkerId: one statement for a page (mturkbonus_hit, mturkbonus_assignment)."""
+    rows = MturkBonus.objects.select_related(
+        "ledger_entry__worker__mturk_worker", "mturk_assignment"
+    )
+    if assignment_id is not None:
+        found = MturkAssignment.objects.filter(
+            assignment_id=assignment_id, mturk_hit__requester=requester
+        ).values_list("pk", flat=True)
+        return rows.filter(mturk_assignment_id=_one(found, f"Assignment {assignment_id}"))
+    found = MturkHIT.objects.filter(hit_id=hit_id, requester=requester).values_list("pk", flat=True)
+    return rows.filter(mturk_hit_id=_one(found, f"HIT {hit_id}"))
+
+
+def _one(pks: QuerySet, name: str) -> int:
+    pk = pks.first()
+    if pk is None:
+        raise NotFound(f"{name} does not exist.")
+    return pk

@@ -11,6 +11,14 @@ class BudgetSpent(Conflict):
     default_message = "This project's budget is spent; it serves no more tasks."
 
 
+class InsufficientFunds(Conflict):
+    """A requester's available balance (deposits less spend and holds) cannot cover a spend
+    (apps.workers.ledger.funds_check)."""
+
+    code = "insufficient_funds"
+    default_message = "Your available balance cannot cover this: ask for a deposit first."
+
+
 class EmailDisabled(Conflict):
     code = "email_disabled"
     default_message = NO_EMAIL

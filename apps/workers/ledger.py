@@ -1,7 +1,8 @@
 """The rewards ledger: credits for answers, bonuses, reversals of rejected answers; budgets.
 
 Append-only: nothing here updates or deletes an entry. An answer is credited in the submit
-transaction (one INSERT); an admin who rejects a worker's answers on a project adds one
+transaction (one INSERT), an MTurk project's when the requester approves it (apps/mturk/
+services/assignments.py); an admin who rejects a worker's answers on a project adds one
 reversal per credited answer. Rejection is always explicit: an automatic block (a statistical
 judgment) takes the worker's answers out of the consensus but does not take their pay back.
 """
@@ -20,9 +21,9 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from apps.workers.errors import BudgetSpent
+from apps.workers.errors import BudgetSpent, InsufficientFunds
 from apps.workers.models import Deposit, LedgerCheckpoint, LedgerEntry, User
-from apps.workers.selectors import ledger_committed, signed_sum
+from apps.workers.selectors import ledger_committed, requester_balance, signed_sum
 from hitlcrowd.errors import InvalidInput, full_clean
 from hitlcrowd.rawrows import insert_row
 
@@ -189,6 +190,22 @@ def ledger_grant_bonus(
     changes = {"worker": worker.pk, "amount": str(value), "reason": reason}
     _audit(project, by, "bonus_grant", entry, changes)
     return entry
+
+
+def funds_check(*, requester: User, amount: Decimal) -> None:
+    """Raise InsufficientFunds when the requester's available balance (requester_balance:
+    deposits less spend less what is on hold) is less than `amount`. The one check of a
+    requester's prepaid funds, for whatever spends them (a bonus, an overridden rejection, a
+    HIT's rewards). Call it in the transaction that writes the spend: it locks the
+    requester's row first, so two spends of one requester take turns (check, write, commit)
+    and cannot both pass on the same money."""
+    User.objects.select_for_update().filter(pk=requester.pk).values("pk").first()
+    available = requester_balance(requester=requester).available
+    if available < amount:
+        raise InsufficientFunds(
+            f"Your available balance ({available.quantize(Decimal('0.01'))}) cannot cover "
+            f"{amount}: ask for a deposit first."
+        )
 
 
 MAX_DEPOSIT = Decimal("10000000")

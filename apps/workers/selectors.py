@@ -385,8 +385,10 @@ class Balance:
     """A requester's prepaid funds: `deposited` (paid in, Deposit rows) less `spent` (what the
     ledger owes workers on the requester's projects: credits + bonuses - reversals) is what is
     left; `on_hold` of it is the reward of every live lease on their projects (each may become
-    a paid answer), and `available` the rest. Negative when projects without a budget spent
-    past the deposits: nothing stops them yet (docs/mturk.md)."""
+    a paid answer) and of every MTurk assignment submitted and not reviewed yet (paid when
+    approved, by the requester or automatically), and `available` the rest. Negative when
+    projects without a budget spent past the deposits: nothing stops them yet
+    (docs/mturk.md)."""
 
     deposited: Decimal
     spent: Decimal
@@ -398,8 +400,9 @@ class Balance:
 
 
 def requester_balance(*, requester: User) -> Balance:
-    """Three sums (deposits; the ledger over the requester's projects, a join on the
-    ledger_project_kind index; live leases). Not for a hot path: the ledger sum grows with the
+    """Four sums (deposits; the ledger over the requester's projects, a join on the
+    ledger_project_kind index; live leases; MTurk assignments awaiting review, from the
+    mturkassign_auto_approval index of them). Not for a hot path: the ledger sum grows with the
     requester's history (a per-requester checkpoint, as the budget check has per project, when
     it matters)."""
     from apps.tasks.models import Assignment
@@ -411,13 +414,18 @@ def requester_balance(*, requester: User) -> Balance:
     spent = LedgerEntry.objects.filter(project__owner=requester).aggregate(total=signed_sum())[
         "total"
     ]
+    reward = Coalesce(Sum("project__reward_per_answer"), ZERO, output_field=money)
     on_hold = Assignment.objects.filter(
         project__owner=requester,
         state=Assignment.State.LEASED,
         lease_expires_at__gt=timezone.now(),
-    ).aggregate(total=Coalesce(Sum("project__reward_per_answer"), ZERO, output_field=money))[
-        "total"
-    ]
+    ).aggregate(total=reward)["total"]
+    # The MTurk face of a submitted assignment (apps.mturk.models.MturkAssignment), by name:
+    # the workers app does not import the mturk app.
+    awaiting_review = Assignment.objects.filter(
+        project__owner=requester, mturk__status="Submitted"
+    ).aggregate(total=reward)["total"]
+    on_hold += awaiting_review
     return Balance(deposited=_money(deposited), spent=_money(spent), on_hold=_money(on_hold))
 
 

@@ -16,12 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apps.mturk.operations import account, blocks, hit_types, hits, notify, qualifications
+from apps.mturk.operations import (
+    account,
+    assignments,
+    blocks,
+    bonuses,
+    hit_types,
+    hits,
+    notify,
+    qualifications,
+)
 from apps.mturk.operations.call import Call
 
 Handler = Callable[[Call], dict[str, Any]]
 
 OPERATIONS: dict[str, Handler] = {
+    "ApproveAssignment": assignments.approve_assignment,
     "AssociateQualificationWithWorker": qualifications.associate_qualification_with_worker,
     "CreateAdditionalAssignmentsForHIT": hits.create_additional_assignments_for_hit,
     "CreateHIT": hits.create_hit,
@@ -34,15 +44,20 @@ OPERATIONS: dict[str, Handler] = {
     "DeleteWorkerBlock": blocks.delete_worker_block,
     "DisassociateQualificationFromWorker": qualifications.disassociate_qualification_from_worker,
     "GetAccountBalance": account.get_account_balance,
+    "GetAssignment": assignments.get_assignment,
     "GetHIT": hits.get_hit,
     "GetQualificationScore": qualifications.get_qualification_score,
     "GetQualificationType": qualifications.get_qualification_type,
+    "ListAssignmentsForHIT": assignments.list_assignments_for_hit,
+    "ListBonusPayments": bonuses.list_bonus_payments,
     "ListHITs": hits.list_hits,
     "ListQualificationTypes": qualifications.list_qualification_types,
     "ListReviewableHITs": hits.list_reviewable_hits,
     "ListWorkerBlocks": blocks.list_worker_blocks,
     "ListWorkersWithQualificationType": qualifications.list_workers_with_qualification_type,
     "NotifyWorkers": notify.notify_workers,
+    "RejectAssignment": assignments.reject_assignment,
+    "SendBonus": bonuses.send_bonus,
     "UpdateExpirationForHIT": hits.update_expiration_for_hit,
     "UpdateHITReviewStatus": hits.update_hit_review_status,
     "UpdateQualificationType": qualifications.update_qualification_type,

@@ -34,6 +34,8 @@ class AuditEvent(models.Model):
         PANEL_LINK_UPDATE = "panel_link_update", "Panel entry link changed"
         ACCOUNT_DEACTIVATE = "account_deactivate", "Account deactivated"
         ACCOUNT_REACTIVATE = "account_reactivate", "Account reactivated"
+        ASSIGNMENT_APPROVE = "assignment_approve", "MTurk assignment approved (reward paid)"
+        ASSIGNMENT_REJECT = "assignment_reject", "MTurk assignment rejected"
 
     # PROTECT: a project with a history keeps it (the trail must not vanish with a delete).
     # Empty: an event of an account, not of one project (apps/workers/accounts.py).
