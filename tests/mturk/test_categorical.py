@@ -144,3 +144,35 @@ def test_only_the_owner_may_mark_it(other_requester, worker, api_client_for, hit
     assert mark(api_client_for, worker, hit_type, **body).status_code == 403
     url = f"/api/v1/mturk/hit-types/{hit_type.hit_type_id}/label-field/"
     assert client.put(url, body, content_type="application/json").status_code in (401, 403)
+
+
+def test_a_rejected_answer_leaves_the_consensus_and_an_override_brings_it_back(
+    requester, api_client_for, hit_type, sync_q, django_capture_on_commit_callbacks
+):
+    from apps.mturk.models import MturkAssignment
+    from apps.mturk.services.assignments import assignment_approve, assignment_reject
+
+    truth = make_hits(hit_type, 1, wanted=3)
+    (item_id,) = truth
+    marked = mark(api_client_for, requester, hit_type, field="category", labels=LABELS)
+    assert marked.status_code == 200
+    project = hit_type.project
+    project.refresh_from_db()
+    for value in ("dog", "dog", "cat"):
+        answer_all(factories.WorkerFactory(), project, lambda _, value=value: value)
+    assert aggregate_now(project)
+    assert Item.objects.get(pk=item_id).final_label == "dog"
+
+    dogs = MturkAssignment.objects.filter(task_assignment__answer__label="dog")
+    for row in dogs:
+        with django_capture_on_commit_callbacks(execute=True):
+            assignment_reject(requester=requester, assignment_id=row.assignment_id, feedback="no")
+    assert Item.objects.get(pk=item_id).final_label == "cat"
+
+    factories.DepositFactory(requester=requester)
+    for row in dogs:
+        with django_capture_on_commit_callbacks(execute=True):
+            assignment_approve(
+                requester=requester, assignment_id=row.assignment_id, override_rejection=True
+            )
+    assert Item.objects.get(pk=item_id).final_label == "dog"

@@ -22,6 +22,7 @@ from apps.mturk.errors import AssignmentStateInvalid
 from apps.mturk.models import MturkAssignment
 from apps.tasks.models import Answer
 from apps.tasks.services.audit import audit_record
+from apps.tasks.services.consensus.scheduling import aggregation_enqueue
 from apps.workers.ledger import funds_check, ledger_credit_answer
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput, NotFound
@@ -52,12 +53,15 @@ def assignment_approve(
     row = _locked(requester, assignment_id)
     now = timezone.now()
     status = MturkAssignment.Status
-    if row.status == status.REJECTED:
+    overridden = row.status == status.REJECTED
+    if overridden:
         _check_override(row, requester, override_rejection, now)
     elif row.status != status.SUBMITTED:
         raise AssignmentStateInvalid(f"{ONLY_SUBMITTED} Assignment {assignment_id} is approved.")
     answer = Answer.objects.get(assignment_id=row.task_assignment_id)
     _approve(row, answer, feedback=feedback, by=requester, now=now)
+    if overridden:
+        _consensus_again(row)
     return row
 
 
@@ -102,7 +106,16 @@ def assignment_reject(*, requester: User, assignment_id: str, feedback: str) -> 
     row.status, row.rejected_at, row.requester_feedback = row.Status.REJECTED, now, feedback
     row.save(update_fields=["status", "rejected_at", "requester_feedback"])
     _audit(row, requester, "assignment_reject", {"feedback": feedback})
+    _consensus_again(row)
     return row
+
+
+def _consensus_again(row: MturkAssignment) -> None:
+    """A rejected answer leaves a categorical field's consensus, an overridden rejection
+    comes back into it (apps/tasks/services/consensus/reading.py): run it again."""
+    project = row.mturk_hit.hit_type.project
+    if project.has_consensus:
+        transaction.on_commit(lambda: aggregation_enqueue(project_id=project.pk))
 
 
 def assignments_auto_approve(*, now: datetime | None = None) -> int:

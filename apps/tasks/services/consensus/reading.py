@@ -50,8 +50,10 @@ def project_answers(*, project: Project) -> ProjectAnswers:
         .exclude(worker_id__in=blocked_worker_ids(project=project))
         .order_by()
     )
-    if project.kind == Project.Kind.MTURK:  # an answer without a value in the label set
-        answers = answers.exclude(label="")
+    if project.kind == Project.Kind.MTURK:
+        # An answer without a value in the label set, or one its requester rejected
+        # (apps/mturk/services/assignments.py; the status's value, to import nothing of it).
+        answers = answers.exclude(label="").exclude(assignment__mturk__status="Rejected")
     coded = answers.annotate(code=label_code("label", labels))
     columns = coded.values_list("pk", "item_id", "worker_id", "code", "seconds_spent")
     table = fetch_floats(columns, 5)
