@@ -2,21 +2,25 @@
 boto3 with an ExternalQuestion on its own small server (a thread here); a worker in Chromium
 finds the project, previews a HIT (assignmentId ASSIGNMENT_ID_NOT_AVAILABLE), accepts it, and
 answers in the requester's page, whose form posts to turkSubmitTo/mturk/externalSubmit from
-the requester's site; the requester reads the answer XML back and parses it."""
+the requester's site; the requester reads the answer XML back through ListAssignmentsForHIT
+and GetAssignment, parses it, approves (the reward is paid then), sends a bonus and blocks the
+worker, who then sees no more of the requester's HITs."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree.ElementTree import fromstring
 
 import pytest
 
 from apps.mturk.answers import NAMESPACE
-from apps.mturk.models import MturkAssignment
 from apps.mturk.services.access_keys import access_key_create
 from apps.mturk.workers import worker_id_of
+from apps.workers.models import LedgerEntry
+from tests import factories
 from tests.helpers.browser import log_in
 from tests.helpers.mturk import close_clients, mturk_client
 
@@ -91,11 +95,12 @@ def answers_of(xml: str) -> dict[str, str]:
 
 
 def test_a_requesters_hits_are_answered_in_chromium_and_read_back(
-    page, live_server, settings, task_server, mturk, worker
+    page, live_server, settings, task_server, mturk, worker, requester
 ):
     from playwright.sync_api import expect
 
     settings.SITE_URL = live_server.url
+    factories.DepositFactory(requester=requester, amount=Decimal("10"))
     hit_type_id = mturk.create_hit_type(
         Title="What animal is it?",
         Description="Name the animal in one picture.",
@@ -129,5 +134,31 @@ def test_a_requesters_hits_are_answered_in_chromium_and_read_back(
 
     hit = mturk.get_hit(HITId=hit_ids[0])["HIT"]
     assert (hit["NumberOfAssignmentsAvailable"], hit["NumberOfAssignmentsPending"]) == (0, 0)
-    answer = MturkAssignment.objects.get(mturk_hit__hit_id=hit_ids[0]).answer
-    assert answers_of(answer) == {"animal": "a cat & a mouse", "tags": "cute|small"}
+    listed = mturk.list_assignments_for_hit(HITId=hit_ids[0], AssignmentStatuses=["Submitted"])
+    (assignment,) = listed["Assignments"]
+    assert (assignment["WorkerId"], assignment["HITId"]) == (worker_id_of(worker), hit_ids[0])
+    assert answers_of(assignment["Answer"]) == {"animal": "a cat & a mouse", "tags": "cute|small"}
+    assignment_id = assignment["AssignmentId"]
+    got = mturk.get_assignment(AssignmentId=assignment_id)["Assignment"]
+    assert got["Answer"] == assignment["Answer"]
+
+    # The requester's side of the run: approve (paid then), a bonus, a block.
+    mturk.approve_assignment(AssignmentId=assignment_id, RequesterFeedback="Thanks!")
+    mturk.send_bonus(
+        WorkerId=assignment["WorkerId"],
+        BonusAmount="0.25",
+        AssignmentId=assignment_id,
+        Reason="Careful work.",
+        UniqueRequestToken="bonus-1",
+    )
+    status = mturk.get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"]
+    assert status == "Approved"
+    paid = LedgerEntry.objects.filter(worker=worker).values_list("kind", "amount")
+    assert sorted((kind, str(amount)) for kind, amount in paid) == [
+        ("bonus", "0.2500"),
+        ("credit", "0.1000"),
+    ]
+    mturk.create_worker_block(WorkerId=assignment["WorkerId"], Reason="Enough for today.")
+    page.reload()
+    expect(page.get_by_text("can't take HITs here")).to_be_visible()
+    expect(page.locator("#question")).to_have_count(0)
