@@ -65,6 +65,13 @@ class HITType(models.Model):
     # of the project's label set; set, the project's answers get a Dawid-Skene consensus
     # (apps/mturk/services/categorical.py). Empty: the answers are free form.
     label_field = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # MTurk's QualificationRequirements, checked (apps/mturk/access.py) and stored in its shape
+    # (requirements.Requirement.as_wire). The claim reads them in its project statement, for
+    # MTurk projects only.
+    qualification_requirements = models.JSONField(default=list, blank=True)
+    # Some requirement guards DiscoverPreviewAndAccept: its HITs are hidden from workers who do
+    # not meet it (their project list asks only about these types).
+    hides_from_unqualified = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -74,6 +81,14 @@ class HITType(models.Model):
             # fingerprint = ?; also what makes two concurrent identical calls one type.
             models.UniqueConstraint(
                 fields=["requester", "fingerprint"], name="hittype_requester_fingerprint"
+            ),
+        ]
+        indexes = [
+            # A worker's project list: WHERE hides_from_unqualified (the few such types).
+            models.Index(
+                fields=["project"],
+                condition=Q(hides_from_unqualified=True),
+                name="hittype_hides_from_unqualified",
             ),
         ]
 

@@ -77,8 +77,8 @@ SYSTEM_TYPES: tuple[SystemType, ...] = (
     SystemType(
         APPROVED_COUNT,
         "Worker_NumberHITsApproved",
-        "The number of the worker's answers that were approved (not rejected), over every "
-        "requester's projects.",
+        "The number of the worker's MTurk assignments that were approved, over every "
+        "requester's HITs.",
     ),
     SystemType(
         LOCALE,
@@ -94,8 +94,8 @@ SYSTEM_TYPES: tuple[SystemType, ...] = (
     SystemType(
         APPROVAL_RATE,
         "Worker_PercentAssignmentsApproved",
-        "The percentage of the worker's answers that were approved (not rejected), over "
-        "every requester's projects; 100 for a worker with no answers yet.",
+        "The percentage of the worker's decided MTurk assignments that were approved, over "
+        "every requester's HITs; 100 for a worker with none decided yet.",
     ),
 )
 SYSTEM_BY_ID: dict[str, SystemType] = {t.qualification_type_id: t for t in SYSTEM_TYPES}

@@ -23,6 +23,7 @@ from django.db.models.functions import Now
 
 from apps.crowds.models import Membership
 from apps.models.models import LearningSettings
+from apps.mturk.models import HITType
 from apps.panels.models import PanelLink, PanelParticipant
 from apps.tasks.models import (
     HIT,
@@ -55,6 +56,7 @@ TABLES = {
     "stats": WorkerStats._meta.db_table,
     "project_groups": Project.groups.through._meta.db_table,
     "membership": Membership._meta.db_table,
+    "hit_type": HITType._meta.db_table,
 }
 _GROUP_COLUMN = Project.groups.through._meta.get_field("workergroup").column
 _PROJECT_COLUMN = Project.groups.through._meta.get_field("project").column
@@ -275,8 +277,9 @@ def free_hits(*, worker_id: int, project: Project, gold: bool) -> QuerySet[HIT]:
 # _for_requester: the project owner's block on all their projects), the learning
 # settings' project key, guideline_number_unique, guideline_ack_unique, and the panel
 # participant's unique user (its quota: NULL for a worker who is no panel identity here, 0
-# once the participant is done), workerstats_unique; a project the worker may not see is no
-# row (VISIBLE_SQL).
+# once the participant is done), workerstats_unique; an MTurk project's HIT type by its unique
+# project (its QualificationRequirements; a native project's CASE never runs the subquery); a
+# project the worker may not see is no row (VISIBLE_SQL).
 _PROJECT_FOR_CLAIM_SQL = """
 SELECT {columns},
     (SELECT b.automatic FROM {block} b
@@ -299,7 +302,10 @@ SELECT {columns},
      FROM {panel_participant} pp JOIN {panel_link} l ON l.id = pp.link_id
      WHERE pp.user_id = %s AND l.project_id = p.id) AS panel_quota,
     EXISTS (SELECT 1 FROM {stats} ws WHERE ws.project_id = p.id AND ws.worker_id = %s
-            AND ws.gold_check_at IS NOT NULL) AS on_gold_check
+            AND ws.gold_check_at IS NOT NULL) AS on_gold_check,
+    CASE WHEN p.kind = '{mturk}' THEN (
+        SELECT ht.qualification_requirements FROM {hit_type} ht WHERE ht.project_id = p.id
+    ) END AS mturk_requirements
 FROM {project} p
 LEFT JOIN {guideline} g ON g.id = (
     SELECT g2.id FROM {guideline} g2
@@ -315,12 +321,17 @@ def project_for_claim_row(
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
     (block automatic, block reason, everywhere block reason, blocked by the owner,
-    pre-annotation, current guideline number, acknowledged, panel quota, on a gold check) for
-    the worker, or None (also when the worker may not see it)."""
+    pre-annotation, current guideline number, acknowledged, panel quota, on a gold check, an
+    MTurk project's QualificationRequirements) for the worker, or None (also when the worker
+    may not see it)."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""
     sql = _PROJECT_FOR_CLAIM_SQL.format(
-        columns=reader.columns, open=open_, visible=VISIBLE_SQL, **TABLES
+        columns=reader.columns,
+        open=open_,
+        visible=VISIBLE_SQL,
+        mturk=Project.Kind.MTURK,
+        **TABLES,
     )
     with hot_cursor() as cursor:
         cursor.execute(sql, [worker_id] * 7 + [project_id, worker_id])

@@ -72,16 +72,6 @@ def test_a_value_out_of_mturks_range_is_a_request_error_naming_it(owner_client, 
     assert raised.value.response["TurkErrorCode"] == "AWS.ParameterOutOfRange"
 
 
-def test_qualification_requirements_are_refused_until_they_are_enforced(owner_client):
-    requirement = {"QualificationTypeId": "000000000000000000L0", "Comparator": "Exists"}
-    with pytest.raises(owner_client.exceptions.RequestError) as raised:
-        owner_client.create_hit_type(**HIT_TYPE, QualificationRequirements=[requirement])
-    assert (
-        "QualificationRequirements are not supported" in raised.value.response["Error"]["Message"]
-    )
-    assert not HITType.objects.exists()
-
-
 @pytest.mark.django_db
 def test_a_missing_required_parameter_is_named(client, requester):
     new = access_key_create(requester=requester)

@@ -1,11 +1,11 @@
-"""CreateHITType."""
+"""CreateHITType (its QualificationRequirements: apps/mturk/access.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from apps.mturk.errors import request_error
+from apps.mturk.access import requirements_accepted
 from apps.mturk.operations.call import Call
 from apps.mturk.services.hit_types import AUTO_APPROVAL_DELAY_MAX, hit_type_create
 
@@ -13,13 +13,9 @@ from apps.mturk.services.hit_types import AUTO_APPROVAL_DELAY_MAX, hit_type_crea
 def create_hit_type(call: Call) -> dict[str, Any]:
     """The input has passed the CreateHITTypeRequest shape (Reward is a CurrencyAmount)."""
     params = call.params
-    if params.get("QualificationRequirements"):
-        # Accepted and not enforced would let the wrong workers in once HITs exist.
-        raise request_error(
-            "QualificationRequirements are not supported by this server yet: create the HIT "
-            "type without them.",
-            "AWS.MechanicalTurk.UnsupportedOperation",
-        )
+    requirements = requirements_accepted(
+        requester=call.requester, raw=params.get("QualificationRequirements") or []
+    )
     hit_type = hit_type_create(
         requester=call.requester,
         title=params["Title"],
@@ -30,5 +26,6 @@ def create_hit_type(call: Call) -> dict[str, Any]:
             "AutoApprovalDelayInSeconds", AUTO_APPROVAL_DELAY_MAX
         ),
         keywords=params.get("Keywords", ""),
+        qualification_requirements=requirements,
     )
     return {"HITTypeId": hit_type.hit_type_id}

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.mturk.access import requirements_accepted
 from apps.mturk.errors import request_error
 from apps.mturk.models import HITType, MturkHIT
 from apps.mturk.operations.call import Call
@@ -39,7 +40,6 @@ from hitlcrowd.errors import NotFound, one_or_not_found
 # Parameters of MTurk's model this server does not act on: refused by name rather than
 # accepted and ignored (a requester would believe them enforced).
 NOT_SUPPORTED = (
-    "QualificationRequirements",
     "AssignmentReviewPolicy",
     "HITReviewPolicy",
     "HITLayoutId",
@@ -52,6 +52,9 @@ def create_hit(call: Call) -> dict[str, Any]:
     those values (made if new, as CreateHITType would), as MTurk did."""
     params = call.params
     new = _checked(params)
+    requirements = requirements_accepted(
+        requester=call.requester, raw=params.get("QualificationRequirements") or []
+    )
     with transaction.atomic():
         hit_type = hit_type_create(
             requester=call.requester,
@@ -63,6 +66,7 @@ def create_hit(call: Call) -> dict[str, Any]:
                 "AutoApprovalDelayInSeconds", AUTO_APPROVAL_DELAY_MAX
             ),
             keywords=params.get("Keywords", ""),
+            qualification_requirements=requirements,
         )
         return _created(call, hit_type, new)
 
@@ -189,7 +193,7 @@ def hit_output(hit: MturkHIT, now: datetime) -> dict[str, Any]:
         "AutoApprovalDelayInSeconds": hit_type.auto_approval_delay_seconds,
         "Expiration": timestamp(hit.task_hit.expires_at),
         "AssignmentDurationInSeconds": hit_type.assignment_duration_seconds,
-        "QualificationRequirements": [],
+        "QualificationRequirements": hit_type.qualification_requirements,
         "HITReviewStatus": hit.review_status,
         "NumberOfAssignmentsPending": hit.pending,
         "NumberOfAssignmentsAvailable": state.available,

@@ -6,11 +6,13 @@ import hashlib
 import json
 import secrets
 import string
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
 
 from apps.mturk.models import HITType
+from apps.mturk.requirements import Requirement
 from apps.tasks.models import Project
 from apps.tasks.services.projects import project_create
 from apps.workers.models import User
@@ -45,9 +47,12 @@ def hit_type_create(
     assignment_duration_seconds: int,
     auto_approval_delay_seconds: int = AUTO_APPROVAL_DELAY_MAX,
     keywords: str = "",
+    qualification_requirements: Sequence[Requirement] = (),
 ) -> HITType:
     """The requester's HIT type with these values: an existing one if they made it before
-    (MTurk's behaviour), else a new one. Refusals name MTurk's parameter."""
+    (MTurk's behaviour), else a new one. Refusals name MTurk's parameter.
+    `qualification_requirements`: checked by apps.mturk.access.requirements_accepted; part
+    of the values (other requirements, another type)."""
     low, high = ASSIGNMENT_DURATION
     if not low <= assignment_duration_seconds <= high:
         raise InvalidInput.field(
@@ -77,7 +82,12 @@ def hit_type_create(
             raise InvalidInput.field(name, "Must not be empty.")
     if values["reward"] > REWARD_MAX:
         raise InvalidInput.field("Reward", f"At most {REWARD_MAX}.")
-    fingerprint = hit_type_fingerprint(values)
+    requirements = [r.as_wire() for r in qualification_requirements]
+    # Without requirements the digest is what it was before they existed: a repeat of an
+    # older CreateHITType still finds its type.
+    fingerprint = hit_type_fingerprint(
+        {**values, "qualification_requirements": requirements} if requirements else values
+    )
     existing = _same_type(requester, fingerprint)
     if existing is not None:
         return existing
@@ -88,7 +98,14 @@ def hit_type_create(
     if existing is not None:
         return existing
     hit_type = HITType(
-        requester=requester, hit_type_id=mturk_id(), fingerprint=fingerprint, **values
+        requester=requester,
+        hit_type_id=mturk_id(),
+        fingerprint=fingerprint,
+        qualification_requirements=requirements,
+        hides_from_unqualified=any(
+            r.guarded == "DiscoverPreviewAndAccept" for r in qualification_requirements
+        ),
+        **values,
     )
     # In this transaction: a refused type leaves no project behind.
     hit_type.project = project_create(owner=requester, **mturk_project_values(hit_type))

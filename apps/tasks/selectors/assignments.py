@@ -13,6 +13,7 @@ worker, refs have no order, and two accounts' refs cannot be matched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.models.services import suggestion_of
+from apps.mturk.access import projects_hidden_from
+from apps.mturk.requirements import Requirement, requirements_from_wire
 from apps.tasks import sql
 from apps.tasks.models import (
     HIT,
@@ -45,12 +48,15 @@ def project_list_open_to_worker(*, worker: User) -> QuerySet[Project]:
     `qualification_state`.
 
     `qualification_state` is "none" (no test), "not_started", "testing", "passed" or "failed".
-    A project the worker failed stays listed (with its state) so pages can say why.
+    A project the worker failed stays listed (with its state) so pages can say why. An MTurk
+    project whose requirements guarding DiscoverPreviewAndAccept the worker does not meet is
+    left out (apps.mturk.access: MTurk hid such HITs from search).
     """
     state = Qualification.objects.filter(worker=worker, project=OuterRef("pk")).values("state")
     return (
         Project.objects.filter(is_open=True)
         .filter(project_visible_q(worker=worker))
+        .exclude(pk__in=projects_hidden_from(worker=worker))
         .annotate(qualification_record=Subquery(state[:1]))
         .annotate(qualification_state=Coalesce("qualification_record", Value("not_started")))
         .order_by("-created_at", "-id")
@@ -71,6 +77,8 @@ class ClaimContext:
     # they are done); None for a worker who is no panel identity on this project.
     panel_quota: int | None = None
     gold_check: bool = False  # the worker is on a gold check (reliability.py): gold first
+    # An MTurk project's QualificationRequirements (its HIT type's; empty for native ones).
+    requirements: tuple[Requirement, ...] = ()
 
     @property
     def unread_guideline(self) -> int | None:
@@ -104,8 +112,8 @@ def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
 
 
 def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
-    automatic, reason, everywhere_reason, by_owner, pre_annotation, *guideline, quota, gold = extra
-    number, acknowledged = guideline
+    automatic, reason, everywhere_reason, by_owner, pre_annotation, *rest = extra
+    number, acknowledged, quota, gold, requirements = rest
     return ClaimContext(
         project=project,
         block_notice=block_notice_probed(
@@ -119,7 +127,15 @@ def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
         guideline_acknowledged=bool(acknowledged),
         panel_quota=quota,
         gold_check=bool(gold),
+        requirements=_requirements(requirements),
     )
+
+
+def _requirements(stored: Any) -> tuple[Requirement, ...]:
+    """The requirements column as the driver gives it (JSON text on SQLite)."""
+    if not stored:
+        return ()
+    return tuple(requirements_from_wire(json.loads(stored) if isinstance(stored, str) else stored))
 
 
 def gold_left_for(*, worker_id: int, project: Project) -> bool:

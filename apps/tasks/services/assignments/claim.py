@@ -14,6 +14,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.models.services import pace_if_stalled, suggestion_of
+from apps.mturk.access import access_refusal
+from apps.mturk.requirements import Action
 from apps.panels.errors import PanelQuotaReached
 from apps.tasks import sql
 from apps.tasks.errors import (
@@ -92,6 +94,8 @@ def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
         raise ProjectClosed()
     if context.block_notice is not None:
         raise NotQualified(context.block_notice)
+    if context.requirements:
+        _check_requirements(worker, context)
     if context.panel_quota is not None:
         _check_panel_quota(worker, project, context.panel_quota)
     if context.unread_guideline is not None:
@@ -108,6 +112,17 @@ def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
             with budget_locked(project=project):
                 return _claim_with_retries(worker, context)
     return _claim_with_retries(worker, context)
+
+
+def _check_requirements(worker: User, context: ClaimContext) -> None:
+    """An MTurk project's QualificationRequirements guarding Accept (apps.mturk.access), for a
+    new task: a task already taken stays the worker's (MTurk checked at accept only). Only
+    projects with requirements pay for the check (the live lease and the worker's facts)."""
+    if live_lease(worker, context.project) is not None:
+        return
+    refusal = access_refusal(worker=worker, requirements=context.requirements, action=Action.ACCEPT)
+    if refusal is not None:
+        raise NotQualified(refusal)
 
 
 def _check_panel_quota(worker: User, project: Project, quota: int) -> None:
