@@ -44,6 +44,7 @@ from apps.mturk.requirements import (
     type_ids_needed,
 )
 from apps.mturk.selectors import worker_review_counts
+from apps.tasks.models import Assignment
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 
@@ -65,9 +66,9 @@ def requirements_accepted(
         .values_list("qualification_type_id", "status")
     )
     for index, requirement in enumerate(requirements):
-        status = statuses.get(requirement.type_id)
         if requirement.type_id in SYSTEM_BY_ID:
             continue
+        status = statuses.get(requirement.type_id)
         if status is None:
             raise QualificationTypeNotFound(requirement.type_id)
         if status != QualificationType.Status.ACTIVE:
@@ -114,11 +115,11 @@ def _granted(worker: User, type_ids: set[str]) -> dict[str, int]:
             "deleted_at",
         )
     )
-    values = {}
+    values, active = {}, QualificationType.Status.ACTIVE
     for type_id, grant_status, value, auto, auto_value, status, deleted_at in rows:
         if grant_status == WorkerQualification.Status.GRANTED:
             values[type_id] = value
-        elif grant_status is None and auto and status == "Active" and deleted_at is None:
+        elif grant_status is None and auto and status == active and deleted_at is None:
             values[type_id] = auto_value
     return values
 
@@ -168,3 +169,17 @@ def _named(requirement: Requirement) -> str:
         .first()
     )
     return name or requirement.type_id
+
+
+def may_see_question(*, worker: User, hit_type: HITType) -> bool:
+    """Whether the worker may see a HIT's question (its HTMLQuestion page): they hold a task
+    of the type's project, or meet its requirements guarding the preview. No query for a
+    type without requirements."""
+    requirements = requirements_from_wire(hit_type.qualification_requirements)
+    if not any(r.guards(Action.PREVIEW) for r in requirements):
+        return True
+    if Assignment.objects.filter(
+        worker=worker, project_id=hit_type.project_id, state=Assignment.State.LEASED
+    ).exists():
+        return True
+    return access_refusal(worker=worker, requirements=requirements, action=Action.PREVIEW) is None

@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.mturk.access import may_see_question
 from apps.mturk.answers import ASSIGNMENT_FIELD
 from apps.mturk.frames import HTML_SANDBOX, PREVIEW, submit_origin
 from apps.mturk.models import MturkHIT
@@ -67,7 +68,8 @@ def external_submit_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def html_question_view(request: HttpRequest, hit_id: str) -> HttpResponse:
-    """The HTMLContent of a HIT the signed-in worker may work on, under HTML_QUESTION_CSP.
+    """The HTMLContent of a HIT the signed-in worker may work on, under HTML_QUESTION_CSP:
+    one whose type's requirements guarding the preview they meet, or whose task they hold.
     Anyone else gets a 404, as for a HIT that does not exist."""
     user = request.user
     if not (user.is_authenticated and user.is_worker and user.is_active):
@@ -77,6 +79,8 @@ def html_question_view(request: HttpRequest, hit_id: str) -> HttpResponse:
         hit_id=hit_id, disposed_at__isnull=True, hit_type__project__in=visible
     ).first()
     if hit is None or hit.question_kind != MturkHIT.QuestionKind.HTML:
+        raise Http404
+    if not may_see_question(worker=user, hit_type=hit.hit_type):  # PreviewAndAccept
         raise Http404
     response = HttpResponse(html_served(question_parse(hit.question).html))
     response["Content-Security-Policy"] = HTML_QUESTION_CSP

@@ -17,9 +17,8 @@ from apps.tasks.errors import NotQualified
 from apps.tasks.selectors.assignments import project_get_open_for_claim
 from apps.tasks.services.assignments.claim import assignment_claim
 from apps.workers.accounts import user_locale_set
-from apps.workers.ledger import AnswerChoice, ledger_reject_answers
 from tests import factories
-from tests.helpers.paid import answer_one, make_paid_project
+from tests.helpers.paid import make_paid_project
 from tests.helpers.web import client_for
 
 HIT_TYPE = {
@@ -267,31 +266,30 @@ def test_the_adult_qualification_is_the_workers_own_consent(owner_client, worker
     assert not claims(other_worker, hit_type)
 
 
-def test_the_approval_figures_come_from_the_workers_answers(
-    owner_client, requester, worker, other_worker, admin_user
+def test_the_approval_figures_come_from_the_workers_mturk_assignments(
+    owner_client, worker, other_worker
 ):
     hit_type = hit_type_with(
         owner_client,
         requirement(APPROVAL_RATE, "GreaterThanOrEqualTo", IntegerValues=[75]),
         requirement(APPROVED_COUNT, "GreaterThanOrEqualTo", IntegerValues=[2]),
     )
-    native = make_paid_project(requester)
-    for who in (worker, other_worker):
-        for _ in range(3):
-            answer_one(who, native)
-    # other_worker: 2 of 3 approved (66%), below the rate.
-    last = other_worker.answers.order_by("-pk").first()
-    ledger_reject_answers(
-        worker=other_worker,
-        project=native,
-        by=admin_user,
-        reason="Wrong",
-        choice=AnswerChoice(answer_ids=(last.pk,)),
-    )
+    elsewhere = factories.MturkHITFactory()  # another requester's HIT: it counts too
+    statuses = {
+        worker: ["Approved"] * 3 + ["Submitted"],
+        other_worker: ["Approved"] * 2 + ["Rejected"],
+    }
+    for who, decided in statuses.items():
+        for status in decided:
+            factories.MturkAssignmentFactory(
+                mturk_hit=factories.MturkHITFactory(hit_type=elsewhere.hit_type),
+                task_assignment__worker=who,
+                status=status,
+            )
     newcomer = factories.WorkerFactory()  # rate 100 with nothing decided, but 0 approved
 
-    assert claims(worker, hit_type)
-    assert not claims(other_worker, hit_type)
+    assert claims(worker, hit_type)  # 3 of 3 decided: 100%, the Submitted one not counted
+    assert not claims(other_worker, hit_type)  # 2 of 3: 66%
     assert not claims(newcomer, hit_type)
 
 

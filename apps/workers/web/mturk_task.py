@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from apps.mturk.access import access_refusal
 from apps.mturk.frames import hit_of_lease, hit_to_preview, question_frame
+from apps.mturk.requirements import Action
 from apps.tasks.models import Project
 from apps.tasks.selectors.assignments import assignment_live_for_worker, claim_context_of
 from apps.workers.models import User
@@ -42,5 +44,9 @@ def render_mturk_task(request: HttpRequest, project: Project) -> HttpResponse:
 
 def _block_notice(worker: User, project: Project) -> str | None:
     """What a worker blocked here is told; no preview for them, as MTurk showed a blocked
-    worker none of the requester's HITs."""
-    return claim_context_of(worker=worker, project=project).block_notice
+    worker none of the requester's HITs. Nor for one who does not meet a qualification
+    requirement guarding the preview (PreviewAndAccept, apps.mturk.access)."""
+    context = claim_context_of(worker=worker, project=project)
+    if context.block_notice is not None:
+        return context.block_notice
+    return access_refusal(worker=worker, requirements=context.requirements, action=Action.PREVIEW)
