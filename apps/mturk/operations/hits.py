@@ -5,16 +5,15 @@ and the one rendering of a HIT."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.mturk.access import requirements_accepted
 from apps.mturk.errors import request_error
 from apps.mturk.models import HITType, MturkHIT
 from apps.mturk.operations.call import Call
+from apps.mturk.operations.hit_types import hit_type_of_params
 from apps.mturk.operations.wire import currency, from_timestamp, timestamp
 from apps.mturk.pagination import paginate
 from apps.mturk.selectors import (
@@ -25,7 +24,6 @@ from apps.mturk.selectors import (
     hit_list_reviewable,
     hit_state,
 )
-from apps.mturk.services.hit_types import AUTO_APPROVAL_DELAY_MAX, hit_type_create
 from apps.mturk.services.hits import (
     NewHIT,
     hit_assignments_add,
@@ -50,24 +48,9 @@ NOT_SUPPORTED = (
 def create_hit(call: Call) -> dict[str, Any]:
     """A HIT with its type's values given inline: the type is the requester's HIT type with
     those values (made if new, as CreateHITType would), as MTurk did."""
-    params = call.params
-    new = _checked(params)
-    requirements = requirements_accepted(
-        requester=call.requester, raw=params.get("QualificationRequirements") or []
-    )
+    new = _checked(call.params)
     with transaction.atomic():
-        hit_type = hit_type_create(
-            requester=call.requester,
-            title=params["Title"],
-            description=params["Description"],
-            reward=Decimal(params["Reward"]),
-            assignment_duration_seconds=params["AssignmentDurationInSeconds"],
-            auto_approval_delay_seconds=params.get(
-                "AutoApprovalDelayInSeconds", AUTO_APPROVAL_DELAY_MAX
-            ),
-            keywords=params.get("Keywords", ""),
-            qualification_requirements=requirements,
-        )
+        hit_type = hit_type_of_params(call)
         return _created(call, hit_type, new)
 
 
