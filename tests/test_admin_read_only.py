@@ -66,6 +66,7 @@ HISTORY: list[type[models.Model]] = [
     AggregationRun,
     AggregationState,  # the consensus job's queue row
     GuidelineAcknowledgement,
+    Item,  # its state has one owner (services/items.py): changed in the review queue
     WorkerStats,  # computed by consensus runs
     LedgerEntry,  # a bonus is granted on its own page, through the ledger service
     LedgerCheckpoint,  # the budget check's running sum
@@ -92,8 +93,7 @@ EDITABLE: list[type[models.Model]] = [
     Block,  # blocked and lifted through services by its admin's actions
     Project,
     GuidelineVersion,  # drafts (a published one is frozen by the model)
-    Item,
-    HIT,
+    HIT,  # priority and expiry only, saved through the services
     ReviewItem,  # resolving an item is the queue's purpose
     LearningSettings,
     Schedule,
@@ -125,6 +125,7 @@ def row_makers() -> dict[type[models.Model], Callable[[], models.Model]]:
             project_id=project.pk, actor=None, action="project_update", obj=project
         ),
         Batch: lambda: factories.BatchFactory(project=project),
+        Item: lambda: item,
         AggregationRun: lambda: factories.AggregationRunFactory(project=project),
         AggregationState: lambda: factories.AggregationStateFactory(project=project),
         GuidelineAcknowledgement: lambda: factories.GuidelineAcknowledgementFactory(

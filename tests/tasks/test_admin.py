@@ -118,3 +118,62 @@ def test_every_model_of_both_apps_is_registered():
     for label in ("tasks", "workers"):
         for model in apps.get_app_config(label).get_models():
             assert admin.site.is_registered(model), model.__name__
+
+
+def test_an_items_state_is_not_edited_in_the_admin(staff, answered):
+    item = answered[0].item
+    before = Item.objects.filter(pk=item.pk).values().get()
+    data = {"state": Item.State.CONSENSUS, "final_label": "dog", "is_gold": "on"}
+    assert staff.post(admin_url(Item, "change", item.pk), data).status_code == 403
+    assert staff.post(admin_url(Item, "delete", item.pk), {"post": "yes"}).status_code == 403
+    assert staff.get(admin_url(Item, "add")).status_code == 403
+    assert Item.objects.filter(pk=item.pk).values().get() == before
+
+
+def hit_form(hit: HIT, **changes) -> dict[str, str]:
+    expires = hit.expires_at
+    data = {
+        "priority": str(hit.priority),
+        "expires_at_0": expires.strftime("%Y-%m-%d") if expires else "",
+        "expires_at_1": expires.strftime("%H:%M:%S") if expires else "",
+    }
+    return {**data, **changes}
+
+
+def test_an_open_hits_priority_is_saved_and_nothing_else(staff, answered):
+    hit = answered[0].assignment.hit
+    hit.refresh_from_db()
+    form = hit_form(hit, priority="7.5", answers_wanted="9", state=HIT.State.DONE)
+    response = staff.post(admin_url(HIT, "change", hit.pk), form)
+    assert response.status_code == 302
+    hit.refresh_from_db()
+    assert (hit.priority, hit.answers_wanted, hit.state) == (7.5, 2, HIT.State.OPEN)
+
+
+def test_a_finished_hits_priority_is_refused_with_a_warning(staff, answered):
+    hit = answered[0].assignment.hit
+    HIT.objects.filter(pk=hit.pk).update(state=HIT.State.DONE)
+    hit.refresh_from_db()
+    response = staff.post(
+        admin_url(HIT, "change", hit.pk), hit_form(hit, priority="9"), follow=True
+    )
+    assert "only an open HIT" in response.content.decode()
+    hit.refresh_from_db()
+    assert hit.priority == 0.0
+
+
+def test_an_expiry_in_the_past_ends_the_hit_through_the_service(staff, answered):
+    hit = answered[0].assignment.hit
+    hit.refresh_from_db()
+    form = hit_form(hit, expires_at_0="2020-01-01", expires_at_1="00:00:00")
+    assert staff.post(admin_url(HIT, "change", hit.pk), form).status_code == 302
+    hit.refresh_from_db()
+    assert hit.state == HIT.State.EXPIRED
+    assert hit.expires_at.year == 2020
+
+
+def test_hits_are_neither_added_nor_deleted_in_the_admin(staff, answered):
+    hit = answered[0].assignment.hit
+    assert staff.get(admin_url(HIT, "add")).status_code == 403
+    assert staff.post(admin_url(HIT, "delete", hit.pk), {"post": "yes"}).status_code == 403
+    assert HIT.objects.filter(pk=hit.pk).exists()

@@ -1,9 +1,13 @@
 """Items, their HITs, assignments and answers, the batches that brought them and the consensus
-runs over them. History is view-only; items and HITs stay editable."""
+runs over them. History is view-only, and so are items: their state has one owner,
+apps/tasks/services/items.py (docs/state.md), and an admin changes it in the review queue
+(resolve, send back, mark ambiguous). A HIT's priority and expiry are edited here and saved by
+that module's `hit_priorities_set` and `hit_expiry_set`. Neither is added or deleted here:
+items come from uploads, and deleting one would take its answers and payments with it."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
@@ -18,6 +22,7 @@ from apps.tasks.models import (
     GuidelineVersion,
     Item,
 )
+from apps.tasks.services.items import hit_expiry_set, hit_priorities_set
 from hitlcrowd.adminsite import ReadOnlyAdmin
 from hitlcrowd.params import ascii_int
 
@@ -58,7 +63,10 @@ class AnswerGuidelineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Item)
-class ItemAdmin(ShowsItem, admin.ModelAdmin):
+class ItemAdmin(ShowsItem, ReadOnlyAdmin):
+    """Viewed only: an item's state changes in the review queue (resolve, send back, mark
+    ambiguous), by uploads and by the jobs, each through apps/tasks/services/items.py."""
+
     list_display = [
         "external_id", "project", "state", "final_label", "label_source", "final_confidence",
         "prediction", "confidence", "is_gold", "batch",
@@ -67,8 +75,7 @@ class ItemAdmin(ShowsItem, admin.ModelAdmin):
     # Exact id match: a leading-wildcard LIKE over millions of items would scan them all.
     search_fields = ["=external_id", "project__name"]
     list_select_related = ["project", "batch"]
-    raw_id_fields = ["project", "batch"]
-    readonly_fields = ["as_the_worker_saw_it", "created_at", "updated_at"]
+    readonly_fields = ["as_the_worker_saw_it"]
     show_full_result_count = False
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
@@ -78,12 +85,39 @@ class ItemAdmin(ShowsItem, admin.ModelAdmin):
 
 @admin.register(HIT)
 class HITAdmin(admin.ModelAdmin):
+    """Only priority and expiry change here, saved through the services; never added or
+    deleted (a HIT is its item's)."""
+
     list_display = ["__str__", "project", "item", "state", "answers_wanted", "priority", "is_gold"]
     list_filter = ["state", "is_gold"]
     search_fields = ["=item__external_id", "project__name"]
     list_select_related = ["project", "item"]
-    raw_id_fields = ["item", "project"]
+    editable_fields = ("priority", "expires_at")
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        fields = [f.name for f in HIT._meta.fields if not f.primary_key]
+        return [f for f in fields if f not in self.editable_fields]
+
+    def save_model(self, request: HttpRequest, obj: HIT, form, change: bool) -> None:
+        """Through the services, as the API and jobs change them: a priority reaches only an
+        open HIT, and an expiry settles the HIT's state from its rows."""
+        if "priority" in form.changed_data:
+            written = hit_priorities_set(project=obj.project, priorities={obj.pk: obj.priority})
+            if not written:
+                message = "The priority was not changed: only an open HIT's priority is."
+                self.message_user(request, message, messages.WARNING)
+        if "expires_at" in form.changed_data:
+            hit_expiry_set(hit_id=obj.pk, expires_at=obj.expires_at)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """A HIT has no related rows edited here."""
 
 
 @admin.register(Assignment)
