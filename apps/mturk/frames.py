@@ -89,8 +89,9 @@ def hit_of_lease(lease: Assignment) -> MturkHIT:
 
 
 def hit_to_preview(*, worker: User, project: Project) -> MturkHIT | None:
-    """The HIT the worker's accept would most likely get (the claim's order, among the HITs
-    it could give them, not locked): previewed before they accept. None when none is left."""
+    """The HIT the claim's order would give the worker next (among the HITs it could give
+    them, not locked): previewed, and the one their Accept then takes (or is told why not:
+    apps/mturk/services/accept.py). None when none is left."""
     now = timezone.now()
     free = sql.free_hits(worker_id=worker.pk, project=project, gold=False).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)

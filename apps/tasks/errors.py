@@ -54,6 +54,13 @@ class QualificationUnavailable(Conflict):
         )
 
 
+class HitUnavailable(Conflict):
+    """The HIT a worker picked (an MTurk worker accepts the HIT they previewed) is not theirs
+    to take now: the message says why; the next HIT may be."""
+
+    code = "hit_unavailable"
+
+
 class ProjectClosed(Conflict):
     code = "project_closed"
     default_message = "This project is not taking answers now."

@@ -102,13 +102,15 @@ def _for_update(alias: str) -> str:
 # they cannot pile up in front of live ones.
 # The statement returns the new assignment with what the task shows (item, guideline), so the
 # response needs no second query. {real_left} is empty, or, for a gold claim outside the
-# qualification test, _REAL_LEFT_SQL.
+# qualification test, _REAL_LEFT_SQL. {one_hit} is empty, or _ONE_HIT_SQL for the accept of
+# one HIT (an MTurk worker accepts the HIT they previewed): the same rules on that row alone,
+# found by its primary key, so the slot accounting, the lock and the lease are the claim's.
 _CLAIM_SQL = """
 WITH candidate AS (
     SELECT h.id, h.is_gold FROM {hit} h
     WHERE h.project_id = %(project)s AND h.is_gold = %(gold)s AND h.state = 'open'
       AND NOT h.held AND h.slots_taken < h.answers_wanted
-      AND (h.expires_at IS NULL OR h.expires_at > %(now)s)
+      AND (h.expires_at IS NULL OR h.expires_at > %(now)s){one_hit}
       AND NOT EXISTS (
           SELECT 1 FROM {assignment} a
           WHERE a.hit_id = h.id AND a.worker_id = %(worker)s AND a.superseded_by_id IS NULL
@@ -161,14 +163,19 @@ _REAL_LEFT_SQL = """
       )""".format(**TABLES)
 
 
-def claim_sql(*, real_left: bool = False, wait: bool = False) -> str:
-    """The PostgreSQL claim statement (params: project, gold, worker, now, expires); its row
-    is the new assignment, its HIT, item and guideline, as `claim_take` reads them. With
-    `real_left`, a gold HIT is taken only while real work is left for the worker. It skips
-    HITs other transactions hold; with `wait`, it waits for them (the claim's last attempt)."""
+_ONE_HIT_SQL = "\n      AND h.id = %(hit)s"
+
+
+def claim_sql(*, real_left: bool = False, wait: bool = False, one_hit: bool = False) -> str:
+    """The PostgreSQL claim statement (params: project, gold, worker, now, expires, and hit
+    with `one_hit`); its row is the new assignment, its HIT, item and guideline, as
+    `claim_take` reads them. With `real_left`, a gold HIT is taken only while real work is
+    left for the worker; with `one_hit`, only the HIT `hit` (our HIT's id). It skips HITs
+    other transactions hold; with `wait`, it waits for them (the claim's last attempt)."""
     return _CLAIM_SQL.format(
         columns=", ".join(reader.columns for reader in _claim_readers()),
         real_left=_REAL_LEFT_SQL if real_left else "",
+        one_hit=_ONE_HIT_SQL if one_hit else "",
         skip_locked="" if wait else "SKIP LOCKED",
         **TABLES,
     )
@@ -193,18 +200,23 @@ def claim_take(
     expires: datetime,
     wait: bool = False,
     lock_wait: str,
+    hit_id: int | None = None,
 ) -> Assignment | None:
     """The claim on PostgreSQL: the new lease with its HIT, item, guideline and `project`
     attached (as a select_related load would give it, without its three look-ups), or None.
-    With `wait`, it waits up to `lock_wait` for HITs other transactions hold."""
+    With `wait`, it waits up to `lock_wait` for HITs other transactions hold; with `hit_id`,
+    it takes that HIT or nothing."""
     params = {"project": project.pk, "gold": gold, "worker": worker.pk}
     params |= {"now": now, "expires": expires}
+    if hit_id is not None:
+        params["hit"] = hit_id
     readers = _claim_readers()
     if wait:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{lock_wait}'")
     with hot_cursor() as cursor:
-        cursor.execute(claim_sql(real_left=real_left, wait=wait), params)
+        statement = claim_sql(real_left=real_left, wait=wait, one_hit=hit_id is not None)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -224,9 +236,10 @@ def claim_take_portable(
     real_left: bool,
     now: datetime,
     expires: datetime,
+    hit_id: int | None = None,
 ) -> int | None:
     """The same claim for SQLite, where IMMEDIATE transactions serialize writers: the new
-    assignment's id, or None."""
+    assignment's id, or None. With `hit_id`, that HIT or nothing."""
     live = Assignment.objects.filter(worker=worker, project=project, state=Assignment.State.LEASED)
     if live.exists():
         return None
@@ -238,6 +251,8 @@ def claim_take_portable(
         .first()
     )
     free = free_hits(worker_id=worker.pk, project=project, gold=gold)
+    if hit_id is not None:
+        free = free.filter(pk=hit_id)
     hit = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
     if hit is None:
         return None

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.mturk.frames import question_for_api
+from apps.mturk.services.accept import hit_accept
 from apps.tasks.models import Answer, Assignment, Project
 from apps.tasks.selectors.assignments import (
     ClaimContext,
@@ -183,6 +184,11 @@ class EarningsSerializer(serializers.Serializer):
 
 class NextInputSerializer(serializers.Serializer):
     project = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    hit = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="An MTurk HIT's HITId: accept that HIT (the one previewed), not the next.",
+    )
 
 
 class SubmitInputSerializer(serializers.Serializer):
@@ -252,7 +258,8 @@ class WorkProjectListView(generics.ListAPIView):
 class NextTaskView(HotPathView):
     @extend_schema(
         summary="Take the next task (or get my live one back)",
-        description="Optional `project`: else any project open to me. 204: nothing to do now.",
+        description="Optional `project`: else any project open to me. 204: nothing to do now."
+        " Optional `hit` (an MTurk HITId): that HIT, or 409 `hit_unavailable` saying why.",
         request=NextInputSerializer,
         responses={
             200: WorkTaskSerializer,
@@ -261,7 +268,9 @@ class NextTaskView(HotPathView):
             **ERRORS,
             403: OpenApiResponse(description="Not a worker, or `not_qualified` (with why)."),
             409: OpenApiResponse(
-                description="`project_closed`, `budget_spent`, `qualification_unavailable` (the"
+                description="`project_closed`, `budget_spent`, `hit_unavailable` (the `hit` is"
+                " expired, full, yours before, or you hold another HIT of its type),"
+                " `qualification_unavailable` (the"
                 " qualification test has no task left for you), `guideline_not_acknowledged`"
                 " (its `guideline` names the `number` to read and its `url`), or"
                 " `panel_quota_reached` (a panel participant gave their link's quota)."
@@ -272,7 +281,12 @@ class NextTaskView(HotPathView):
     def post(self, request: Request) -> Response:
         # Hot path: fields checked by hand and the task returned as the selector shapes it
         # (the serializers above document it); DRF serializers cost ~0.3 ms per request here.
-        project_id = _optional_id(_body(request), "project")
+        body = _body(request)
+        project_id = _optional_id(body, "project")
+        hit_id = _optional_text(body, "hit")
+        if hit_id:  # an MTurk HIT previewed: that HIT or a refusal
+            assignment = hit_accept(worker=request.user, hit_id=hit_id, project_id=project_id)
+            return Response(_task(assignment, request.user))
         context = None if project_id is None else _open_project(request, project_id)
         assignment = assignment_claim(worker=request.user, context=context)
         if assignment is None:
@@ -318,6 +332,15 @@ def _optional_id(data: dict, field: str) -> int | None:
     if number < 1:
         raise InvalidInput.field(field, "Ensure this value is greater than or equal to 1.")
     return number
+
+
+def _optional_text(data: dict, field: str) -> str:
+    value = data.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput.field(field, "Not a valid string.")
+    return value.strip()
 
 
 def _required(data: dict, field: str):

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.mturk.services.accept import hit_accept
 from apps.panels.services import panel_participant_finish
 from apps.tasks.errors import GuidelineNotAcknowledged
 from apps.tasks.models import Assignment, Project
@@ -125,10 +126,16 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 @worker_required
 def accept(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Accept an MTurk project's HIT: the claim's lease, for the HIT type's duration."""
+    """Accept an MTurk project's HIT: the claim's lease, for the HIT type's duration, on the
+    HIT previewed (`hit`, its HITId; without it, the next free one). A refusal says why and
+    the task page previews the next HIT."""
     project = get_object_or_404(project_list_open_to_worker(worker=request.user), pk=project_id)
+    hit_id = request.POST.get("hit", "").strip()
     try:
-        assignment = assignment_claim(worker=request.user, project=project)
+        if hit_id:
+            assignment = hit_accept(worker=request.user, hit_id=hit_id, project_id=project.pk)
+        else:
+            assignment = assignment_claim(worker=request.user, project=project)
     except DomainError as exc:
         messages.error(request, _refusal_text(exc))
     else:

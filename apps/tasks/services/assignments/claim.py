@@ -20,11 +20,12 @@ from apps.panels.errors import PanelQuotaReached
 from apps.tasks import sql
 from apps.tasks.errors import (
     GuidelineNotAcknowledged,
+    HitUnavailable,
     NotQualified,
     ProjectClosed,
     QualificationUnavailable,
 )
-from apps.tasks.models import Assignment, Project
+from apps.tasks.models import HIT, Assignment, Project
 from apps.tasks.selectors.assignments import (
     ClaimContext,
     answers_given_count,
@@ -50,7 +51,11 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 
 def assignment_claim(
-    *, worker: User, project: Project | None = None, context: ClaimContext | None = None
+    *,
+    worker: User,
+    project: Project | None = None,
+    context: ClaimContext | None = None,
+    hit_id: int | None = None,
 ) -> Assignment | None:
     """The worker's live lease on `project`, or a new one; None when there is nothing to do.
 
@@ -63,7 +68,18 @@ def assignment_claim(
     guideline (without a project: only when no other project had a task), PanelQuotaReached
     (409) when a panel participant gave their link's quota of answers on the project or is
     done there.
+
+    `hit_id` (with `project` or `context`): that HIT of the project, under the same rules, or
+    HitUnavailable (409) saying why not, never None; the worker's live lease on it is
+    returned as is (a retry). An MTurk worker accepts the HIT they previewed
+    (apps/mturk/services/accept.py).
     """
+    if hit_id is not None:
+        if context is None:
+            if project is None:
+                raise ValueError("hit_id needs its project")
+            context = claim_context_of(worker=worker, project=project)
+        return _claim_hit(worker, context, hit_id)
     if context is not None:
         return _claim_in_project(worker, context)
     if project is not None:
@@ -88,7 +104,43 @@ def assignment_claim(
     return None
 
 
-def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
+def _claim_hit(worker: User, context: ClaimContext, hit_id: int) -> Assignment:
+    """The claim of one HIT: the worker's lease on it, new or theirs already, or the refusal
+    saying why (after the claim's own refusals: closed, blocked, requirements, ...)."""
+    assignment = _claim_in_project(worker, context, hit_id)
+    if assignment is not None and assignment.hit_id == hit_id:
+        return assignment
+    raise hit_unavailable(worker=worker, hit_id=hit_id, other_lease=assignment is not None)
+
+
+def hit_unavailable(*, worker: User, hit_id: int, other_lease: bool) -> HitUnavailable:
+    """Why the claim of HIT `hit_id` took nothing, in the claim's own terms (its statement
+    decided; this only reads which of its conditions failed, for the worker). Two queries, on
+    a refusal only."""
+    if other_lease:
+        return HitUnavailable(
+            "You hold another HIT of this project: submit or return it before accepting this one."
+        )
+    hit = HIT.objects.filter(pk=hit_id).first()
+    mine = Assignment.objects.filter(hit_id=hit_id, worker=worker, superseded_by__isnull=True)
+    if hit is None:
+        return HitUnavailable("This HIT is not offered any more.")
+    if hit.expires_at is not None and hit.expires_at <= timezone.now():
+        return HitUnavailable("This HIT expired: it takes no more answers.")
+    if mine.exists():
+        return HitUnavailable(
+            "You already worked on this HIT (or returned it): it is not offered to you again."
+        )
+    if hit.slots_taken >= hit.answers_wanted:
+        return HitUnavailable("Every assignment of this HIT is taken by other workers.")
+    if hit.state != HIT.State.OPEN or hit.held:
+        return HitUnavailable("This HIT takes no more answers now.")
+    return HitUnavailable("This HIT could not be taken just now: try again.")
+
+
+def _claim_in_project(
+    worker: User, context: ClaimContext, hit_id: int | None = None
+) -> Assignment | None:
     project = context.project
     if not project.is_open:
         raise ProjectClosed()
@@ -110,8 +162,8 @@ def _claim_in_project(worker: User, context: ClaimContext) -> Assignment | None:
         # BudgetSpent (409): HITs stay open but are not served.
         if budget_check(project=project):
             with budget_locked(project=project):
-                return _claim_with_retries(worker, context)
-    return _claim_with_retries(worker, context)
+                return _claim_with_retries(worker, context, hit_id)
+    return _claim_with_retries(worker, context, hit_id)
 
 
 def _check_requirements(worker: User, context: ClaimContext) -> None:
@@ -134,24 +186,28 @@ def _check_panel_quota(worker: User, project: Project, quota: int) -> None:
         raise PanelQuotaReached()
 
 
-def _claim_with_retries(worker: User, context: ClaimContext) -> Assignment | None:
+def _claim_with_retries(
+    worker: User, context: ClaimContext, hit_id: int | None = None
+) -> Assignment | None:
     project = context.project
-    assignment = _claim_attempts(worker, context)
+    assignment = _claim_attempts(worker, context, hit_id)
     if assignment is None and pace_if_stalled(project=project):
-        assignment = _claim_attempts(worker, context)  # the pacing opened the next items
+        assignment = _claim_attempts(worker, context, hit_id)  # the pacing opened the next items
     if assignment is None:
         _raise_if_test_stuck(worker, project)
     return assignment
 
 
-def _claim_attempts(worker: User, context: ClaimContext) -> Assignment | None:
+def _claim_attempts(
+    worker: User, context: ClaimContext, hit_id: int | None = None
+) -> Assignment | None:
     project = context.project
     swept = False
     for _ in range(CLAIM_RETRIES):
         try:
             with transaction.atomic():
                 # After the sweep, wait for locked HITs: "all locked" is not "empty".
-                assignment = _claim_once(worker, context, wait=swept)
+                assignment = _claim_once(worker, context, wait=swept, hit_id=hit_id)
         except IntegrityError:
             # A concurrent request of the same worker took a lease first (one live lease per
             # project), or the worker's own lease ran out but is still marked leased: the
@@ -185,12 +241,14 @@ def _lock_wait_ended(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
-def _claim_once(worker: User, context: ClaimContext, wait: bool = False) -> Assignment | None:
+def _claim_once(
+    worker: User, context: ClaimContext, wait: bool = False, hit_id: int | None = None
+) -> Assignment | None:
     # The claim takes nothing while the worker holds a lease here (it checks that itself), so
     # the common case, no live lease, costs no separate look-up.
     project = context.project
     for pool in gold_plan(worker, context):
-        assignment = _take_slot(worker, project, pool, wait)
+        assignment = _take_slot(worker, project, pool, wait, hit_id)
         if assignment is not None:
             return _record_pre_annotation(assignment, context)
     return live_lease(worker, project)
@@ -207,9 +265,11 @@ def _record_pre_annotation(assignment: Assignment, context: ClaimContext) -> Ass
     return assignment
 
 
-def _take_slot(worker: User, project: Project, pool: Pool, wait: bool = False) -> Assignment | None:
-    """Take a slot; with `wait`, wait (up to CLAIM_LOCK_WAIT) for HITs other transactions
-    hold instead of skipping them."""
+def _take_slot(
+    worker: User, project: Project, pool: Pool, wait: bool = False, hit_id: int | None = None
+) -> Assignment | None:
+    """Take a slot (of HIT `hit_id` only, when given); with `wait`, wait (up to
+    CLAIM_LOCK_WAIT) for HITs other transactions hold instead of skipping them."""
     now = timezone.now()
     claim = {
         "worker": worker,
@@ -218,6 +278,7 @@ def _take_slot(worker: User, project: Project, pool: Pool, wait: bool = False) -
         "real_left": pool == Pool.GOLD,
         "now": now,
         "expires": now + timedelta(seconds=project.lease_seconds),
+        "hit_id": hit_id,
     }
     if connection.vendor != "postgresql":
         assignment_id = sql.claim_take_portable(**claim)
