@@ -1,7 +1,10 @@
-"""A Mephisto-style run end to end: the requester's script makes a HIT type and HITs through
-boto3 with an ExternalQuestion on its own small server (a thread here); a worker in Chromium
-finds the project, previews a HIT (assignmentId ASSIGNMENT_ID_NOT_AVAILABLE), accepts it, and
-answers in the requester's page, whose form posts to turkSubmitTo/mturk/externalSubmit from
+"""A Mephisto-style run end to end: the requester's script makes a qualification type, a HIT
+type requiring it to accept (ActionsGuarded Accept) and HITs through boto3 with an
+ExternalQuestion on its own small server (a thread here); a worker in Chromium finds the
+project, previews a HIT (assignmentId ASSIGNMENT_ID_NOT_AVAILABLE), is refused the accept
+(the page names the qualification), gives the requester their WorkerId, who grants the
+qualification (AssociateQualificationWithWorker); the worker then accepts the HIT previewed
+and answers in the requester's page, whose form posts to turkSubmitTo/mturk/externalSubmit from
 the requester's site; the requester reads the answer XML back through ListAssignmentsForHIT
 and GetAssignment, parses it, approves (the reward is paid then), sends a bonus and blocks the
 worker, who then sees no more of the requester's HITs."""
@@ -101,12 +104,24 @@ def test_a_requesters_hits_are_answered_in_chromium_and_read_back(
 
     settings.SITE_URL = live_server.url
     factories.DepositFactory(requester=requester, amount=Decimal("10"))
+    qualification_id = mturk.create_qualification_type(
+        Name="Knows animals",
+        Description="Passed our animal screening.",
+        QualificationTypeStatus="Active",
+    )["QualificationType"]["QualificationTypeId"]
     hit_type_id = mturk.create_hit_type(
         Title="What animal is it?",
         Description="Name the animal in one picture.",
         Reward="0.10",
         AssignmentDurationInSeconds=600,
         AutoApprovalDelayInSeconds=3600,
+        QualificationRequirements=[
+            {
+                "QualificationTypeId": qualification_id,
+                "Comparator": "Exists",
+                "ActionsGuarded": "Accept",
+            }
+        ],
     )["HITTypeId"]
     hit_ids = [
         mturk.create_hit_with_hit_type(
@@ -122,6 +137,24 @@ def test_a_requesters_hits_are_answered_in_chromium_and_read_back(
     page.get_by_role("link", name="What animal is it?").click()  # in the project list
 
     frame = page.frame_locator("#question")
+    expect(frame.locator("#state")).to_have_text(f"PREVIEW {hit_ids[0]}")  # Accept is guarded
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status").filter(has_text="Knows animals")).to_be_visible()
+    expect(frame.locator("#state")).to_have_text(f"PREVIEW {hit_ids[0]}")  # nothing taken
+
+    # The worker gives the requester their WorkerId (their account page shows it); the
+    # requester's script grants the qualification with it.
+    task_url = page.url
+    page.goto(f"{live_server.url}/work/account/")
+    worker_id = page.locator(".account-worker-id code").inner_text()
+    assert worker_id == worker_id_of(worker)
+    mturk.associate_qualification_with_worker(
+        QualificationTypeId=qualification_id,
+        WorkerId=worker_id,
+        IntegerValue=1,
+        SendNotification=False,
+    )
+    page.goto(task_url)
     expect(frame.locator("#state")).to_have_text(f"PREVIEW {hit_ids[0]}")
     page.get_by_role("button", name="Accept").click()
     expect(frame.locator("#state")).to_have_text(f"WORKING as {worker_id_of(worker)} batch 1")
