@@ -61,6 +61,19 @@ class HitUnavailable(Conflict):
     code = "hit_unavailable"
 
 
+class ItemHasAssignments(Conflict):
+    """An item some worker had (a live lease, an answer, a returned or expired lease) stays in
+    its project: its assignments, pay and guideline versions are that project's."""
+
+    code = "item_has_assignments"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"This item has {count} assignment(s): an item a worker has taken stays in its project."
+        )
+        self.count = count
+
+
 class ProjectClosed(Conflict):
     code = "project_closed"
     default_message = "This project is not taking answers now."

@@ -60,6 +60,7 @@ OPERATIONS: dict[str, Handler] = {
     "SendBonus": bonuses.send_bonus,
     "UpdateExpirationForHIT": hits.update_expiration_for_hit,
     "UpdateHITReviewStatus": hits.update_hit_review_status,
+    "UpdateHITTypeOfHIT": hits.update_hit_type_of_hit,
     "UpdateQualificationType": qualifications.update_qualification_type,
 }
 

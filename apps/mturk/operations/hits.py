@@ -1,6 +1,6 @@
 """The HIT operations (CreateHIT, CreateHITWithHITType, GetHIT, ListHITs, ListReviewableHITs,
-UpdateExpirationForHIT, UpdateHITReviewStatus, DeleteHIT, CreateAdditionalAssignmentsForHIT)
-and the one rendering of a HIT."""
+UpdateExpirationForHIT, UpdateHITReviewStatus, UpdateHITTypeOfHIT, DeleteHIT,
+CreateAdditionalAssignmentsForHIT) and the one rendering of a HIT."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from apps.mturk.services.hits import (
     hit_delete,
     hit_expire_at,
     hit_review_status_update,
+    hit_type_move,
 )
 from hitlcrowd.errors import NotFound, one_or_not_found
 
@@ -56,12 +57,7 @@ def create_hit(call: Call) -> dict[str, Any]:
 
 def create_hit_with_hit_type(call: Call) -> dict[str, Any]:
     new = _checked(call.params)
-    types = HITType.objects.filter(requester=call.requester).select_related("project")
-    try:
-        hit_type = one_or_not_found(types, hit_type_id=call.params["HITTypeId"])
-    except NotFound:
-        raise NotFound(f"HIT type {call.params['HITTypeId']} does not exist.") from None
-    return _created(call, hit_type, new)
+    return _created(call, _hit_type(call), new)
 
 
 def get_hit(call: Call) -> dict[str, Any]:
@@ -106,6 +102,12 @@ def update_hit_review_status(call: Call) -> dict[str, Any]:
     return {}
 
 
+def update_hit_type_of_hit(call: Call) -> dict[str, Any]:
+    """The HIT moves to another of the requester's HIT types (services.hits.hit_type_move)."""
+    hit_type_move(hit=_hit(call), hit_type=_hit_type(call))
+    return {}
+
+
 def delete_hit(call: Call) -> dict[str, Any]:
     hit_delete(hit=_hit(call))
     return {}
@@ -128,6 +130,15 @@ def _hit(call: Call, now: datetime | None = None) -> MturkHIT:
         return hit_get(requester=call.requester, hit_id=hit_id, now=now or timezone.now())
     except NotFound:
         raise NotFound(f"HIT {hit_id} does not exist.") from None
+
+
+def _hit_type(call: Call) -> HITType:
+    """The requester's HIT type the call names; another requester's does not exist for them."""
+    types = HITType.objects.filter(requester=call.requester).select_related("project")
+    try:
+        return one_or_not_found(types, hit_type_id=call.params["HITTypeId"])
+    except NotFound:
+        raise NotFound(f"HIT type {call.params['HITTypeId']} does not exist.") from None
 
 
 def _checked(params: dict[str, Any]) -> NewHIT:

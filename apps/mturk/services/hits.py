@@ -20,7 +20,8 @@ from apps.mturk.models import HITExtension, HITType, MturkHIT
 from apps.mturk.questions import QuestionInvalid, question_parse
 from apps.mturk.selectors import REVIEWABLE, REVIEWING, hit_get, hit_state
 from apps.mturk.services.hit_types import mturk_id
-from apps.tasks.services.items import hit_answers_add, hit_expiry_set, item_create
+from apps.tasks.errors import ItemHasAssignments
+from apps.tasks.services.items import hit_answers_add, hit_expiry_set, item_create, item_move
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 
@@ -250,4 +251,31 @@ def _add_assignments(hit: MturkHIT, more: int, token: str | None) -> MturkHIT:
         )
     if hit.reviewing:
         MturkHIT.objects.filter(pk=hit.pk).update(reviewing=False)
+    return hit
+
+
+@transaction.atomic
+def hit_type_move(*, hit: MturkHIT, hit_type: HITType) -> MturkHIT:
+    """UpdateHITTypeOfHIT: the HIT moves to another of its requester's HIT types, whose
+    reward, duration, auto-approval delay and QualificationRequirements apply from then on.
+    A HIT type is a project here, so its item and HIT move to the type's project
+    (apps.tasks.services.items.item_move); only a HIT no worker has taken (no assignment: no
+    live lease, no answer, none returned or expired): an assignment stays with the project
+    where it was paid, reviewed and counted (HITStateInvalid saying so). Moving a HIT to its
+    own type changes nothing; a deleted HIT is refused."""
+    if hit_type.requester_id != hit.requester_id:
+        raise ValueError("a HIT moves between its requester's own HIT types")
+    hit = _locked(hit)
+    _refuse_if_disposed(hit)
+    if hit.hit_type_id == hit_type.pk:
+        return hit
+    try:
+        item_move(item_id=hit.task_hit.item_id, project=hit_type.project, by=hit.requester)
+    except ItemHasAssignments as exc:
+        raise HITStateInvalid(
+            f"HIT {hit.hit_id} has {exc.count} assignment(s): a HIT that workers have "
+            "accepted keeps its HIT type. Create a new HIT of the other type instead."
+        ) from None
+    MturkHIT.objects.filter(pk=hit.pk).update(hit_type=hit_type)
+    hit.hit_type = hit_type
     return hit

@@ -36,6 +36,7 @@ class AuditEvent(models.Model):
         ACCOUNT_REACTIVATE = "account_reactivate", "Account reactivated"
         ASSIGNMENT_APPROVE = "assignment_approve", "MTurk assignment approved (reward paid)"
         ASSIGNMENT_REJECT = "assignment_reject", "MTurk assignment rejected"
+        ITEM_MOVE = "item_move", "Item moved to another project (MTurk UpdateHITTypeOfHIT)"
 
     # PROTECT: a project with a history keeps it (the trail must not vanish with a delete).
     # Empty: an event of an account, not of one project (apps/workers/accounts.py).

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from apps.models.services import item_queue_priorities, labels_changed
 from apps.tasks.audit import field_changes
-from apps.tasks.errors import NoWorkerLeft, ResolveRefused
+from apps.tasks.errors import ItemHasAssignments, NoWorkerLeft, ResolveRefused
 from apps.tasks.models import (
     HIT,
     Answer,
@@ -306,6 +306,42 @@ def item_create(
             priority=priority,
             expires_at=expires_at,
         )
+    return item
+
+
+@transaction.atomic
+def item_move(*, item_id: int, project: Project, by: User) -> Item:
+    """Move an item and its HIT to another `project` of the same owner (MTurk's
+    UpdateHITTypeOfHIT: a HIT type is a project); the new project's reward, lease duration and
+    rules apply from then on. Only an item no worker ever had: an assignment (a live lease, an
+    answer, a returned or expired lease) belongs to its project with its pay, guideline
+    version and skills, so ItemHasAssignments. A claim taking the HIT meanwhile either holds
+    the HIT's row first (then its assignment is seen here) or finds the HIT moved. One audit
+    event, on the new project's trail."""
+    item = Item.objects.select_for_update().get(pk=item_id)
+    if item.project_id == project.pk:
+        return item
+    old = Project.objects.only("owner_id").get(pk=item.project_id)
+    if old.owner_id != project.owner_id or item.batch_id is not None or item.is_gold:
+        raise ValueError("only an owner's own un-batched, non-gold item moves between projects")
+    hit = HIT.objects.select_for_update().filter(item=item).first()
+    if hit is not None:
+        count = Assignment.objects.filter(hit=hit).count()
+        if count:
+            raise ItemHasAssignments(count)
+    now = timezone.now()
+    if hit is not None:
+        HIT.objects.filter(pk=hit.pk).update(project=project, updated_at=now)
+    from_project = item.project_id
+    Item.objects.filter(pk=item.pk).update(project=project, updated_at=now)
+    item.project = project
+    audit_record(
+        project_id=project.pk,
+        actor=by,
+        action=AuditEvent.Action.ITEM_MOVE,
+        obj=item,
+        changes={"project": [from_project, project.pk]},
+    )
     return item
 
 
