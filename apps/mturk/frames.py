@@ -7,10 +7,11 @@ given: the requester learns who the worker is only from an accepted assignment."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from apps.mturk.models import MturkHIT
 from apps.mturk.questions import question_parse
 from apps.mturk.workers import worker_id_of
 from apps.tasks import sql
-from apps.tasks.models import Assignment, Project
+from apps.tasks.models import HIT, Assignment, Project
 from apps.workers.models import User
 
 PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -88,16 +89,55 @@ def hit_of_lease(lease: Assignment) -> MturkHIT:
     return MturkHIT.objects.get(task_hit_id=lease.hit_id)
 
 
-def hit_to_preview(*, worker: User, project: Project) -> MturkHIT | None:
+def hit_to_preview(*, worker: User, project: Project, hit_id: str | None = None) -> MturkHIT | None:
     """The HIT the claim's order would give the worker next (among the HITs it could give
-    them, not locked): previewed, and the one their Accept then takes (or is told why not:
-    apps/mturk/services/accept.py). None when none is left."""
-    now = timezone.now()
-    free = sql.free_hits(worker_id=worker.pk, project=project, gold=False).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    them, not locked), or with `hit_id` that HIT if it is among them (picked from
+    hits_to_pick): previewed, and the one their Accept then takes (or is told why not:
+    apps/mturk/services/accept.py). None when none is left, or `hit_id` is not among them."""
+    free = _free(worker, project)
+    if hit_id is not None:
+        free = free.filter(mturk__hit_id=hit_id)
     first = free.order_by("-priority", F("answers_wanted") - F("slots_taken"), "id").first()
     return None if first is None else MturkHIT.objects.filter(task_hit=first).first()
+
+
+@dataclass(frozen=True)
+class HITToPick:
+    hit_id: str
+    available: int  # assignments left (MaxAssignments less those taken)
+    expires_at: datetime | None
+
+
+def hits_to_pick(
+    *, worker: User, project: Project, after: int | None, size: int
+) -> tuple[list[HITToPick], int | None]:
+    """A page of the HITs of an MTurk project the worker could accept now (the claim's
+    conditions: apps.tasks.sql.free_hits, not expired), oldest first, as MTurk listed a HIT
+    group's HITs: `size` of them after the HIT row `after` (a keyset: page 100 costs what
+    page 1 does), and the cursor of the next page (None on the last). One query."""
+    free = _free(worker, project)
+    if after is not None:
+        free = free.filter(pk__gt=after)
+    rows = list(
+        free.order_by("id").values_list(
+            "id", "mturk__hit_id", "answers_wanted", "slots_taken", "expires_at"
+        )[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    hits = [
+        HITToPick(hit_id=hit_id, available=wanted - taken, expires_at=expires)
+        for _, hit_id, wanted, taken, expires in rows
+        if hit_id is not None
+    ]
+    return hits, (rows[-1][0] if more else None)
+
+
+def _free(worker: User, project: Project) -> QuerySet[HIT]:
+    now = timezone.now()
+    return sql.free_hits(worker_id=worker.pk, project=project, gold=False).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
 
 
 def _origin(url: str) -> str:

@@ -1,6 +1,7 @@
 """The task page of an MTurk project (a HIT type): the HIT's question in a frame, as MTurk
-showed it. Without a lease, a preview of the HIT the accept would take (assignmentId
-ASSIGNMENT_ID_NOT_AVAILABLE) and an Accept button; with one, the question for that
+showed it. Without a lease, a preview (assignmentId ASSIGNMENT_ID_NOT_AVAILABLE) of the HIT
+the claim would give next, or of the one picked from the type's list (`?hit=`, the list:
+render_mturk_hits), and an Accept button that takes that HIT; with one, the question for that
 assignment, its time left and a Return button (our skip: the slot goes back). The answer is
 posted by the question's own form to /mturk/externalSubmit (apps.mturk.web)."""
 
@@ -13,11 +14,16 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from apps.mturk.access import access_refusal
-from apps.mturk.frames import hit_of_lease, hit_to_preview, question_frame
+from apps.mturk.frames import hit_of_lease, hit_to_preview, hits_to_pick, question_frame
+from apps.mturk.models import MturkHIT
 from apps.mturk.requirements import Action
 from apps.tasks.models import Project
 from apps.tasks.selectors.assignments import assignment_live_for_worker, claim_context_of
 from apps.workers.models import User
+from hitlcrowd.params import ascii_int
+
+# HITs listed per page of a type's list.
+HITS_PAGE = 25
 
 
 def render_mturk_task(request: HttpRequest, project: Project) -> HttpResponse:
@@ -32,7 +38,9 @@ def render_mturk_task(request: HttpRequest, project: Project) -> HttpResponse:
         context["refusal"] = notice
         return render(request, "mturk/task.html", context, status=403)
     else:
-        hit = hit_to_preview(worker=worker, project=project)
+        hit = _picked(request, worker, project, context)
+        if hit is None:
+            hit = hit_to_preview(worker=worker, project=project)
         frame = None if hit is None else question_frame(hit=hit, lease=None, worker=worker)
     context["frame"] = frame
     response = render(request, "mturk/task.html", context)
@@ -40,6 +48,34 @@ def render_mturk_task(request: HttpRequest, project: Project) -> HttpResponse:
         # The page may frame its question's origin (ours for an HTMLQuestion) and no other.
         response._csp_replace = {"frame-src": ["'self'", frame.origin]}  # type: ignore[attr-defined]
     return response
+
+
+def _picked(
+    request: HttpRequest, worker: User, project: Project, context: dict[str, object]
+) -> MturkHIT | None:
+    """The HIT the worker picked from the type's list (`?hit=<HITId>`) while it is still one
+    they could accept; else None, and the page says so before previewing the next."""
+    picked = request.GET.get("hit", "").strip()
+    if not picked:
+        return None
+    hit = hit_to_preview(worker=worker, project=project, hit_id=picked)
+    if hit is None:
+        context["picked_gone"] = True
+    return hit
+
+
+def render_mturk_hits(request: HttpRequest, project: Project) -> HttpResponse:
+    """The type's HITs the worker could accept now, a keyset page at a time (`?after=`), each
+    with a link to its preview, as MTurk listed a HIT group's HITs."""
+    worker: User = request.user  # type: ignore[assignment]
+    context: dict[str, object] = {"project": project}
+    if notice := _block_notice(worker, project):
+        context["refusal"] = notice
+        return render(request, "mturk/hits.html", context, status=403)
+    after = ascii_int(request.GET.get("after", "").strip())
+    hits, next_after = hits_to_pick(worker=worker, project=project, after=after, size=HITS_PAGE)
+    context.update({"hits": hits, "next_after": next_after, "first_page": after is None})
+    return render(request, "mturk/hits.html", context)
 
 
 def _block_notice(worker: User, project: Project) -> str | None:

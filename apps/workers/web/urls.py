@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.projects, name="worker-projects"),
     path("projects/<int:project_id>/task/", views.task, name="worker-task"),
     path("projects/<int:project_id>/accept/", views.accept, name="worker-accept"),
+    path("projects/<int:project_id>/hits/", views.mturk_hits, name="worker-mturk-hits"),
     path(
         "projects/<int:project_id>/guideline/acknowledge/",
         views.acknowledge,

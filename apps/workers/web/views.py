@@ -45,7 +45,7 @@ from apps.tasks.services.assignments.skip import assignment_skip
 from apps.tasks.services.assignments.submit import assignment_submit
 from apps.tasks.services.guidelines import guideline_acknowledge
 from apps.workers.selectors import block_notices_for_worker
-from apps.workers.web.mturk_task import render_mturk_task
+from apps.workers.web.mturk_task import render_mturk_hits, render_mturk_task
 from apps.workers.web.rendering import guideline_html, payload_view
 from hitlcrowd.api import domain_status
 from hitlcrowd.errors import DomainError, InvalidInput
@@ -121,6 +121,17 @@ def task(request: HttpRequest, project_id: int) -> HttpResponse:
         return render(request, "workers/task.html", context)
     context.update(_task_context(task_for_worker(assignment=assignment)))
     return render(request, "workers/task.html", context)
+
+
+@require_GET
+@worker_required
+def mturk_hits(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The HITs of an MTurk project the worker could accept now, to pick one to preview."""
+    project = get_object_or_404(
+        project_list_open_to_worker(worker=request.user).filter(kind=Project.Kind.MTURK),
+        pk=project_id,
+    )
+    return render_mturk_hits(request, project)
 
 
 @require_POST
