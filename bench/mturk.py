@@ -245,9 +245,12 @@ def run_bench(config: BenchConfig, dsn: str) -> Report:
 
 def make_requester() -> tuple[Any, str, str]:
     from apps.mturk.services.access_keys import access_key_create
+    from apps.workers.ledger import MAX_DEPOSIT, ledger_deposit
     from apps.workers.models import User
 
     requester = User.objects.create_user("mturk-bench-requester", password=None, role="requester")
+    # CreateHIT is refused past the available balance: paid in enough for every phase.
+    ledger_deposit(requester=requester, amount=MAX_DEPOSIT, reason="bench", by=None)
     new = access_key_create(requester=requester, label="bench")
     return requester, new.key.access_key_id, new.secret
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -192,20 +192,33 @@ def ledger_grant_bonus(
     return entry
 
 
+def funds_lock(*, requester_id: int) -> None:
+    """Lock the requester's row until the transaction ends: spends of one requester take
+    turns (check, write, commit). Take it first where the spend locks other rows too
+    (CreateAdditionalAssignmentsForHIT locks its HIT), so every spend locks in one order."""
+    User.objects.select_for_update().filter(pk=requester_id).values("pk").first()
+
+
 def funds_check(*, requester: User, amount: Decimal) -> None:
     """Raise InsufficientFunds when the requester's available balance (requester_balance:
     deposits less spend less what is on hold) is less than `amount`. The one check of a
     requester's prepaid funds, for whatever spends them (a bonus, an overridden rejection, a
     HIT's rewards). Call it in the transaction that writes the spend: it locks the
-    requester's row first, so two spends of one requester take turns (check, write, commit)
-    and cannot both pass on the same money."""
-    User.objects.select_for_update().filter(pk=requester.pk).values("pk").first()
+    requester's row first (funds_lock), so two spends of one requester cannot both pass on
+    the same money. The message opens with MTurk's words for it."""
+    funds_lock(requester_id=requester.pk)
     available = requester_balance(requester=requester).available
     if available < amount:
         raise InsufficientFunds(
-            f"Your available balance ({available.quantize(Decimal('0.01'))}) cannot cover "
-            f"{amount}: ask for a deposit first."
+            "This Requester has insufficient funds in their account to complete this "
+            f"transaction: the available balance ({_cents(available)}) cannot "
+            f"cover {amount.quantize(Decimal('0.01'), rounding=ROUND_UP)}. Ask for a deposit."
         )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """As GetAccountBalance shows it: rounded down to the cent, no sign."""
+    return max(amount, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
 MAX_DEPOSIT = Decimal("10000000")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +225,13 @@ def block_notices_for_worker(*, worker: User) -> BlockNotices:
 ZERO = Decimal("0")
 
 
+def _money_sum(expression: str | F) -> Coalesce:
+    """SUM(expression) as money, 0 over no rows."""
+    return Coalesce(
+        Sum(expression), ZERO, output_field=DecimalField(max_digits=18, decimal_places=4)
+    )
+
+
 def _totals(entries: QuerySet) -> dict[str, Any]:
     """Conditional sums over ledger entries: credits, bonuses, reversals, answers credited."""
     kind = LedgerEntry.Kind
@@ -384,11 +392,9 @@ def ledger_committed(*, project: Project) -> tuple[Decimal, int]:
 class Balance:
     """A requester's prepaid funds: `deposited` (paid in, Deposit rows) less `spent` (what the
     ledger owes workers on the requester's projects: credits + bonuses - reversals) is what is
-    left; `on_hold` of it is the reward of every live lease on their projects (each may become
-    a paid answer) and of every MTurk assignment submitted and not reviewed yet (paid when
-    approved, by the requester or automatically), and `available` the rest. Negative when
-    projects without a budget spent past the deposits: nothing stops them yet
-    (docs/mturk.md)."""
+    left; `on_hold` of it is what is promised and not paid yet (requester_balance says what),
+    and `available` the rest: what a new HIT, more assignments or a bonus may spend. Negative
+    when native projects without a budget spent past the deposits (they need no deposit)."""
 
     deposited: Decimal
     spent: Decimal
@@ -399,34 +405,62 @@ class Balance:
         return self.deposited - self.spent - self.on_hold
 
 
-def requester_balance(*, requester: User) -> Balance:
-    """Four sums (deposits; the ledger over the requester's projects, a join on the
-    ledger_project_kind index; live leases; MTurk assignments awaiting review, from the
-    mturkassign_auto_approval index of them). Not for a hot path: the ledger sum grows with the
-    requester's history (a per-requester checkpoint, as the budget check has per project, when
-    it matters)."""
+def requester_balance(*, requester: User, now: datetime | None = None) -> Balance:
+    """Deposits, the ledger's spend and what is on hold, each summed from its rows (no
+    counter). On hold, the reward of every slot that may still become a paid answer:
+
+    - each open slot of a live MTurk HIT (open, not past its expiry): MaxAssignments less
+      its submitted assignments, its live leases included (`_live_hit_slots`);
+    - each live lease on any other HIT (a native project's, or an expired MTurk HIT's, whose
+      worker may still submit until their deadline);
+    - each MTurk assignment submitted and not yet approved or rejected.
+
+    A deleted HIT holds nothing (only a Reviewable HIT is deleted: expired or full). Six
+    aggregates, each on an index of its rows; the ledger sum grows with the requester's history
+    (a per-requester checkpoint, as the budget check has per project, when it matters)."""
     from apps.tasks.models import Assignment
 
-    money = DecimalField(max_digits=18, decimal_places=4)
-    deposited = Deposit.objects.filter(requester=requester).aggregate(
-        total=Coalesce(Sum("amount"), ZERO, output_field=money)
-    )["total"]
+    now = now or timezone.now()
+    deposited = Deposit.objects.filter(requester=requester).aggregate(total=_money_sum("amount"))[
+        "total"
+    ]
     spent = LedgerEntry.objects.filter(project__owner=requester).aggregate(total=signed_sum())[
         "total"
     ]
-    reward = Coalesce(Sum("project__reward_per_answer"), ZERO, output_field=money)
-    on_hold = Assignment.objects.filter(
-        project__owner=requester,
-        state=Assignment.State.LEASED,
-        lease_expires_at__gt=timezone.now(),
-    ).aggregate(total=reward)["total"]
+    reward = _money_sum("project__reward_per_answer")
+    # Leases on live MTurk HITs are among those HITs' open slots: not counted twice.
+    leases = Assignment.objects.filter(
+        project__owner=requester, state=Assignment.State.LEASED, lease_expires_at__gt=now
+    ).exclude(hit__state="open", hit__expires_at__gt=now)
     # The MTurk face of a submitted assignment (apps.mturk.models.MturkAssignment), by name:
     # the workers app does not import the mturk app.
-    awaiting_review = Assignment.objects.filter(
-        project__owner=requester, mturk__status="Submitted"
-    ).aggregate(total=reward)["total"]
-    on_hold += awaiting_review
+    awaiting_review = Assignment.objects.filter(project__owner=requester, mturk__status="Submitted")
+    on_hold = (
+        _live_hit_slots(requester, now)
+        + leases.aggregate(total=reward)["total"]
+        + awaiting_review.aggregate(total=reward)["total"]
+    )
     return Balance(deposited=_money(deposited), spent=_money(spent), on_hold=_money(on_hold))
+
+
+def _live_hit_slots(requester: User, now: datetime) -> Decimal:
+    """The reward of every open slot of the requester's live MTurk HITs: open (not full, not
+    expired by the sweep: tasks.HIT.state) and not past their expiry (the sweep runs each
+    minute). Their MaxAssignments (index hit_open_expiring) less their submitted MTurk
+    assignments (by HIT, assignment_hit_worker_unique), both weighted by the reward."""
+    from apps.tasks.models import HIT, Assignment
+
+    live = {"state": "open", "expires_at__gt": now}
+    slots = F("answers_wanted") * F("project__reward_per_answer")
+    wanted = HIT.objects.filter(project__owner=requester, **live).aggregate(
+        total=_money_sum(slots)
+    )["total"]
+    used = Assignment.objects.filter(
+        project__owner=requester,
+        mturk__isnull=False,
+        **{f"hit__{name}": value for name, value in live.items()},
+    ).aggregate(total=_money_sum("project__reward_per_answer"))
+    return wanted - used["total"]
 
 
 def budget_status(*, project: Project) -> dict[str, Any]:

@@ -3,9 +3,12 @@ process, on the test database, so rows made here are seen there: transactional).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from apps.mturk.services.access_keys import access_key_create
+from tests.factories import DepositFactory
 from tests.helpers.mturk import close_clients, mturk_client
 
 
@@ -13,6 +16,14 @@ from tests.helpers.mturk import close_clients, mturk_client
 def _close_clients():
     yield
     close_clients()
+
+
+@pytest.fixture
+def funded(requester, other_requester) -> None:
+    """Both requesters paid in enough for any test's HITs: CreateHIT and more assignments are
+    refused past the available balance, as MTurk's prepaid balance refused them."""
+    for each in (requester, other_requester):
+        DepositFactory(requester=each, amount=Decimal("100000"))
 
 
 @pytest.fixture

@@ -133,14 +133,15 @@ def test_approval_credits_the_reward_once(owner_client, mturk_hit, requester, ad
     factories.DepositFactory(requester=requester, amount=Decimal("10"))
     row = submitted(mturk_hit)
     assert credits_of(row) == []  # submitted: not paid, on hold
-    assert requester_balance(requester=requester).on_hold == REWARD
+    # It and the HIT's four open slots (each may become a paid assignment).
+    assert requester_balance(requester=requester).on_hold == 5 * REWARD
 
     owner_client.approve_assignment(AssignmentId=row.assignment_id, RequesterFeedback="Thanks!")
 
     assert credits_of(row) == [REWARD]
     balance = requester_balance(requester=requester)
-    assert (balance.spent, balance.on_hold) == (REWARD, Decimal(0))
-    assert owner_client.get_account_balance()["AvailableBalance"] == "9.75"
+    assert (balance.spent, balance.on_hold) == (REWARD, 4 * REWARD)
+    assert owner_client.get_account_balance()["AvailableBalance"] == "8.75"
     assignment = owner_client.get_assignment(AssignmentId=row.assignment_id)["Assignment"]
     assert assignment["AssignmentStatus"] == "Approved"
     assert assignment["RequesterFeedback"] == "Thanks!"
@@ -170,7 +171,8 @@ def test_rejection_pays_nothing_and_needs_feedback(owner_client, mturk_hit, requ
     owner_client.reject_assignment(AssignmentId=row.assignment_id, RequesterFeedback="Blank.")
 
     assert credits_of(row) == []
-    assert requester_balance(requester=requester).on_hold == Decimal(0)
+    # Released: only the four open slots stay on hold (a rejection does not reopen a slot).
+    assert requester_balance(requester=requester).on_hold == 4 * REWARD
     assignment = owner_client.get_assignment(AssignmentId=row.assignment_id)["Assignment"]
     assert (assignment["AssignmentStatus"], assignment["RequesterFeedback"]) == (
         "Rejected",
@@ -194,7 +196,8 @@ def test_rejection_pays_nothing_and_needs_feedback(owner_client, mturk_hit, requ
 def test_override_rejection_approves_and_pays_then(owner_client, mturk_hit, requester):
     row = submitted(mturk_hit)
     owner_client.reject_assignment(AssignmentId=row.assignment_id, RequesterFeedback="Blank.")
-    factories.DepositFactory(requester=requester, amount=Decimal("0.24"))
+    # The HIT's four open slots hold 1.00: 0.24 more is one cent short of the reward.
+    factories.DepositFactory(requester=requester, amount=Decimal("1.24"))
 
     with pytest.raises(owner_client.exceptions.RequestError) as raised:
         owner_client.approve_assignment(AssignmentId=row.assignment_id, OverrideRejection=True)

@@ -49,7 +49,8 @@ def test_due_assignments_are_approved_and_paid_once(mturk_hit, requester):
     rejected = submitted(
         mturk_hit, due=True, status=MturkAssignment.Status.REJECTED, rejected_at=timezone.now()
     )
-    assert requester_balance(requester=requester).on_hold == 3 * REWARD
+    # Three await review; the HIT's six open slots are on hold too.
+    assert requester_balance(requester=requester).on_hold == 3 * REWARD + 6 * REWARD
 
     assert jobs.auto_approve_job() == 2
 
@@ -58,7 +59,7 @@ def test_due_assignments_are_approved_and_paid_once(mturk_hit, requester):
     assert (statuses[waiting.pk], statuses[rejected.pk]) == ("Submitted", "Rejected")
     assert credited() == {row.task_assignment_id for row in due}
     balance = requester_balance(requester=requester)
-    assert (balance.spent, balance.on_hold) == (2 * REWARD, REWARD)
+    assert (balance.spent, balance.on_hold) == (2 * REWARD, REWARD + 6 * REWARD)
     approved = MturkAssignment.objects.get(pk=due[0].pk)
     assert approved.approved_at is not None and approved.requester_feedback == ""
     events = AuditEvent.objects.filter(action=AuditEvent.Action.ASSIGNMENT_APPROVE)

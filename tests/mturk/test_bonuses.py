@@ -89,8 +89,8 @@ def test_a_repeated_token_pays_nothing_more(owner_client, mturk_hit, funded):
 
 
 def test_the_balance_must_cover_the_bonus(owner_client, mturk_hit, requester):
-    row = submitted(mturk_hit)  # its 0.05 reward is on hold
-    factories.DepositFactory(requester=requester, amount=Decimal("1.54"))
+    row = submitted(mturk_hit)  # its 0.05 reward is on hold, and the HIT's 4 open slots' 0.20
+    factories.DepositFactory(requester=requester, amount=Decimal("1.74"))
 
     with pytest.raises(owner_client.exceptions.RequestError) as raised:
         bonus(owner_client, row, amount="1.50")

@@ -14,6 +14,9 @@ from apps.tasks.models import HIT
 from apps.tasks.services.assignments.claim import assignment_claim
 from tests import factories
 
+# Their requesters paid in: HITs are created against the balance (conftest.funded).
+pytestmark = pytest.mark.usefixtures("funded")
+
 
 @pytest.fixture
 def hit(requester) -> MturkHIT:

@@ -12,6 +12,9 @@ import pytest
 from apps.mturk.models import HITType, MturkHIT
 from apps.tasks.models import HIT, Item, Project
 
+# Their requesters paid in: HITs are created against the balance (conftest.funded).
+pytestmark = pytest.mark.usefixtures("funded")
+
 HIT_TYPE = {
     "Title": "Is there a cat in the picture?",
     "Description": "Look at one picture and answer yes or no.",

@@ -21,6 +21,9 @@ from tests import factories
 from tests.helpers.paid import make_paid_project
 from tests.helpers.web import client_for
 
+# Their requesters paid in: HITs are created against the balance (conftest.funded).
+pytestmark = pytest.mark.usefixtures("funded")
+
 HIT_TYPE = {
     "Title": "Is there a cat in the picture?",
     "Description": "Look at one picture and answer yes or no.",

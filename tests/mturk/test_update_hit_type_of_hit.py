@@ -18,6 +18,9 @@ from apps.tasks.models import HIT, AuditEvent, Item
 from apps.tasks.services.assignments.claim import assignment_claim
 from tests import factories
 
+# Their requesters paid in: a dearer type's rewards are held (conftest.funded).
+pytestmark = pytest.mark.usefixtures("funded")
+
 
 @pytest.fixture
 def hit(requester) -> MturkHIT:

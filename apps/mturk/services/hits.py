@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from apps.mturk.selectors import REVIEWABLE, REVIEWING, hit_get, hit_state
 from apps.mturk.services.hit_types import mturk_id
 from apps.tasks.errors import ItemHasAssignments
 from apps.tasks.services.items import hit_answers_add, hit_expiry_set, item_create, item_move
+from apps.workers.ledger import funds_check, funds_lock
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 
@@ -110,6 +112,9 @@ def _raise_if_token_used(requester: User, token: str | None) -> None:
 
 
 def _create(requester: User, hit_type: HITType, new: NewHIT, now: datetime) -> MturkHIT:
+    # MTurk's prepayment: the HIT's rewards go on hold (requester_balance counts its open
+    # slots) only if the available balance covers them all.
+    funds_check(requester=requester, amount=_reward(hit_type) * new.max_assignments)
     hit_id = mturk_id()
     item = item_create(
         project=hit_type.project,
@@ -128,6 +133,11 @@ def _create(requester: User, hit_type: HITType, new: NewHIT, now: datetime) -> M
         requester_annotation=new.requester_annotation,
         unique_request_token=new.unique_request_token,
     )
+
+
+def _reward(hit_type: HITType) -> Decimal:
+    """The reward of one assignment, as the balance's holds count it (the type's project)."""
+    return hit_type.project.reward_per_answer
 
 
 # --- A HIT's life after creation ---------------------------------------------------------------
@@ -153,11 +163,17 @@ def hit_expire_at(*, hit: MturkHIT, expire_at: datetime) -> MturkHIT:
     """UpdateExpirationForHIT: a time in the past expires the HIT now (no new assignment
     starts; live ones may still be submitted until their own deadline); a later one, at most
     a HIT's longest lifetime from now, makes an expired HIT available again."""
+    funds_lock(requester_id=hit.requester_id)  # before the HIT's row, as every spend locks them
     hit = _locked(hit)
     _refuse_if_disposed(hit)
     now = timezone.now()
     if expire_at > now + timedelta(seconds=LIFETIME[1]):
         raise InvalidInput.field("ExpireAt", "At most 365 days from now.")
+    if expire_at > now and hit.task_hit.expires_at <= now:
+        # Open again, its open slots go back on hold: only if the balance covers them.
+        slots = max(0, hit.task_hit.answers_wanted - hit.pending - hit.submitted)
+        if slots:
+            funds_check(requester=hit.requester, amount=_reward(hit.hit_type) * slots)
     hit_expiry_set(hit_id=hit.task_hit_id, expires_at=expire_at)
     if expire_at > now and hit.reviewing:
         MturkHIT.objects.filter(pk=hit.pk).update(reviewing=False)
@@ -229,6 +245,9 @@ def _token_used(requester: User, token: str) -> bool:
 
 
 def _add_assignments(hit: MturkHIT, more: int, token: str | None) -> MturkHIT:
+    # The requester's row before the HIT's: a bonus (funds_check, then an INSERT citing the
+    # HIT) locks them in this order, so the two cannot deadlock.
+    funds_lock(requester_id=hit.requester_id)
     hit = _locked(hit)
     if token is not None and _token_used(hit.requester, token):
         return hit
@@ -241,6 +260,7 @@ def _add_assignments(hit: MturkHIT, more: int, token: str | None) -> MturkHIT:
         )
     if now_wanted < EXTENSION_THRESHOLD <= now_wanted + more:
         raise MaximumAssignmentsIncreaseInvalid(now_wanted)
+    funds_check(requester=hit.requester, amount=_reward(hit.hit_type) * more)
     hit_answers_add(hit_id=hit.task_hit_id, more=more)
     if token is not None:
         HITExtension.objects.create(
@@ -265,10 +285,16 @@ def hit_type_move(*, hit: MturkHIT, hit_type: HITType) -> MturkHIT:
     own type changes nothing; a deleted HIT is refused."""
     if hit_type.requester_id != hit.requester_id:
         raise ValueError("a HIT moves between its requester's own HIT types")
+    funds_lock(requester_id=hit.requester_id)  # before the HIT's row, as every spend locks them
     hit = _locked(hit)
     _refuse_if_disposed(hit)
     if hit.hit_type_id == hit_type.pk:
         return hit
+    # Its open slots are held at the new reward from now on: a dearer type needs the
+    # difference available.
+    more = (_reward(hit_type) - _reward(hit.hit_type)) * hit_state(hit, timezone.now()).available
+    if more > 0:
+        funds_check(requester=hit.requester, amount=more)
     try:
         item_move(item_id=hit.task_hit.item_id, project=hit_type.project, by=hit.requester)
     except ItemHasAssignments as exc:

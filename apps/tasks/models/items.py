@@ -233,6 +233,13 @@ class HIT(models.Model):
                 condition=Q(state="open", expires_at__isnull=False),
                 name="hit_expiry",
             ),
+            # A requester's money on hold (apps/workers/selectors.py, _live_hit_slots): WHERE
+            # project_id = ? AND state = 'open' AND expires_at > now(), per MTurk project.
+            models.Index(
+                fields=["project", "expires_at"],
+                condition=Q(state="open", expires_at__isnull=False),
+                name="hit_open_expiring",
+            ),
             # The pacing's release (services/items.py, hits_pace): WHERE project_id = ? AND
             # state = 'open' AND held ORDER BY priority DESC, id LIMIT n.
             models.Index(
