@@ -5,6 +5,7 @@ Scheduled by dotted path (django-q2); arguments are ids, never model instances.
 
 from __future__ import annotations
 
+from apps.mturk.notices import notices_email
 from apps.mturk.services.assignments import AUTO_APPROVE_BATCH, assignments_auto_approve
 
 AUTO_APPROVE_JOB = "apps.mturk.jobs.auto_approve_job"
@@ -24,3 +25,9 @@ def auto_approve_job() -> int:
         total += approved
         batches += 1
     return total
+
+
+def notice_email_job(notice_ids: list[int]) -> int:
+    """Queued after a notice is stored (apps/mturk/notices.py): mail it to the workers with a
+    verified address. Returns how many messages were sent."""
+    return notices_email(notice_ids=notice_ids)

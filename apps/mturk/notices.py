@@ -1,5 +1,9 @@
 """Messages to workers (NotifyWorkers, and word of a qualification granted or revoked): stored
-and shown on the worker's account page. HITLCrowd sends no email for them.
+and shown on the worker's account page, and mailed to each of those workers who has a verified
+address, as MTurk mailed them. The mail is a django-q2 job queued after the commit with the
+notices' ids (notices_email): the request does no mail work, and a message of a rolled-back
+call is never sent. A worker without a verified address still reads it on the page: it is no
+failure of NotifyWorkers.
 
 MTurk's rule for NotifyWorkers, kept here: a requester may write only to workers whose work
 they approved or rejected; here, workers who gave an answer on one of the requester's projects
@@ -12,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.mturk.models import WorkerNotice
@@ -19,6 +25,7 @@ from apps.mturk.workers import workers_for_ids
 from apps.tasks.models import Answer
 from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
+from hitlcrowd.mail import Message, email_deliver, email_enabled
 
 SUBJECT_MAX = 200  # MTurk's limits
 MESSAGE_MAX = 4096
@@ -35,11 +42,47 @@ class NotifyFailure:
 
 
 def notice_send(*, requester: User, workers: list[User], subject: str, message: str) -> None:
-    """One notice to each worker (one INSERT)."""
-    WorkerNotice.objects.bulk_create(
+    """One notice to each worker (one INSERT), mailed by a job after the commit."""
+    notices = WorkerNotice.objects.bulk_create(
         WorkerNotice(requester=requester, worker=worker, subject=subject, message=message)
         for worker in workers
     )
+    ids = [notice.pk for notice in notices]
+    if ids and email_enabled():
+        transaction.on_commit(lambda: _enqueue_email(ids))
+
+
+NOTICE_EMAIL_JOB = "apps.mturk.jobs.notice_email_job"
+
+
+def _enqueue_email(notice_ids: list[int]) -> None:
+    from django_q.tasks import async_task
+
+    async_task(NOTICE_EMAIL_JOB, notice_ids, q_options={"group": "email"})
+
+
+def notices_email(*, notice_ids: list[int]) -> int:
+    """The job's side: mail each notice to its worker if their address is verified (one
+    message per worker: no worker sees another's address). One query, one connection to the
+    mail server. Returns how many were sent."""
+    notices = (
+        WorkerNotice.objects.filter(pk__in=notice_ids, worker__email_verified_at__isnull=False)
+        .exclude(worker__email="")
+        .select_related("worker", "requester")
+        .order_by("pk")
+    )
+    return email_deliver([_email_of(notice) for notice in notices])
+
+
+def _email_of(notice: WorkerNotice) -> Message:
+    page = settings.SITE_URL.rstrip("/") + "/work/account/#messages"
+    body = (
+        f"{notice.message}\n\n"
+        f"-- \nSent by {notice.requester.username}, a requester you worked for. "
+        f"Your messages: {page}\n"
+    )
+    subject = " ".join(notice.subject.splitlines()).strip()
+    return Message(to=[notice.worker.email], subject=subject, body=body)
 
 
 def notify_workers(

@@ -4,12 +4,18 @@ the same HardFailure."""
 
 from __future__ import annotations
 
-import pytest
+from unittest.mock import patch
 
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.mturk.jobs import notice_email_job
 from apps.mturk.models import WorkerNotice
 from apps.mturk.notices import NO_WORK
 from apps.mturk.workers import worker_id_of
 from tests import factories
+from tests.helpers.mail import delivered
 from tests.helpers.paid import answer_one, make_paid_project
 from tests.helpers.web import client_for
 
@@ -83,3 +89,62 @@ def test_mturks_limits_are_refused_naming_the_parameter(owner_client, change, na
 def test_the_account_page_says_so_when_there_is_no_message(worker):
     page = client_for(worker).get("/work/account/").content.decode()
     assert "No messages." in page
+
+
+def test_the_message_is_mailed_after_the_call_to_each_worker_with_a_verified_address(
+    owner_client, requester, worker, other_worker, email_on, settings
+):
+    settings.SITE_URL = "https://labels.example.org"
+    worker.email_verified_at = timezone.now()
+    worker.save()
+    for each in (worker, other_worker):  # other_worker's address is not verified
+        answer_one(each, make_paid_project(requester))
+    ids = [worker_id_of(worker), worker_id_of(other_worker)]
+
+    with delivered():
+        sent = owner_client.notify_workers(
+            Subject="A follow-up\nstudy", MessageText="Part two opens on Monday.", WorkerIds=ids
+        )
+
+    assert sent["NotifyWorkersFailureStatuses"] == []  # both read it on their account page
+    assert WorkerNotice.objects.count() == 2
+    [message] = mail.outbox
+    assert (message.to, message.subject) == ([worker.email], "A follow-up study")
+    assert message.body.startswith("Part two opens on Monday.\n")
+    assert requester.username in message.body
+    assert "https://labels.example.org/work/account/#messages" in message.body
+
+
+def test_no_mail_is_queued_when_the_deployment_sends_none(owner_client, requester, worker):
+    worker.email_verified_at = timezone.now()
+    worker.save()
+    answer_one(worker, make_paid_project(requester))
+    with delivered(), patch("django_q.tasks.async_task") as queued:
+        owner_client.notify_workers(
+            Subject="Hi", MessageText="Hello", WorkerIds=[worker_id_of(worker)]
+        )
+    assert queued.call_count == 0 and mail.outbox == []
+    assert WorkerNotice.objects.filter(worker=worker).exists()
+
+
+def test_a_failed_call_mails_nothing(owner_client, requester, worker, email_on):
+    worker.email_verified_at = timezone.now()
+    worker.save()
+    answer_one(worker, make_paid_project(requester))
+    with delivered(), pytest.raises(owner_client.exceptions.RequestError):
+        owner_client.notify_workers(
+            Subject="", MessageText="Hello", WorkerIds=[worker_id_of(worker)]
+        )
+    assert mail.outbox == []
+
+
+def test_the_job_mails_only_the_notices_it_is_given(requester, worker, other_worker, email_on):
+    for each in (worker, other_worker):
+        each.email_verified_at = timezone.now()
+        each.save()
+    mine, _ = (
+        WorkerNotice.objects.create(requester=requester, worker=w, subject="S", message="M")
+        for w in (worker, other_worker)
+    )
+    assert notice_email_job([mine.pk]) == 1
+    assert [m.to for m in mail.outbox] == [[worker.email]]

@@ -6,11 +6,14 @@ ListWorkersWithQualificationType (Status, paginated); only the type's owner gran
 from __future__ import annotations
 
 import pytest
+from django.core import mail
+from django.utils import timezone
 
 from apps.mturk.models import WorkerNotice, WorkerQualification
 from apps.mturk.requirements import APPROVAL_RATE, LOCALE
 from apps.mturk.workers import worker_id_of
 from tests import factories
+from tests.helpers.mail import delivered
 from tests.helpers.web import client_for
 
 TYPE = {
@@ -196,3 +199,19 @@ def test_a_deleted_types_grants_stay_but_it_is_granted_no_more(owner_client, typ
         )
     assert error_of(raised)[0] == "AWS.MechanicalTurk.QualificationTypeDoesNotExist"
     assert WorkerQualification.objects.get().status == "Granted"
+
+
+def test_a_grant_with_a_notification_is_mailed_to_a_verified_worker(
+    owner_client, type_id, worker, email_on
+):
+    worker.email_verified_at = timezone.now()
+    worker.save()
+    with delivered():
+        owner_client.associate_qualification_with_worker(
+            QualificationTypeId=type_id, WorkerId=worker_id_of(worker), IntegerValue=87
+        )
+        owner_client.associate_qualification_with_worker(  # no notification: no mail
+            QualificationTypeId=type_id, WorkerId=worker_id_of(worker), SendNotification=False
+        )
+    [message] = mail.outbox
+    assert message.to == [worker.email] and "Knows birds" in message.subject
