@@ -176,3 +176,63 @@ def test_a_rejected_answer_leaves_the_consensus_and_an_override_brings_it_back(
                 requester=requester, assignment_id=row.assignment_id, override_rejection=True
             )
     assert Item.objects.get(pk=item_id).final_label == "dog"
+
+
+def test_a_blocked_workers_answer_keeps_its_assignment_and_the_item_is_decided_without_it(
+    requester, api_client_for, hit_type, sync_q, django_capture_on_commit_callbacks
+):
+    """MaxAssignments stands after a block (found by tests/live/test_mturk_crowd.py: HITs of
+    MaxAssignments 3 got a 4th assignment): the blocked worker's answers leave the consensus,
+    their submitted assignments keep their slots, and the items are decided on the rest."""
+    from apps.mturk.models import MturkAssignment
+    from apps.tasks.models import Assignment
+    from apps.tasks.selectors.invariants import project_invariants_broken
+    from apps.workers.services import worker_block
+
+    truth = make_hits(hit_type, 2, wanted=3)
+    marked = mark(api_client_for, requester, hit_type, field="category", labels=LABELS)
+    assert marked.status_code == 200
+    project = hit_type.project
+    project.refresh_from_db()
+    for _ in range(2):
+        answer_all(factories.WorkerFactory(), project, truth.__getitem__)
+    spammer = factories.WorkerFactory()
+    answer_all(spammer, project, lambda item_id: "dog" if truth[item_id] == "cat" else "cat")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_block(worker=spammer, project=project, reason="Spam.", by=requester)
+
+    assert Answer.objects.counted().filter(worker=spammer).count() == 0
+    kept = Assignment.objects.filter(worker=spammer).values_list("state", flat=True)
+    assert set(kept) == {Assignment.State.SUBMITTED}
+    assert MturkAssignment.objects.filter(task_assignment__worker=spammer).count() == 2
+    assert set(HIT.objects.filter(project=project).values_list("slots_taken", flat=True)) == {3}
+    assert assignment_claim(worker=factories.WorkerFactory(), project=project) is None
+    items = Item.objects.filter(project=project)
+    assert {item.pk: (item.state, item.final_label) for item in items} == {
+        pk: (Item.State.CONSENSUS, label) for pk, label in truth.items()
+    }
+    assert project_invariants_broken(project_id=project.pk) == {}
+
+
+def test_an_item_whose_every_assignment_is_in_is_decided_on_the_answers_that_count(
+    requester, api_client_for, hit_type, sync_q
+):
+    """Answers outside the label set carry none: with every assignment in, the item is
+    decided on the one that counts rather than left waiting for answers that cannot come."""
+    from apps.tasks.selectors.invariants import project_invariants_broken
+
+    truth = make_hits(hit_type, 1, wanted=2)
+    (item_id,) = truth
+    marked = mark(api_client_for, requester, hit_type, field="category", labels=LABELS)
+    assert marked.status_code == 200
+    project = hit_type.project
+    project.refresh_from_db()
+    answer_all(factories.WorkerFactory(), project, truth.__getitem__)
+    answer_all(factories.WorkerFactory(), project, lambda item_id: "horse")
+    factories.WorkerFactory()  # a worker who could still answer, were the HIT not full
+    assert aggregate_now(project)
+
+    item = Item.objects.get(pk=item_id)
+    assert (item.state, item.final_label) == (Item.State.CONSENSUS, truth[item_id])
+    assert project_invariants_broken(project_id=project.pk) == {}

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Avg, Count, F, Q, QuerySet, Subquery, Value
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from apps.tasks.models import COUNTED_ANSWERS, AggregationRun, Answer, Assignment, Item, Project
+from apps.tasks.models import (
+    COUNTED_ANSWERS,
+    HIT,
+    AggregationRun,
+    Answer,
+    Assignment,
+    Item,
+    Project,
+)
 from apps.tasks.selectors.eligibility import eligible_workers
 from apps.workers.models import Block
 from hitlcrowd.errors import one_or_not_found
@@ -137,3 +146,25 @@ def items_nobody_may_answer(*, project: Project) -> list[int]:
         .order_by()
     )
     return list(served.values_list("hit__item_id", flat=True))
+
+
+def items_no_answer_to_come(*, project: Project) -> list[int]:
+    """Items of an MTurk project to which no answer can come any more: their HIT has all its
+    MaxAssignments (answers_wanted) assignments submitted, counted or not (a blocked worker's
+    or a rejected one keeps its slot: services/discard.py), or it expired and no live lease
+    is left on it. One query."""
+    submitted = (
+        Assignment.objects.filter(
+            hit=OuterRef("pk"), state=Assignment.State.SUBMITTED, superseded_by__isnull=True
+        )
+        .order_by()
+        .values("hit")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    leased = Assignment.objects.filter(hit=OuterRef("pk"), state=Assignment.State.LEASED)
+    hits = HIT.objects.filter(project=project, is_gold=False).annotate(
+        submitted=Coalesce(Subquery(submitted), Value(0))
+    )
+    over = Q(submitted__gte=F("answers_wanted")) | (Q(state=HIT.State.EXPIRED) & ~Exists(leased))
+    return list(hits.filter(over).values_list("item_id", flat=True))

@@ -101,9 +101,13 @@ def blocked_answers_counted(project_id: int) -> list[int]:
 
 
 def discarded_answers_counted(project_id: int) -> list[int]:
-    """Discarded answers whose assignment still holds a slot (not `discarded`)."""
+    """Discarded answers whose assignment still holds a slot (not `discarded`); on an MTurk
+    project a submitted assignment keeps its slot (services/discard.py), a lease does not."""
     answers = Answer.objects.filter(project_id=project_id, discarded_at__isnull=False)
-    return _ids(answers.exclude(assignment__state=Assignment.State.DISCARDED))
+    keep = [Assignment.State.DISCARDED]
+    if Project.objects.filter(pk=project_id, kind=Project.Kind.MTURK).exists():
+        keep.append(Assignment.State.SUBMITTED)
+    return _ids(answers.exclude(assignment__state__in=keep))
 
 
 INVARIANTS: dict[str, Callable[[int], list[int]]] = {
@@ -117,16 +121,18 @@ INVARIANTS: dict[str, Callable[[int], list[int]]] = {
 }
 
 
-# No consensus moves an MTurk project's items on: they wait while their HIT is done or expired.
-NATIVE_ONLY = frozenset({"waiting_not_servable", "waiting_hit_closed"})
+# No consensus moves the items of an MTurk project without a label set (free-form answers)
+# on: they wait while their HIT is done or expired. With a categorical field they are decided
+# like a native project's once every assignment is in (services/consensus/overlap.py).
+CONSENSUS_ONLY = frozenset({"waiting_not_servable", "waiting_hit_closed"})
 
 
 def project_invariants(*, project_id: int) -> dict[str, list[int]]:
     """Per invariant (docs/state.md), the ids of the rows breaking it (items, HITs or answers,
     as each check says); every list empty when the project's state is sound."""
-    kind = Project.objects.values_list("kind", flat=True).get(pk=project_id)
+    project = Project.objects.only("kind", "labels").get(pk=project_id)
     return {
-        name: [] if kind != Project.Kind.NATIVE and name in NATIVE_ONLY else check(project_id)
+        name: [] if not project.has_consensus and name in CONSENSUS_ONLY else check(project_id)
         for name, check in INVARIANTS.items()
     }
 

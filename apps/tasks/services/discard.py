@@ -18,6 +18,14 @@ What changes, set-based (one statement per table, whatever the number of answers
 - a consensus run is queued: it re-decides answers_wanted (and the queue) for every item on
   the answers that still count.
 
+An MTurk project (a HIT type) differs: a submitted assignment keeps its slot. The requester
+asked and pays for MaxAssignments assignments a HIT and reviews each one (ApproveAssignment,
+RejectAssignment): a blocked worker's answer leaves the consensus, but its assignment stays
+submitted and the HIT gets no extra one (the live crowd run found HITs of MaxAssignments 3
+with 4 assignments, tests/live/test_mturk_crowd.py). Its item is decided on the answers that
+still count once every assignment is in (services/consensus/overlap.py), and an item in
+review stays there. Only live leases end and give their slots back.
+
 Lock order (hitlcrowd/locking.py): items, then assignments, then HITs, each in id order.
 """
 
@@ -62,7 +70,11 @@ def answers_discard(
     workers = sorted(set(worker_ids))
     if not workers:
         return Discarded()
-    holding = [Assignment.State.SUBMITTED, *([Assignment.State.LEASED] if leases else [])]
+    mturk = Project.objects.filter(pk=project_id, kind=Project.Kind.MTURK).exists()
+    holding = [
+        *([] if mturk else [Assignment.State.SUBMITTED]),
+        *([Assignment.State.LEASED] if leases else []),
+    ]
     assignments = Assignment.objects.filter(
         project_id=project_id, worker_id__in=workers, state__in=holding
     )
@@ -75,10 +87,14 @@ def answers_discard(
         assignments = assignments.filter(pk__in=chosen.values("assignment_id"))
     # Items losing an answer that counted (a superseded one already did not).
     losing = set(answers.filter(superseded_by__isnull=True).values_list("item_id", flat=True))
-    in_review = list(
-        Item.objects.filter(pk__in=losing, state=Item.State.NEEDS_REVIEW, is_gold=False)
-        .order_by()
-        .values_list("pk", flat=True)
+    in_review = (
+        []
+        if mturk  # no answer comes to replace the one it lost: it stays in review
+        else list(
+            Item.objects.filter(pk__in=losing, state=Item.State.NEEDS_REVIEW, is_gold=False)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
     )
     lock_in_id_order(Item, in_review)
     held = list(assignments.select_for_update().order_by("pk").values_list("pk", "hit_id", "state"))

@@ -21,7 +21,7 @@ from apps.tasks.aggregation import (
     vote_leads,
 )
 from apps.tasks.models import HIT, Item, Project
-from apps.tasks.selectors.consensus import items_nobody_may_answer
+from apps.tasks.selectors.consensus import items_no_answer_to_come, items_nobody_may_answer
 from apps.tasks.services.consensus.reading import (
     ProjectAnswers,
     crowd_items,
@@ -75,7 +75,10 @@ def overlap_rows(
     settled = (np.asarray(state) == Item.State.CONSENSUS) & (np.asarray(stored_code) == label)
     stuck = np.isin(np.asarray(pk, dtype=np.int64), items_nobody_may_answer(project=project))
     extra = np.asarray([more or 0 for more in extra], dtype=np.int64)
-    rows = _OverlapInput(answered, top, lead, np.asarray(wanted), extra, settled, stuck)
+    all_in = np.zeros(len(pk), dtype=bool)
+    if project.kind == Project.Kind.MTURK:
+        all_in = np.isin(np.asarray(pk, dtype=np.int64), items_no_answer_to_come(project=project))
+    rows = _OverlapInput(answered, top, lead, np.asarray(wanted), extra, settled, stuck, all_in)
     new_state, reasons, new_wanted, new_hit_state = _decide_many(project, rows)
     items = [
         Item(pk=row, state=new, review_reason=reason, updated_at=now)
@@ -97,7 +100,8 @@ def overlap_rows(
 class _OverlapInput:
     """Per item: counted answers, top posterior, vote lead, its HIT's answers wanted, answers an
     admin asked for beyond max_overlap (services/items.py item_send_back), whether it is settled (in
-    consensus with the same label) and whether no worker is left who may answer it."""
+    consensus with the same label), whether no worker is left who may answer it, and (MTurk
+    projects) whether no answer can come (every assignment in, or the HIT expired)."""
 
     answers: np.ndarray
     top: np.ndarray
@@ -106,6 +110,7 @@ class _OverlapInput:
     extra: np.ndarray
     settled: np.ndarray
     stuck: np.ndarray
+    all_in: np.ndarray
 
 
 def _vote_leads(project: Project, result: AggregationResult, answers: ProjectAnswers) -> np.ndarray:
@@ -124,10 +129,17 @@ def _decide_many(
     HIT state."""
     max_overlap = project.max_overlap + rows.extra
     min_overlap: int | np.ndarray = project.min_overlap
+    stuck = rows.stuck
     if project.kind == Project.Kind.MTURK:
         # Its HITs' MaxAssignments answers, no fewer (the requester asked and pays for them)
         # and no more (apps/mturk/services/categorical.py); overlap_rows leaves the HITs be.
-        min_overlap = max_overlap = np.maximum(rows.wanted.astype(np.int64), 1)
+        # Once no answer can come (every assignment in, or the HIT expired), the item is
+        # decided on the answers that count: a blocked worker's or a rejected answer is not
+        # replaced (services/discard.py).
+        wanted = np.maximum(rows.wanted.astype(np.int64), 1)
+        counted = np.clip(rows.answers, 1, wanted)
+        min_overlap = max_overlap = np.where(rows.all_in, counted, wanted)
+        stuck = stuck | rows.all_in  # none counting: review (nothing to decide it on)
     codes = overlap_decisions(
         rows.answers,
         rows.top,
@@ -138,7 +150,7 @@ def _decide_many(
         min_vote_lead=project.min_vote_lead,
         review_below=project.review_below,
         settled=rows.settled,
-        no_worker_left=rows.stuck,
+        no_worker_left=stuck,
     )
     decided = codes != NEED_MORE
     # slots_taken (live + submitted) is untouched: the claim serves this HIT while
