@@ -9,7 +9,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.mturk.models import AccessKey, HITType, MturkAssignment, MturkBonus, MturkHIT
-from apps.tasks.models import Assignment
+from apps.tasks.models import Assignment, Project
 from apps.workers.models import User
 from hitlcrowd.errors import NotFound, one_or_not_found
 
@@ -130,6 +130,14 @@ def hit_type_get(*, requester: User, hit_type_id: str) -> HITType:
     requester's is NotFound."""
     types = HITType.objects.select_related("project").filter(requester=requester)
     return one_or_not_found(types, hit_type_id=hit_type_id)
+
+
+def hit_type_of_project(*, project: Project) -> HITType | None:
+    """The HIT type whose project this is; None for a native project (no query for one).
+    Scope the project to its owner first."""
+    if project.kind != Project.Kind.MTURK:
+        return None
+    return HITType.objects.filter(project=project).first()
 
 
 # --- Assignments ------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ pages = [
         views.access_key_revoke_page,
         name="requester-mturk-key-revoke",
     ),
+    path(
+        "mturk/hit-types/<str:hit_type_id>/label-field/",
+        views.label_field_page,
+        name="requester-mturk-label-field",
+    ),
 ]
 
 # At the site's root: a question's form posts to <turkSubmitTo>/mturk/externalSubmit.

@@ -21,13 +21,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.mturk import selectors
+from apps.mturk.forms import LabelFieldForm
 from apps.mturk.services import access_keys as services
 from apps.mturk.services.categorical import FIELD_MAX, hit_type_label_field_set
+from apps.tasks.web.project_page import render_project_page
 from apps.tasks.web.views import requester_required
 from apps.workers.permissions import IsRequester
 from apps.workers.selectors import requester_balance
 from hitlcrowd import secretbox
-from hitlcrowd.errors import DomainError
+from hitlcrowd.errors import DomainError, InvalidInput
+from hitlcrowd.pages import form_add_refusal
 
 ERRORS = {
     401: OpenApiResponse(description="No or expired token."),
@@ -164,7 +167,9 @@ class HITTypeLabelFieldView(APIView):
         data = LabelFieldSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hit_type = selectors.hit_type_get(requester=request.user, hit_type_id=hit_type_id)
-        hit_type = hit_type_label_field_set(hit_type=hit_type, **data.validated_data)
+        hit_type = hit_type_label_field_set(
+            hit_type=hit_type, by=request.user, **data.validated_data
+        )
         return Response(LabelFieldOutputSerializer(hit_type).data)
 
 
@@ -202,6 +207,31 @@ def access_key_revoke_page(request: HttpRequest, key_id: int) -> HttpResponse:
     services.access_key_revoke(key=key)
     messages.success(request, f"Access key {key.access_key_id} revoked.")
     return redirect("requester-mturk")
+
+
+@requester_required
+@require_POST
+def label_field_page(request: HttpRequest, hit_type_id: str) -> HttpResponse:
+    """The project page's "Categorical answer field" form: the same service as the API's
+    PUT label-field/, its refusals under the form's fields (400)."""
+    hit_type = selectors.hit_type_get(requester=request.user, hit_type_id=hit_type_id)
+    clear = "clear" in request.POST
+    form = LabelFieldForm({"field": "", "labels": ""} if clear else request.POST)
+    if form.is_valid():
+        try:
+            hit_type_label_field_set(hit_type=hit_type, by=request.user, **form.cleaned_data)
+        except InvalidInput as exc:
+            form_add_refusal(form, exc)
+        else:
+            text = (
+                f"Answer field “{hit_type.label_field}” is categorical: its answers get a "
+                "consensus."
+                if hit_type.label_field
+                else "The answers are free form again."
+            )
+            messages.success(request, text)
+            return redirect(reverse("requester-project", args=[hit_type.project_id]) + "#mturk")
+    return render_project_page(request, hit_type.project, status=400, label_field_form=form)
 
 
 def _render_page(request: HttpRequest, *, new, status: int = 200) -> HttpResponse:

@@ -16,9 +16,12 @@ from django.db import transaction
 
 from apps.mturk.answers import ASSIGNMENT_FIELD, answer_value
 from apps.mturk.models import HITType, MturkAssignment
-from apps.tasks.models import Answer, Project
+from apps.tasks.audit import field_changes
+from apps.tasks.models import Answer, AuditEvent, Project
 from apps.tasks.models.projects import validate_label_set
+from apps.tasks.services.audit import audit_record
 from apps.tasks.services.consensus.scheduling import aggregation_enqueue
+from apps.workers.models import User
 from hitlcrowd.errors import InvalidInput
 from hitlcrowd.rawrows import update_rows
 
@@ -32,17 +35,30 @@ def label_of(value: str | None, labels: list[str]) -> str:
 
 
 @transaction.atomic
-def hit_type_label_field_set(*, hit_type: HITType, field: str, labels: list[str]) -> HITType:
+def hit_type_label_field_set(
+    *, hit_type: HITType, field: str, labels: list[str], by: User | None = None
+) -> HITType:
     """Mark `field` categorical with `labels` (both empty: free form again). The answers
-    already given are labeled from their stored XML, and a consensus run is requested."""
+    already given are labeled from their stored XML, and a consensus run is requested. A
+    change is a `project_update` event of the type's project, `by`'s (the API and the page)."""
     field, labels = _checked(field, labels)
     project = Project.objects.select_for_update().get(pk=hit_type.project_id)
+    before = {"labels": project.labels, "label_field": hit_type.label_field}
+    changes = field_changes(before, {"labels": labels, "label_field": field}, before)
     project.labels = labels
     project.save(update_fields=["labels", "updated_at"])
     hit_type.label_field = field
     hit_type.save(update_fields=["label_field"])
     hit_type.project = project
     _label_answers(hit_type, field, labels)
+    if changes:
+        audit_record(
+            project_id=project.pk,
+            actor=by,
+            action=AuditEvent.Action.PROJECT_UPDATE,
+            obj=project,
+            changes=changes,
+        )
     if labels:
         transaction.on_commit(lambda: aggregation_enqueue(project_id=project.pk))
     return hit_type

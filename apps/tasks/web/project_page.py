@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.models.selectors import auto_label_threshold
+from apps.mturk.forms import LabelFieldForm
+from apps.mturk.selectors import hit_type_of_project
 from apps.panels.selectors import panel_entry_url, panel_link_list_for_project
 from apps.panels.web.forms import PanelLinkForm
 from apps.tasks.exports import FORMAT_TITLES
@@ -31,6 +33,7 @@ def render_project_page(
     blocking_form: BlockingForm | None = None,
     panel_form: PanelLinkForm | None = None,
     visibility_form: VisibilityForm | None = None,
+    label_field_form: LabelFieldForm | None = None,
 ) -> HttpResponse:
     """The project page; a form given replaces that section's blank one. Scope `project`
     to the requester first (project_get_for_requester)."""
@@ -56,8 +59,18 @@ def render_project_page(
             for link in panel_link_list_for_project(project=project)
         ],
         "panel_form": panel_form or PanelLinkForm(),
+        **_mturk_section(project, label_field_form),
     }
     return render(request, "tasks/project_detail.html", context, status=status)
+
+
+def _mturk_section(project: Project, form: LabelFieldForm | None) -> dict:
+    """An MTurk project's HIT type and its categorical-field form (apps/mturk/views.py)."""
+    hit_type = hit_type_of_project(project=project)
+    if hit_type is None:
+        return {"hit_type": None}
+    initial = {"field": hit_type.label_field, "labels": "\n".join(project.labels)}
+    return {"hit_type": hit_type, "label_field_form": form or LabelFieldForm(initial=initial)}
 
 
 def labeled_counts(counts: dict[str, int]) -> list[tuple[str, str, int]]:
