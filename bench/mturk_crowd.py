@@ -9,11 +9,11 @@ old HITs hard-code it), marks its answer field `breed` categorical through the R
 (`PUT mturk/hit-types/{id}/label-field/`) and creates one HIT per image of a real data set
 (../shared/data/dog: Zhou et al. 2012, 4 dog breeds, answers of real crowd workers and the
 true breeds). The crowd works through the worker side exactly as a browser without scripts
-would: log in, open the task page (its preview frame), Accept, load the question in the
-frame, post its form to externalSubmit from the sandboxed frame (no cookie goes with it), or
-Return the HIT. Each "real" worker is one of the data set's most active workers and answers
-what that worker answered (a HIT whose image they never labeled is returned: it is not
-offered to them again); a spammer answers at random. Then the requester reads the consensus
+would: log in, open the task page (its preview frame), Accept (the HIT previewed), load the
+question in the frame, post its form to externalSubmit from the sandboxed frame (no cookie goes
+with it), or Return the HIT. Each "real" worker is one of the data set's most active workers
+and answers what that worker answered (a HIT whose image they never labeled is returned: it is
+not offered to them again); a spammer answers at random. Then the requester reads the consensus
 through the native REST API, reviews every assignment with ListAssignmentsForHIT,
 GetAssignment, ApproveAssignment and RejectAssignment, and the report holds plain figures
 (tests/live/test_mturk_crowd.py checks the invariants on them).
@@ -213,6 +213,16 @@ class Errors:
             self.unexpected.append(entry)
 
 
+def form_fields(page: str, form_id: str) -> dict[str, str]:
+    """What a browser posts for the form `form_id`: its inputs' names and values (the CSRF
+    token, the previewed HIT's id)."""
+    found = re.search(rf'<form [^>]*id="{form_id}"[^>]*>(.*?)</form>', page, re.S)
+    if not found:
+        raise RuntimeError(f"no form {form_id} on the page")
+    fields = re.findall(r'<input [^>]*name="([^"]+)"[^>]*value="([^"]*)"', found.group(1))
+    return {name: html.unescape(value) for name, value in fields}
+
+
 def _csrf(page: str) -> str:
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     if not found:
@@ -305,7 +315,7 @@ class Crowd:
             self._frame(session, page.text)  # the preview, as the browser loads it
             accept = f"{self.base_url}/work/projects/{self.project_id}/accept/"
             page = self.errors.check(
-                session.post(accept, data={"csrfmiddlewaretoken": _csrf(page.text)}), "accept"
+                session.post(accept, data=form_fields(page.text, "accept-form")), "accept"
             )
             if page.status_code == 403:
                 worker.blocked = True
@@ -343,8 +353,8 @@ class Crowd:
         action = re.search(r'<form method="post" action="([^"]+)" id="return-form"', page)
         response = self.errors.check(
             session.post(
-                urljoin(self.base_url + "/", action.group(1)),
-                data={"csrfmiddlewaretoken": _csrf(page)},
+                urljoin(self.base_url + "/", html.unescape(action.group(1))),
+                data=form_fields(page, "return-form"),
             ),
             "return",
         )
