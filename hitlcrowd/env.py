@@ -74,6 +74,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def env_previous_keys(
+    name: str, *, current: str | None, current_name: str, min_length: int
+) -> list[str]:
+    """Keys a current key replaced (a comma list, newest first), still accepted for reading
+    what they wrote. Each is as long as the current key must be, none is the current key or
+    given twice, and there is a current key to replace them: anything else is a mistake that
+    would leave secrets unreadable later, so start-up stops naming the variable."""
+    keys = env_list(name, [])
+    if not keys:
+        return []
+    if current is None:
+        raise ImproperlyConfigured(f"{name} is set but {current_name} is not: set the new key.")
+    for position, key in enumerate(keys, start=1):
+        if len(key) < min_length:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is shorter than {min_length} characters"
+            )
+        if key == current:
+            raise ImproperlyConfigured(f"{name}: key {position} is {current_name} itself")
+    if len(set(keys)) != len(keys):
+        raise ImproperlyConfigured(f"{name}: a key is given twice")
+    return keys
+
+
 def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str | None:
     value = env_str(name, default)
     if value is None:

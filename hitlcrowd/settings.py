@@ -18,6 +18,7 @@ from hitlcrowd.env import (
     env_choice,
     env_int,
     env_list,
+    env_previous_keys,
     env_rate,
     env_str,
     env_url,
@@ -43,6 +44,11 @@ if ENCRYPTION_KEY is not None and len(ENCRYPTION_KEY) < 32:
     raise ImproperlyConfigured("ENCRYPTION_KEY must be at least 32 characters (a random string)")
 if ENCRYPTION_KEY is None and DEBUG:
     ENCRYPTION_KEY = f"derived-for-development-only:{SECRET_KEY}"
+# Rotation (hitlcrowd/secretbox.py): the keys ENCRYPTION_KEY replaced, newest first, still
+# tried when decrypting until `manage.py reencrypt_secrets` has rewritten every secret.
+ENCRYPTION_KEYS_PREVIOUS = env_previous_keys(
+    "ENCRYPTION_KEYS_PREVIOUS", current=ENCRYPTION_KEY, current_name="ENCRYPTION_KEY", min_length=32
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -54,6 +54,30 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         ),
         ({"DEBUG": "true", "PASSWORD_RESET_RATE_PER_EMAIL": "3"}, "PASSWORD_RESET_RATE_PER_EMAIL"),
         ({"DEBUG": "true", "ENCRYPTION_KEY": "short"}, "ENCRYPTION_KEY must be at least 32"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "x" * 50, "ENCRYPTION_KEYS_PREVIOUS": "o" * 40},
+            "ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is not",
+        ),
+        (
+            {
+                "DEBUG": "true",
+                "ENCRYPTION_KEY": "n" * 40,
+                "ENCRYPTION_KEYS_PREVIOUS": "o" * 40 + ",old",
+            },
+            "ENCRYPTION_KEYS_PREVIOUS: key 2 is shorter than 32 characters",
+        ),
+        (
+            {"DEBUG": "true", "ENCRYPTION_KEY": "n" * 40, "ENCRYPTION_KEYS_PREVIOUS": "n" * 40},
+            "ENCRYPTION_KEYS_PREVIOUS: key 1 is ENCRYPTION_KEY itself",
+        ),
+        (
+            {
+                "DEBUG": "true",
+                "ENCRYPTION_KEY": "n" * 40,
+                "ENCRYPTION_KEYS_PREVIOUS": f"{'o' * 40}, {'o' * 40}",
+            },
+            "ENCRYPTION_KEYS_PREVIOUS: a key is given twice",
+        ),
         ({"DEBUG": "true", "MTURK_MAX_BODY_BYTES": "10"}, "MTURK_MAX_BODY_BYTES must be at least"),
         ({"DEBUG": "true", "MTURK_RATE_PER_REQUESTER": "100"}, "MTURK_RATE_PER_REQUESTER must"),
     ],

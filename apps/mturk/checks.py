@@ -19,7 +19,8 @@ def encryption_key_set(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             f"{secretbox.VARIABLE} is not set: MTurk access keys cannot be created or verified.",
             hint=f"Set {secretbox.VARIABLE} (or {secretbox.VARIABLE}_FILE) to a random string of "
             f"at least {secretbox.MIN_KEY_LENGTH} characters, and keep it: the stored secrets "
-            "are unreadable under another key.",
+            f"are unreadable under another key (to change it, keep the old one in "
+            f"{secretbox.PREVIOUS}: docs/deploy.md).",
             id="mturk.E001",
         )
     ]

@@ -92,3 +92,39 @@ def access_key_touch(*, key: AccessKey, now: datetime | None = None) -> None:
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY)
     AccessKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
     key.last_used_at = now
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    """What access_keys_reencrypt did: secrets rewritten under the current ENCRYPTION_KEY,
+    secrets already under it, and secrets no configured key opens (left as they are)."""
+
+    rewritten: int
+    current: int
+    undecryptable: list[str]
+
+
+@transaction.atomic
+def access_keys_reencrypt() -> Reencrypted:
+    """Rewrite every stored secret (live and revoked keys) under the current ENCRYPTION_KEY,
+    after a rotation (hitlcrowd/secretbox.py). One transaction holding the rows: all of them
+    are rewritten or none. Idempotent: a secret already under the current key is left alone,
+    so a second run rewrites nothing. A secret no key opens is named, not changed."""
+    keys = list(
+        AccessKey.objects.select_for_update()
+        .order_by("pk")
+        .only("pk", "access_key_id", "secret_encrypted")
+    )
+    changed, undecryptable = [], []
+    for key in keys:
+        try:
+            token = secretbox.reencrypt(purpose=SECRET_PURPOSE, token=key.secret_encrypted)
+        except secretbox.Undecryptable:
+            undecryptable.append(key.access_key_id)
+            continue
+        if token is not None:
+            key.secret_encrypted = token
+            changed.append(key)
+    AccessKey.objects.bulk_update(changed, ["secret_encrypted"], batch_size=500)
+    current = len(keys) - len(changed) - len(undecryptable)
+    return Reencrypted(rewritten=len(changed), current=current, undecryptable=undecryptable)
