@@ -4,6 +4,7 @@
     .venv/bin/python bench/mturk.py --concurrency 1 4 8 --create 2000
     .venv/bin/python bench/mturk.py --sizes 10000 100000 1000000 --keep-db
     .venv/bin/python bench/mturk.py --profile              # in-process: queries, CPU ms/call
+    .venv/bin/python bench/mturk.py --create 50 --concurrency 4 --lists ListAssignmentsForHIT
 
 Self-contained: creates its own database (hitlcrowd_mturk_bench, dropped at the end unless
 --keep-db), a requester and an access key, starts gunicorn on 127.0.0.1 (bench/_server.py:
@@ -64,6 +65,7 @@ HIT_TYPE = {
 }
 LIFETIME = 7 * 24 * 3600
 UNSUPPORTED = "AWS.MechanicalTurk.UnsupportedOperation"
+LISTS = ("ListHITs", "ListAssignmentsForHIT")
 
 
 @dataclass
@@ -78,6 +80,8 @@ class BenchConfig:
     gunicorn_threads: int = 4
     rate: str | None = None  # MTURK_RATE_PER_REQUESTER for the server (None: never refuses)
     quiet: bool = False
+    lists: tuple[str, ...] = LISTS  # the List* operations walked at each size
+    port: int = 0  # gunicorn's (0: a free one)
 
 
 @dataclass
@@ -167,6 +171,10 @@ def parse_args() -> tuple[BenchConfig, argparse.Namespace]:
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--rate", help="MTURK_RATE_PER_REQUESTER for the server (e.g. 100/s)")
+    parser.add_argument(
+        "--lists", nargs="+", choices=LISTS, default=list(LISTS), help="List* walked at each size"
+    )
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's (0: a free one)")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
         "--profile", action="store_true", help="queries and CPU ms per call, no HTTP"
@@ -182,6 +190,8 @@ def parse_args() -> tuple[BenchConfig, argparse.Namespace]:
         gunicorn_workers=args.gunicorn_workers,
         gunicorn_threads=args.gunicorn_threads,
         rate=args.rate,
+        lists=tuple(args.lists),
+        port=args.port,
     )
     return config, args
 
@@ -217,7 +227,7 @@ def run_bench(config: BenchConfig, dsn: str) -> Report:
     env.pop("REDIS_URL", None)
     if config.rate:
         env["MTURK_RATE_PER_REQUESTER"] = config.rate
-    port = free_port()
+    port = config.port or free_port()
     server = start_gunicorn(
         port=port,
         workers=config.gunicorn_workers,
@@ -512,6 +522,8 @@ def size_phase(client, requester, crowd: Crowd, size: int, config: BenchConfig, 
         ),
     }
     for operation, (method, params, key) in lists.items():
+        if operation not in config.lists:
+            continue
         if operation in report.unsupported:
             result["walks"][operation] = None
             continue
