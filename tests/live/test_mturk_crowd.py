@@ -16,10 +16,11 @@ import pytest
 # The crowd takes 50-105 s on the shared 2-core machine (load 4-7); the cap leaves room.
 CONFIG = mturk_crowd.CrowdConfig(hits=80, real_workers=8, spammers=1, port=8650, seconds=240)
 # The consensus of 3 answers a HIT from these workers (each 60-78% right on the whole set)
-# against the images' true breeds: measured 73.8-78.8% in three runs (docs/mturk.md), with the
-# majority vote of the same answers 72.5-77.5%. Which worker takes which HIT depends on timing.
-CONSENSUS_FLOOR = 0.70
-MAJORITY_MARGIN = 0.05  # the consensus is never worse than majority vote by more than this
+# against the images' true breeds: 72.5-78.8% in five runs (docs/mturk.md), the majority vote of
+# the same answers 72.5-80.0%. Which worker takes which HIT depends on timing, and on 80 items
+# one run's accuracy has a standard error of ~5 points: the bars sit ~2 of them below.
+CONSENSUS_FLOOR = 0.65
+MAJORITY_MARGIN = 0.075  # never worse than majority vote by more than this (seen: 2.5 points)
 # The spam-score rule (upper end of its 95% interval below 0.5, checked at 10, 16, 20, 30...
 # answers) blocked a real worker who was 50% right in one run, about 60% in another: on 4
 # breeds that is little better than chance, so such a block is the rule doing its job. One
