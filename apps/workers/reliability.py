@@ -27,6 +27,17 @@ included, and blocks if a rule still fails. A spammer's real answers stop at the
 failing check as before; the block comes five gold answers later (15-18 answers in all in
 the CI simulator, tests/live/test_simulate.py). The gold rule blocks at once: it is direct
 proof. Without gold left for the worker, a failure blocks as it always did.
+
+A worker the rules pass at their first check (10 answers) with a spam score below SPAM_DOUBT
+starts a gold check too: on 4 labels a random worker passes that check about one time in six
+by luck, and its next failure (at 16) plus a gold check came only after 23-27 answers live.
+Passed with doubt, the same worker is judged after 15 answers and five gold. Offline
+(bench/blocking.py's crowd, 4 labels, 12 seeds) every random worker who passed the first check
+scored below 0.4 there, against 3% of reliable workers (none of those at 0.8 accuracy; on
+2 labels 14-21%): their doubt costs five gold answers, and the check clears them. Once a
+check's gold answers are in, the claim serves the worker nothing until the verdict
+(tasks selectors.gold_check_answered), so answers given while the run is on its way do not
+push a spammer's block past 20 (docs/benchmarks-blocking.md, "The gold check").
 """
 
 from __future__ import annotations
@@ -42,6 +53,8 @@ INTERVAL = 0.95
 # Gold answers a gold check waits for before its verdict: the check right after a failure
 # shares most of its answers with the failed one (16 of 20) and passed a random worker.
 GOLD_CHECK_ANSWERS = 5
+# A worker passed at their first check with a spam score below this starts a gold check.
+SPAM_DOUBT = 0.4
 PRIOR = 1.0  # Beta(1, 1): uniform before any answer
 
 

@@ -15,6 +15,7 @@ from apps.workers.ledger import AnswerChoice, clean_reason, ledger_reject_answer
 from apps.workers.models import Block, Qualification, User, WorkerStats
 from apps.workers.reliability import (
     GOLD_CHECK_ANSWERS,
+    SPAM_DOUBT,
     SPAM_MIN_EVIDENCE,
     BlockRules,
     answers_block_reason,
@@ -293,10 +294,12 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         np.array([np.nan if row["skill"] is None else row["skill"] for row in rows], dtype=float),
         np.array([done["answers"] - done["gold_answers"] for done in checked], dtype=float),
     )
-    spam_high = _checked_spam_high(checked)
+    spam_scores_checked = _checked_spam(checked)
     on_check = _on_gold_check(project, [row["worker_id"] for row in rows])
     blocks, starts, ends = [], [], []
-    for row, done, skill_high, spam in zip(rows, checked, high.tolist(), spam_high, strict=True):
+    for row, done, skill_high, (spam_point, spam) in zip(
+        rows, checked, high.tolist(), spam_scores_checked, strict=True
+    ):
         worker_id = row["worker_id"]
         if worker_id in spared:
             continue
@@ -307,9 +310,11 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
             rules=rules, answers=done["answers"], skill_high=skill_high, spam_high=spam
         )
         if gold_reason is None:  # failed gold is direct proof: no gold check to start or wait
-            step = _gold_check_step(project, worker_id, on_check, done, failed=reason is not None)
+            doubt = reason is None and _in_doubt(project, rules, done, spam_point)
+            failed = reason is not None or doubt
+            step = _gold_check_step(project, worker_id, on_check, done, failed=failed)
             if step == "start":
-                starts.append((worker_id, done, reason))
+                starts.append((worker_id, done, reason or _doubt_reason(spam_point)))
                 continue
             if step == "wait":
                 continue
@@ -383,10 +388,10 @@ def _gold_check_set(
         )
 
 
-def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
-    """The spam score's upper bound over the answers each check covers; None (no verdict)
-    below SPAM_MIN_EVIDENCE answers of evidence."""
-    out: list[float | None] = [None] * len(checked)
+def _checked_spam(checked: list[dict[str, Any]]) -> list[tuple[float | None, float | None]]:
+    """The spam score and its interval's upper bound over the answers each check covers;
+    (None, None) (no verdict) below SPAM_MIN_EVIDENCE answers of evidence."""
+    out: list[tuple[float | None, float | None]] = [(None, None)] * len(checked)
     due = [
         index
         for index, done in enumerate(checked)
@@ -395,10 +400,22 @@ def _checked_spam_high(checked: list[dict[str, Any]]) -> list[float | None]:
     ]
     if due:
         counts = np.stack([np.asarray(checked[i]["spam_counts"], dtype=float) for i in due])
-        _, _, high = spam_scores(counts)
-        for index, value in zip(due, high.tolist(), strict=True):
-            out[index] = _number(value)
+        score, _, high = spam_scores(counts)
+        for index, point, top in zip(due, score.tolist(), high.tolist(), strict=True):
+            out[index] = (_number(point), _number(top))
     return out
+
+
+def _in_doubt(project: Project, rules: BlockRules, done: dict, spam_point: float | None) -> bool:
+    """A worker the rules pass at their first check with a spam score below SPAM_DOUBT
+    (reliability.py): a gold check settles it before they give much more real work."""
+    if rules.below_spam_score <= 0 or spam_point is None or spam_point >= SPAM_DOUBT:
+        return False
+    return done["answers"] == project.qualification_size + settings.BLOCK_CHECK_EVERY
+
+
+def _doubt_reason(spam_point: float | None) -> str:
+    return f"spam score {spam_point:.2f} in doubt (below {SPAM_DOUBT:g}) at the first check"
 
 
 @transaction.atomic

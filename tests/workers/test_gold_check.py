@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from apps.tasks.errors import NotQualified
-from apps.tasks.models import Answer, AuditEvent
+from apps.tasks.models import HIT, Answer, AuditEvent
 from apps.tasks.services.assignments.claim import assignment_claim
 from apps.workers.models import Block, WorkerStats
 from apps.workers.services import block_check_sizes, worker_stats_store
@@ -196,3 +196,81 @@ def test_a_gold_check_is_judged_with_its_fifth_gold_answer_between_checkpoints(
     assert size(14, 6) == 14  # the fifth: judged on all 14 answers
     stored[worker.pk]["gold_check_gold"] = None  # not on a check: checkpoints only
     assert size(14, 6) == 0 and size(20, 6) == 20
+
+
+# Passes the rules at the first check (interval up to 0.71) with a spam score of 0.37.
+DOUBTFUL = np.array([[3.0, 1, 0], [1, 2, 0], [1, 1, 1]])
+
+
+def test_a_worker_passed_in_doubt_at_the_first_check_starts_a_gold_check(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    doubtful, good = factories.WorkerFactory(), factories.WorkerFactory()
+    rows = [check_row(doubtful.pk, DOUBTFUL), check_row(good.pk, GOOD)]
+
+    assert worker_stats_store(project=project, stats=rows) == []
+
+    checks = dict(
+        WorkerStats.objects.filter(project=project).values_list("worker", "gold_check_at")
+    )
+    assert checks == {doubtful.pk: 10, good.pk: None}
+    event = AuditEvent.objects.get(project=project, action="worker_gold_check")
+    assert "in doubt" in event.changes["reason"]
+
+
+def test_doubt_starts_no_gold_check_after_the_first_check_or_without_gold(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    later = factories.WorkerFactory()
+    assert (
+        worker_stats_store(project=project, stats=[check_row(later.pk, DOUBTFUL * 2, answers=20)])
+        == []
+    )
+    assert WorkerStats.objects.get(worker=later, project=project).gold_check_at is None
+
+    no_gold, _ = project_with_gold(requester, real=5, gold=0)
+    first = factories.WorkerFactory()
+    assert worker_stats_store(project=no_gold, stats=[check_row(first.pk, DOUBTFUL)]) == []
+    assert WorkerStats.objects.get(worker=first, project=no_gold).gold_check_at is None
+
+
+def test_a_doubt_check_blocks_only_if_a_rule_then_fails(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    spammer, honest = factories.WorkerFactory(), factories.WorkerFactory()
+    rows = [check_row(spammer.pk, DOUBTFUL), check_row(honest.pk, DOUBTFUL)]
+    worker_stats_store(project=project, stats=rows)
+
+    verdicts = [
+        check_row(spammer.pk, DOUBTFUL + CONSTANT * 2, answers=15, gold=5),
+        check_row(honest.pk, DOUBTFUL + GOOD, answers=15, gold=5),
+    ]
+    blocks = worker_stats_store(project=project, stats=verdicts)
+
+    assert [block.worker_id for block in blocks] == [spammer.pk]
+    assert not WorkerStats.objects.filter(project=project, gold_check_at__isnull=False).exists()
+
+
+def test_a_worker_whose_check_gold_is_in_gets_nothing_until_the_verdict(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=8)
+    worker = factories.WorkerFactory()
+    stats = factories.WorkerStatsFactory(
+        worker=worker, project=project, gold_check_at=10, gold_check_gold=1
+    )
+    gold_hits = list(HIT.objects.filter(project=project, is_gold=True).order_by("id"))
+    for hit in gold_hits[:5]:
+        factories.AnswerFactory(assignment__hit=hit, assignment__worker=worker)
+
+    lease = assignment_claim(worker=worker, project=project)
+    assert lease.hit.is_gold  # 4 gold answers since the check started: one more is wanted
+
+    lease.delete()
+    factories.AnswerFactory(assignment__hit=gold_hits[5], assignment__worker=worker)
+
+    assert assignment_claim(worker=worker, project=project) is None  # 5 since: the verdict's
+
+    WorkerStats.objects.filter(pk=stats.pk).update(gold_check_at=None, gold_check_gold=None)
+    assert assignment_claim(worker=worker, project=project) is not None  # cleared: work again

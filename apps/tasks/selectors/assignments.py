@@ -35,7 +35,8 @@ from apps.tasks.models import (
     Project,
 )
 from apps.tasks.selectors.visibility import project_visible_q
-from apps.workers.models import LedgerEntry, Qualification, User
+from apps.workers.models import LedgerEntry, Qualification, User, WorkerStats
+from apps.workers.reliability import GOLD_CHECK_ANSWERS
 from apps.workers.selectors import block_notice_probed, worker_ledger_notes
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
 from hitlcrowd.errors import NotFound, one_or_not_found
@@ -142,6 +143,23 @@ def gold_left_for(*, worker_id: int, project: Project) -> bool:
     """Whether a gold claim could give the worker a gold HIT now (the reliability's gold
     check): the claim's own rule for a free HIT of the gold pool."""
     return sql.free_hits(worker_id=worker_id, project=project, gold=True).exists()
+
+
+def gold_check_answered(*, worker: User, project: Project) -> bool:
+    """Whether a worker on a gold check has given the gold answers its verdict waits for
+    (reliability.GOLD_CHECK_ANSWERS since it started): the claim then serves nothing until
+    the consensus run gives the verdict, so a spammer's block is not pushed back by answers
+    given while the run is on its way. Counts counted answers on gold items, a subset of what
+    the run counts as gold (known labels), so it never says so before the run would."""
+    started = (
+        WorkerStats.objects.filter(worker=worker, project=project, gold_check_at__isnull=False)
+        .values_list("gold_check_gold", flat=True)
+        .first()
+    )
+    if started is None:
+        return False
+    given = Answer.objects.counted().filter(worker=worker, project=project, item__is_gold=True)
+    return given.count() - started >= GOLD_CHECK_ANSWERS
 
 
 def answers_given_count(*, worker: User, project: Project) -> int:

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from apps.tasks.errors import NotQualified
 from apps.tasks.models import HIT, Answer, Item, Project
-from apps.tasks.selectors.assignments import ClaimContext
+from apps.tasks.selectors.assignments import ClaimContext, gold_check_answered
 from apps.tasks.services.assignments.leases import check_label
 from apps.workers.models import Qualification, User
 from apps.workers.reliability import TRUSTED_GOLD_FRACTION, gold_bar, gold_share_for
@@ -34,7 +34,8 @@ class Pool(StrEnum):
 def gold_plan(worker: User, context: ClaimContext) -> list[Pool]:
     """Which pools to try, in order: the test's gold alone while testing, else gold first
     with the worker's gold share (_gold_first), or always on a gold check (its verdict
-    waits for gold answers: apps/workers/reliability.py), then real work.
+    waits for gold answers: apps/workers/reliability.py), then real work; none at all once
+    the check's gold answers are in, until its verdict.
 
     A gold claim succeeds only while real work is left for the worker (apps.tasks.sql), so
     when it runs out the worker gets 204, as on a project without gold: whether a task comes
@@ -48,7 +49,11 @@ def gold_plan(worker: User, context: ClaimContext) -> list[Pool]:
             raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
             return [Pool.TEST]
-    if context.gold_check or _gold_first(worker, project):
+    if context.gold_check:
+        if gold_check_answered(worker=worker, project=project):
+            return []  # nothing until the verdict: the next consensus run gives it
+        return [Pool.GOLD, Pool.REAL]
+    if _gold_first(worker, project):
         return [Pool.GOLD, Pool.REAL]
     return [Pool.REAL]
 
