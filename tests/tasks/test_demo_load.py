@@ -7,7 +7,8 @@ from django.core.management import call_command
 from apps.models.models import LearningSettings
 from apps.tasks.management.commands import demo_load
 from apps.tasks.models import HIT, Batch, GuidelineVersion, Item, Project
-from apps.workers.models import User
+from apps.workers.models import Deposit, User
+from apps.workers.selectors import requester_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def run() -> str:
 def snapshot():
     return [
         (model.__name__, model.objects.count())
-        for model in (User, Project, GuidelineVersion, Batch, Item, HIT)
+        for model in (User, Project, GuidelineVersion, Batch, Item, HIT, Deposit)
     ]
 
 
@@ -67,3 +68,11 @@ def test_the_demo_paces_people_with_its_model():
     assert (settings.retrain_after_labels, settings.people_batch) == (20, 20)
     hits = HIT.objects.filter(project=settings.project, is_gold=False, state=HIT.State.OPEN)
     assert hits.filter(held=False).count() <= 20 < hits.count()
+
+
+def test_the_demo_requester_has_funds_for_the_mturk_api_once():
+    run()
+    run()
+    requester = User.objects.get(username="requester")
+    assert Deposit.objects.filter(requester=requester).count() == 1
+    assert str(requester_balance(requester=requester).available) == "100.0000"

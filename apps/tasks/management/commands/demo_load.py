@@ -22,6 +22,8 @@ from apps.models.services.learning_settings import learning_settings_update
 from apps.tasks.models import GuidelineVersion, Project
 from apps.tasks.services.batches import batch_import
 from apps.tasks.services.projects import project_create
+from apps.workers.ledger import ledger_deposit
+from apps.workers.models import Deposit
 from hitlcrowd.db import use_job_limits
 
 PASSWORD = "demo-pass-123"
@@ -31,6 +33,10 @@ SEED_SIZE = 50
 GOLD_SIZE = 30
 SEED_C = 100.0
 IDEMPOTENCY_KEY = "demo_load:digits:v1"
+# Paid in for the demo requester once, so the MTurk-compatible API (no deposit, no HITs)
+# works against `make run` out of the box.
+DEMO_DEPOSIT = "100.00"
+DEMO_DEPOSIT_REASON = "demo funds (manage.py demo_load)"
 # The demo learns fast and paces people with the model (apps/models/services/pacing.py): a
 # retrain every 20 labels, at most 20 items open to people at a time (30-worker simulator:
 # 3.22x fewer answers than overlap 3; 3.17x with 15 open, 2.88-2.97x with 30). Digits runs of
@@ -62,6 +68,7 @@ class Command(BaseCommand):
         made = []
         users = {name: self._user(name, fields, made) for name, fields in USERS}
         project = self._project(users["requester"], made)
+        self._funds(users["requester"], made)
         rows = list(digit_rows())
         stream = io.BytesIO("".join(json.dumps(r) + "\n" for r in rows).encode())
         result = batch_import(
@@ -115,6 +122,14 @@ class Command(BaseCommand):
             )
             made.append("guideline v1 (published)")
         return project
+
+    def _funds(self, requester, made: list[str]) -> None:
+        if Deposit.objects.filter(requester=requester, reason=DEMO_DEPOSIT_REASON).exists():
+            return
+        ledger_deposit(
+            requester=requester, amount=DEMO_DEPOSIT, reason=DEMO_DEPOSIT_REASON, by=None
+        )
+        made.append(f"deposit of {DEMO_DEPOSIT} for requester (MTurk API funds)")
 
     def _report(self, made: list[str], project: Project) -> None:
         if not made:
