@@ -406,20 +406,6 @@ def make_accounts(config: CrowdConfig, names: list[str]) -> tuple[Any, str, str]
     return requester, new.key.access_key_id, new.secret
 
 
-def mturk_client(url: str, key_id: str, secret: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "mturk",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
 def rest_session(base_url: str, username: str, errors: Errors):
     import requests
 
@@ -539,6 +525,8 @@ def run_crowd(config: CrowdConfig, dsn: str) -> Report:
     requester, key_id, secret = make_accounts(config, names)
     report = Report(hits=len(data.tasks))
     with live_server(config, dsn) as base_url:
+        from mturk import mturk_client  # bench/mturk.py: the requester's script's client
+
         errors = Errors()
         mturk = mturk_client(f"{base_url}/mturk/", key_id, secret)
         rest = rest_session(base_url, requester.username, errors)
