@@ -8,7 +8,10 @@ rejection pays nothing; approving it afterwards (OverrideRejection) credits it t
 is reviewed the reward is on hold in the requester's balance (requester_balance).
 
 Each decision locks the assignment's row first, so a requester's approve, their reject and the
-automatic approval of the same assignment take turns: the second finds it decided.
+automatic approval of the same assignment take turns: the second finds it decided. The lock is
+FOR NO KEY UPDATE: rows that only point at the assignment (a SendBonus's MturkBonus) take KEY
+SHARE on it and pass, so an overridden rejection (assignment, then the requester's row in
+funds_check) and a bonus (requester, then its row pointing at the assignment) cannot deadlock.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def assignments_auto_approve(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            MturkAssignment.objects.select_for_update(of=("self",), skip_locked=True)
+            MturkAssignment.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
             .select_related("mturk_hit__hit_type__project", "task_assignment")
             .filter(status=MturkAssignment.Status.SUBMITTED, auto_approval_at__lte=now)
             .order_by("auto_approval_at", "id")[:AUTO_APPROVE_BATCH]
@@ -171,7 +174,7 @@ def _locked(requester: User, assignment_id: str) -> MturkAssignment:
     """The requester's assignment, its row locked; another requester's is NotFound, exactly
     as one that does not exist."""
     row = (
-        MturkAssignment.objects.select_for_update(of=("self",))
+        MturkAssignment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("mturk_hit__hit_type__project", "task_assignment")
         .filter(assignment_id=assignment_id, mturk_hit__requester=requester)
         .first()
