@@ -11,19 +11,12 @@ from django.utils import timezone
 
 from apps.tasks.models import Answer, Assignment
 from apps.tasks.selectors.assignments import item_ref
-from tests.factories import PASSWORD, GuidelineVersionFactory, HITFactory, ItemFactory
+from tests.factories import GuidelineVersionFactory, HITFactory, ItemFactory
+from tests.helpers.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT_DIR = os.environ.get("HITLCROWD_SCREENSHOTS")
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/work/$"))
 
 
 def shown_item(page) -> str:
