@@ -316,8 +316,9 @@ SELECT {columns},
     (SELECT CASE WHEN pp.completed_at IS NULL THEN l.quota ELSE 0 END
      FROM {panel_participant} pp JOIN {panel_link} l ON l.id = pp.link_id
      WHERE pp.user_id = %s AND l.project_id = p.id) AS panel_quota,
-    EXISTS (SELECT 1 FROM {stats} ws WHERE ws.project_id = p.id AND ws.worker_id = %s
-            AND ws.gold_check_at IS NOT NULL) AS on_gold_check,
+    (SELECT COALESCE(ws.gold_check_gold, 0) FROM {stats} ws
+     WHERE ws.project_id = p.id AND ws.worker_id = %s AND ws.gold_check_at IS NOT NULL)
+        AS gold_check_gold,
     CASE WHEN p.kind = '{mturk}' THEN (
         SELECT ht.qualification_requirements FROM {hit_type} ht WHERE ht.project_id = p.id
     ) END AS mturk_requirements
@@ -336,8 +337,9 @@ def project_for_claim_row(
 ) -> tuple[Project, Sequence] | None:
     """The project (`fields` of it, default all; with `open_only`, only while open) with
     (block automatic, block reason, everywhere block reason, blocked by the owner,
-    pre-annotation, current guideline number, acknowledged, panel quota, on a gold check, an
-    MTurk project's QualificationRequirements) for the worker, or None (also when the worker
+    pre-annotation, current guideline number, acknowledged, panel quota, the worker's gold
+    answers when their gold check began (None: not on one), an MTurk project's
+    QualificationRequirements) for the worker, or None (also when the worker
     may not see it)."""
     reader = RowReader.of(Project, "p", fields)
     open_ = " AND p.is_open" if open_only else ""

@@ -35,7 +35,7 @@ from apps.tasks.models import (
     Project,
 )
 from apps.tasks.selectors.visibility import project_visible_q
-from apps.workers.models import LedgerEntry, Qualification, User, WorkerStats
+from apps.workers.models import LedgerEntry, Qualification, User
 from apps.workers.reliability import GOLD_CHECK_ANSWERS
 from apps.workers.selectors import block_notice_probed, worker_ledger_notes
 from apps.workers.selectors import worker_earnings as ledger_worker_earnings
@@ -77,7 +77,9 @@ class ClaimContext:
     # Answers the worker may give here as a panel participant (their link's quota, 0 once
     # they are done); None for a worker who is no panel identity on this project.
     panel_quota: int | None = None
-    gold_check: bool = False  # the worker is on a gold check (reliability.py): gold first
+    # The worker's gold answers when their gold check (reliability.py) began; None when they
+    # are on none. On a check: gold first.
+    gold_check_start: int | None = None
     # An MTurk project's QualificationRequirements (its HIT type's; empty for native ones).
     requirements: tuple[Requirement, ...] = ()
 
@@ -114,7 +116,7 @@ def claim_context_of(*, worker: User, project: Project) -> ClaimContext:
 
 def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
     automatic, reason, everywhere_reason, by_owner, pre_annotation, *rest = extra
-    number, acknowledged, quota, gold, requirements = rest
+    number, acknowledged, quota, gold_check_start, requirements = rest
     return ClaimContext(
         project=project,
         block_notice=block_notice_probed(
@@ -127,7 +129,7 @@ def _claim_context(project: Project, extra: Sequence[Any]) -> ClaimContext:
         guideline_number=number,
         guideline_acknowledged=bool(acknowledged),
         panel_quota=quota,
-        gold_check=bool(gold),
+        gold_check_start=gold_check_start,
         requirements=_requirements(requirements),
     )
 
@@ -145,19 +147,13 @@ def gold_left_for(*, worker_id: int, project: Project) -> bool:
     return sql.free_hits(worker_id=worker_id, project=project, gold=True).exists()
 
 
-def gold_check_answered(*, worker: User, project: Project) -> bool:
-    """Whether a worker on a gold check has given the gold answers its verdict waits for
-    (reliability.GOLD_CHECK_ANSWERS since it started): the claim then serves nothing until
-    the consensus run gives the verdict, so a spammer's block is not pushed back by answers
-    given while the run is on its way. Counts counted answers on gold items, a subset of what
-    the run counts as gold (known labels), so it never says so before the run would."""
-    started = (
-        WorkerStats.objects.filter(worker=worker, project=project, gold_check_at__isnull=False)
-        .values_list("gold_check_gold", flat=True)
-        .first()
-    )
-    if started is None:
-        return False
+def gold_check_answered(*, worker: User, project: Project, started: int) -> bool:
+    """Whether a worker on a gold check begun at `started` gold answers
+    (ClaimContext.gold_check_start) has given the gold answers its verdict waits for
+    (reliability.GOLD_CHECK_ANSWERS): the claim then serves nothing until the consensus run
+    gives the verdict, so a spammer's block is not pushed back by answers given while the run
+    is on its way. Counts counted answers on gold items, a subset of what the run counts as
+    gold (known labels), so it never says so before the run would."""
     given = Answer.objects.counted().filter(worker=worker, project=project, item__is_gold=True)
     return given.count() - started >= GOLD_CHECK_ANSWERS
 

@@ -49,8 +49,8 @@ def gold_plan(worker: User, context: ClaimContext) -> list[Pool]:
             raise NotQualified(_failed_reason(project))
         if qualification.state == Qualification.State.TESTING:
             return [Pool.TEST]
-    if context.gold_check:
-        if gold_check_answered(worker=worker, project=project):
+    if context.gold_check_start is not None:
+        if gold_check_answered(worker=worker, project=project, started=context.gold_check_start):
             return []  # nothing until the verdict: the next consensus run gives it
         return [Pool.GOLD, Pool.REAL]
     if _gold_first(worker, project):
