@@ -13,6 +13,8 @@ from decimal import Decimal
 import mturk_crowd
 import pytest
 
+from tests.helpers.live import run_once
+
 # The crowd takes 50-105 s on the shared 2-core machine (load 4-7); the cap leaves room.
 CONFIG = mturk_crowd.CrowdConfig(hits=80, real_workers=8, spammers=1, port=8650, seconds=240)
 # The consensus of 3 answers a HIT from these workers (each 60-78% right on the whole set)
@@ -35,17 +37,7 @@ _runs: dict[str, mturk_crowd.Report | Exception] = {}
 def report(live_dsn) -> mturk_crowd.Report:
     if not mturk_crowd.dataset_available(CONFIG):
         pytest.skip(f"the dog data set is not at {mturk_crowd.DATA / 'dog'} (../shared/data)")
-    if "report" not in _runs:
-        try:
-            _runs["report"] = mturk_crowd.run_crowd(CONFIG, live_dsn)
-        except Exception as exc:
-            _runs["report"] = exc  # the other tests fail at once instead of running it again
-            raise
-        print(_runs["report"].summary())
-    run = _runs["report"]
-    if isinstance(run, Exception):
-        pytest.fail(f"the crowd run failed: {run!r}")
-    return run
+    return run_once(_runs, lambda: mturk_crowd.run_crowd(CONFIG, live_dsn), "the crowd run")
 
 
 def test_every_hit_gets_max_assignments_distinct_workers(report):

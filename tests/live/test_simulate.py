@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 import simulate
 
+from tests.helpers.live import run_once
+
 CONFIG = simulate.SimConfig(
     dataset="digits",
     items=250,
@@ -42,17 +44,7 @@ _runs: dict[str, simulate.Report | Exception] = {}
 
 @pytest.fixture
 def report(live_dsn) -> simulate.Report:
-    if "report" not in _runs:
-        try:
-            _runs["report"] = simulate.run_simulation(CONFIG, live_dsn)
-        except Exception as exc:
-            _runs["report"] = exc  # the other tests fail at once instead of running it again
-            raise
-        print(_runs["report"].summary())
-    run = _runs["report"]
-    if isinstance(run, Exception):
-        pytest.fail(f"the simulation failed: {run!r}")
-    return run
+    return run_once(_runs, lambda: simulate.run_simulation(CONFIG, live_dsn), "the simulation")
 
 
 def test_the_run_ends_with_every_item_final_or_in_review(report):
