@@ -104,6 +104,14 @@ class WorkerStats(models.Model):
     gold_check_gold = models.PositiveIntegerField(
         null=True, blank=True, help_text="Gold answers the check started with."
     )
+    # The recheck (reliability.py): without gold to check them on, the check (answers
+    # covered) at which the spam score or skill rule first failed short of a clear failure;
+    # the first check BLOCK_CHECK_EVERY answers later decides. Written by the block check alone.
+    recheck_at = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A rule failed at this many answers, no gold left: a later check decides.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

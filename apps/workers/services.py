@@ -15,6 +15,7 @@ from apps.workers.ledger import AnswerChoice, clean_reason, ledger_reject_answer
 from apps.workers.models import Block, Qualification, User, WorkerStats
 from apps.workers.reliability import (
     GOLD_CHECK_ANSWERS,
+    SPAM_CLEAR_SHARE,
     SPAM_DOUBT,
     SPAM_MIN_EVIDENCE,
     BlockRules,
@@ -295,8 +296,9 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         np.array([done["answers"] - done["gold_answers"] for done in checked], dtype=float),
     )
     spam_scores_checked = _checked_spam(checked)
-    on_check = _on_gold_check(project, [row["worker_id"] for row in rows])
+    on_check, rechecks = _checks_on(project, [row["worker_id"] for row in rows])
     blocks, starts, ends = [], [], []
+    recheck_starts, recheck_ends = [], []
     for row, done, skill_high, (spam_point, spam) in zip(
         rows, checked, high.tolist(), spam_scores_checked, strict=True
     ):
@@ -318,11 +320,22 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
                 continue
             if step == "wait":
                 continue
+            if step == "" and (reason is not None or worker_id in rechecks):
+                look = _recheck_step(rules, done, reason, spam, rechecks.get(worker_id))
+                if look == "start":
+                    recheck_starts.append((worker_id, done, reason))
+                    continue
+                if look == "wait":
+                    continue
+        if worker_id in rechecks:
+            recheck_ends.append(worker_id)
         if worker_id in on_check:
             ends.append(worker_id)
         if reason is not None:
             blocks.append(Block(worker_id=worker_id, project=project, reason=reason))
-    _gold_check_set(project, starts, ends, {block.worker_id for block in blocks})
+    blocked = {block.worker_id for block in blocks}
+    _gold_check_set(project, starts, ends, blocked)
+    _recheck_set(project, recheck_starts, recheck_ends, blocked)
     lock_workers_for_block(block.worker_id for block in blocks)
     created = Block.objects.bulk_create(blocks)
     for block in created:  # a handful per run at most: rules block each worker once
@@ -346,14 +359,71 @@ def _gold_check_step(
     return "end"
 
 
-def _on_gold_check(project: Project, worker_ids: list[int]) -> dict[int, int]:
+def _recheck_step(
+    rules: BlockRules, done: dict, reason: str | None, spam: float | None, since: int | None
+) -> str:
+    """The recheck's part in a block check without gold (reliability.py): "block" on a clear
+    failure of the spam rule, a failure of the skill rule (off by default; it blocks at once
+    as it always did) or a failed recheck, "start" one on a first spam rule failure short of
+    clear, "wait" until the first check BLOCK_CHECK_EVERY answers after it, "clear" a recheck
+    passed then."""
+    spam_failed = spam is not None and spam < rules.below_spam_score
+    if reason is not None and (not spam_failed or spam < rules.below_spam_score * SPAM_CLEAR_SHARE):
+        return "block"
+    if since is None:
+        return "start" if reason is not None else ""
+    if done["answers"] < since + settings.BLOCK_CHECK_EVERY:
+        return "wait"
+    return "block" if reason is not None else "clear"
+
+
+def _checks_on(project: Project, worker_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """The workers among `worker_ids` on a gold check on the project (reliability.py), with
-    the gold answers each check started with."""
-    return dict(
-        WorkerStats.objects.filter(
-            project=project, worker_id__in=worker_ids, gold_check_at__isnull=False
-        ).values_list("worker_id", "gold_check_gold")
+    the gold answers each check started with; and those on a recheck, with the answers it
+    started at."""
+    rows = WorkerStats.objects.filter(project=project, worker_id__in=worker_ids).filter(
+        Q(gold_check_at__isnull=False) | Q(recheck_at__isnull=False)
     )
+    on_check, rechecks = {}, {}
+    for worker_id, check_at, check_gold, recheck_at in rows.values_list(
+        "worker_id", "gold_check_at", "gold_check_gold", "recheck_at"
+    ):
+        if check_at is not None:
+            on_check[worker_id] = check_gold
+        if recheck_at is not None:
+            rechecks[worker_id] = recheck_at
+    return on_check, rechecks
+
+
+def _recheck_set(
+    project: Project, starts: list[tuple[int, dict, str]], ends: list[int], blocked: set[int]
+) -> None:
+    """Put the `starts` workers on a recheck and take the `ends` ones off it, audited like
+    the gold check (a blocked worker's verdict is their block's event)."""
+    from apps.tasks.services.audit import audit_record
+
+    stats = WorkerStats.objects.filter(project=project)
+    for worker_id, done, reason in starts:
+        stats.filter(worker_id=worker_id).update(recheck_at=done["answers"])
+        changes = {"worker": worker_id, "answers": done["answers"], "reason": reason}
+        audit_record(
+            project_id=project.pk,
+            actor=None,
+            action="worker_recheck",
+            obj=stats.get(worker_id=worker_id),
+            changes=changes,
+        )
+    if not ends:
+        return
+    stats.filter(worker_id__in=ends).update(recheck_at=None)
+    for row in stats.filter(worker_id__in=set(ends) - blocked).order_by("worker_id"):
+        audit_record(
+            project_id=project.pk,
+            actor=None,
+            action="worker_recheck_clear",
+            obj=row,
+            changes={"worker": row.worker_id, "answers": row.answers},
+        )
 
 
 def _gold_check_set(

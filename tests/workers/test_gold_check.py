@@ -100,13 +100,83 @@ CONSTANT = np.array([[4.0, 0, 0], [3.0, 0, 0], [3.0, 0, 0]])  # always "cat" on 
 GOOD = np.eye(3) * 4 + np.array([[0, 1.0, 0], [0, 0, 0], [0, 0, 0]])
 
 
-def test_a_first_failure_without_gold_left_blocks_at_once(requester, checked_every_10):
+# Fails the spam rule at 10 answers (upper bound 0.43), short of a clear failure (below 0.25).
+MARGINAL = np.array([[3.0, 1, 0], [1, 2, 1], [1, 1, 0]])
+
+
+def test_a_clear_first_failure_without_gold_left_blocks_at_once(requester, checked_every_10):
     project, _ = project_with_gold(requester, real=5, gold=0)
     worker = factories.WorkerFactory()
 
     blocks = worker_stats_store(project=project, stats=[check_row(worker.pk, CONSTANT)])
 
     assert [block.worker_id for block in blocks] == [worker.pk]
+    assert WorkerStats.objects.get(worker=worker, project=project).recheck_at is None
+
+
+def test_a_failure_short_of_clear_without_gold_waits_for_a_recheck_ten_answers_later(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=0)
+    worker = factories.WorkerFactory()
+
+    assert worker_stats_store(project=project, stats=[check_row(worker.pk, MARGINAL)]) == []
+    stats = WorkerStats.objects.get(worker=worker, project=project)
+    assert (stats.recheck_at, stats.gold_check_at) == (10, None)
+    # A check before the recheck is due neither blocks nor clears, unless the failure is clear.
+    row = check_row(worker.pk, MARGINAL + np.eye(3) * 0.5, answers=16)
+    assert worker_stats_store(project=project, stats=[row]) == []
+    assert WorkerStats.objects.get(worker=worker, project=project).recheck_at == 10
+
+    blocks = worker_stats_store(
+        project=project, stats=[check_row(worker.pk, MARGINAL * 2, answers=20)]
+    )
+
+    assert [block.worker_id for block in blocks] == [worker.pk]
+    assert "after 20 answers" in blocks[0].reason
+    assert WorkerStats.objects.get(worker=worker, project=project).recheck_at is None
+    events = AuditEvent.objects.filter(project=project).order_by("id")
+    assert [e.action for e in events] == ["worker_recheck", "worker_block"]
+
+
+def test_a_recheck_passed_clears_the_worker(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=0)
+    worker = factories.WorkerFactory()
+    worker_stats_store(project=project, stats=[check_row(worker.pk, MARGINAL)])
+
+    row = check_row(worker.pk, MARGINAL + GOOD * 2, answers=20)
+    assert worker_stats_store(project=project, stats=[row]) == []
+
+    assert WorkerStats.objects.get(worker=worker, project=project).recheck_at is None
+    events = AuditEvent.objects.filter(project=project).order_by("id")
+    assert [(e.action, e.changes["answers"]) for e in events] == [
+        ("worker_recheck", 10),
+        ("worker_recheck_clear", 20),
+    ]
+
+
+def test_a_clear_failure_during_a_recheck_blocks_at_once(requester, checked_every_10):
+    project, _ = project_with_gold(requester, real=5, gold=0)
+    worker = factories.WorkerFactory()
+    worker_stats_store(project=project, stats=[check_row(worker.pk, MARGINAL)])
+
+    row = check_row(worker.pk, MARGINAL + CONSTANT * 3, answers=16)
+    blocks = worker_stats_store(project=project, stats=[row])
+
+    assert [block.worker_id for block in blocks] == [worker.pk]
+    assert WorkerStats.objects.get(worker=worker, project=project).recheck_at is None
+
+
+def test_with_gold_left_a_failure_short_of_clear_starts_a_gold_check_not_a_recheck(
+    requester, checked_every_10
+):
+    project, _ = project_with_gold(requester, real=5, gold=3)
+    worker = factories.WorkerFactory()
+
+    assert worker_stats_store(project=project, stats=[check_row(worker.pk, MARGINAL)]) == []
+
+    stats = WorkerStats.objects.get(worker=worker, project=project)
+    assert (stats.gold_check_at, stats.recheck_at) == (10, None)
 
 
 def test_the_check_after_a_gold_check_clears_a_worker_who_passes(requester, checked_every_10):

@@ -22,6 +22,8 @@ class AuditEvent(models.Model):
         WORKER_UNBLOCK = "worker_unblock", "Worker unblocked"
         WORKER_GOLD_CHECK = "worker_gold_check", "Worker put on a gold check"
         WORKER_GOLD_CHECK_CLEAR = "worker_gold_check_clear", "Worker cleared by a gold check"
+        WORKER_RECHECK = "worker_recheck", "Worker put on a recheck (no gold left)"
+        WORKER_RECHECK_CLEAR = "worker_recheck_clear", "Worker cleared by a recheck"
         ITEM_RESOLVE = "item_resolve", "Item resolved"
         MODEL_PROMOTE = "model_promote", "Model promoted"
         ITEM_SEND_BACK = "item_send_back", "Item sent back for more answers"

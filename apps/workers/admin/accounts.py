@@ -160,7 +160,8 @@ class WorkerStatsAdmin(ReadOnlyAdmin):
 
     list_display = [
         "worker", "project", "answers", "gold_answers", "gold_correct", "skill", "spam_score",
-        "spam_score_high", "gold_check_at", "agreement", "median_seconds", "updated_at",
+        "spam_score_high", "gold_check_at", "recheck_at", "agreement", "median_seconds",
+        "updated_at",
     ]  # fmt: skip
     search_fields = ["worker__username", "project__name"]
     list_select_related = ["worker", "project"]

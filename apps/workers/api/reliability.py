@@ -67,6 +67,14 @@ class ProjectWorkerSerializer(serializers.Serializer):
             "served only gold until the next check blocks them or clears this."
         ),
     )
+    recheck_at = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "Set when a rule failed, short of a clear failure, at this many answers with no "
+            "gold left to check the worker on: the first check 10 answers later blocks them "
+            "or clears this."
+        ),
+    )
     blocked = serializers.SerializerMethodField()
     blocked_reason = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField()
