@@ -156,6 +156,8 @@ class Report:
             f"  {w['name']:<14} {w['kind']:<8} answers {w['answers']:3} right "
             f"{_pct(w['accuracy'])} returned "
             f"{w['returned']:3} blocked {w['blocked']} (page) / {w['blocked_in_db']} (db)"
+            + (f"; on a recheck since {w['recheck_at']} answers" if w.get("recheck_at") else "")
+            + (f": {w['block_reason']}" if w.get("block_reason") else "")
             for w in self.workers
         ]
         return "\n".join(lines)
@@ -633,7 +635,7 @@ def _spend(rest, base_url: str, project_id: int, errors: Errors) -> str:
 
 def _workers(crowd: Crowd, project_id: int, data: Data, task_of_hit) -> list[dict[str, Any]]:
     """Each worker's record, with the share of its answers here that were right (gold)."""
-    from apps.workers.models import Block, User
+    from apps.workers.models import Block, User, WorkerStats
 
     right: dict[str, list[bool]] = defaultdict(list)
     for s in crowd.submissions:
@@ -643,9 +645,14 @@ def _workers(crowd: Crowd, project_id: int, data: Data, task_of_hit) -> list[dic
             "username", "pk"
         )
     )
-    blocked = set(
+    blocked = dict(
         Block.objects.filter(project_id=project_id, lifted_at__isnull=True).values_list(
-            "worker_id", flat=True
+            "worker_id", "reason"
+        )
+    )
+    rechecks = dict(
+        WorkerStats.objects.filter(project_id=project_id, recheck_at__isnull=False).values_list(
+            "worker_id", "recheck_at"
         )
     )
     return [
@@ -657,6 +664,8 @@ def _workers(crowd: Crowd, project_id: int, data: Data, task_of_hit) -> list[dic
             "returned": w.returned,
             "blocked": w.blocked,
             "blocked_in_db": ids.get(w.name) in blocked,
+            "block_reason": blocked.get(ids.get(w.name)),
+            "recheck_at": rechecks.get(ids.get(w.name)),
             "refused_submits": w.refused_submits,
         }
         for w in crowd.workers

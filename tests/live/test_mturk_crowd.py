@@ -24,9 +24,12 @@ CONFIG = mturk_crowd.CrowdConfig(hits=80, real_workers=8, spammers=1, port=8650,
 CONSENSUS_FLOOR = 0.65
 MAJORITY_MARGIN = 0.075  # never worse than majority vote by more than this (seen: 2.5 points)
 # The spam-score rule (upper end of its 95% interval below 0.5, checked at 10, 16, 20, 30...
-# answers) blocked a real worker who was 50% right in one run, about 60% in another: on 4
-# breeds that is little better than chance, so such a block is the rule doing its job. One
-# who is right this often is never blocked.
+# answers) blocked a real worker who was 47-65% right in some runs: on 4 breeds that is little
+# better than chance, so such a block is the rule doing its job. One who is right this often
+# should not be. Without gold, the consensus they are judged against is noisy, and a first
+# failure used to block: CI blocked a worker 90% right on their first 10 answers at the 10th.
+# A failure short of clear is now rechecked 10 answers later (reliability.py, "The recheck");
+# bench/recheck.py still counts about one such block in 15-60 offline replays of this crowd.
 GOOD_WORKER = 0.70
 
 pytestmark = pytest.mark.postgres
@@ -58,11 +61,15 @@ def test_the_consensus_through_the_rest_api_agrees_with_gold(report):
     assert report.consensus_accuracy >= report.majority_accuracy - MAJORITY_MARGIN
 
 
-def test_the_spammer_is_blocked_and_no_good_worker_is(report):
+def test_the_rules_catch_the_spammer_and_block_no_good_worker(report):
     spammers = [w for w in report.workers if w["kind"] == "spammer"]
     good = [w for w in report.workers if w["kind"] == "real" and w["accuracy"] >= GOOD_WORKER]
-    assert spammers and all(w["blocked_in_db"] for w in spammers), report.summary()
-    assert all(w["blocked"] for w in spammers)  # their task page said so (403)
+    # Blocked, or failed a check short of clear and waiting for the recheck 10 answers later,
+    # which 80 HITs do not always leave them (bench/recheck.py: 5 of 60 replays at 80 images).
+    caught = [w for w in spammers if w["blocked_in_db"] or w["recheck_at"]]
+    assert spammers and caught == spammers, report.summary()
+    # A blocked worker's task page said so (403).
+    assert all(w["blocked"] for w in spammers if w["blocked_in_db"]), report.summary()
     assert good and not any(w["blocked_in_db"] for w in good), report.summary()
 
 
