@@ -175,10 +175,12 @@ def dataset_available(config: CrowdConfig) -> bool:
     return (folder / "answers.csv").is_file() and (folder / "gold.csv").is_file()
 
 
-def load_data(config: CrowdConfig) -> Data:
-    """The real workers' answers and the images to make HITs of: those at least
-    `min_answered` of them labeled (so each HIT can get MaxAssignments answers), seeded."""
-    folder = DATA / config.dataset
+def read_replay_crowd(
+    folder: Path, *, real_workers: int, min_answered: int
+) -> tuple[dict[str, str], dict[str, dict[str, str]], list[str]]:
+    """A data set's gold (image -> true label), its `real_workers` most active workers'
+    answers on images with gold (worker -> image -> label), and the images at least
+    `min_answered` of them labeled, sorted (bench/recheck.py replays the same crowd)."""
     with (folder / "gold.csv").open(newline="") as f:
         gold = {row["task"]: row["label"] for row in csv.DictReader(f)}
     by_worker: dict[str, dict[str, str]] = defaultdict(dict)
@@ -186,10 +188,18 @@ def load_data(config: CrowdConfig) -> Data:
         for row in csv.DictReader(f):
             if row["task"] in gold:
                 by_worker[row["worker"]][row["task"]] = row["label"]
-    chosen = sorted(by_worker, key=lambda w: (-len(by_worker[w]), w))[: config.real_workers]
+    chosen = sorted(by_worker, key=lambda w: (-len(by_worker[w]), w))[:real_workers]
     answers = {w: by_worker[w] for w in chosen}
     counts = Counter(task for w in chosen for task in answers[w])
-    eligible = sorted(t for t, n in counts.items() if n >= config.min_answered)
+    return gold, answers, sorted(t for t, n in counts.items() if n >= min_answered)
+
+
+def load_data(config: CrowdConfig) -> Data:
+    """The real workers' answers and the images to make HITs of: those at least
+    `min_answered` of them labeled (so each HIT can get MaxAssignments answers), seeded."""
+    gold, answers, eligible = read_replay_crowd(
+        DATA / config.dataset, real_workers=config.real_workers, min_answered=config.min_answered
+    )
     tasks = sorted(random.Random(config.seed).sample(eligible, min(config.hits, len(eligible))))
     labels = sorted(set(gold.values()))
     return Data(labels=labels, tasks=tasks, gold=gold, answers=answers)

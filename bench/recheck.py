@@ -40,7 +40,6 @@ The data set's folder is HITLCROWD_SHARED_DATA (default ../shared/data) / dog.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import random
 import sys
@@ -57,6 +56,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mturk_crowd import DATA as SHARED_DATA
+from mturk_crowd import read_replay_crowd
+
 from apps.tasks.aggregation import aggregate
 from apps.workers.reliability import (
     SPAM_CLEAR_SHARE,
@@ -69,8 +71,7 @@ from apps.workers.reliability import (
 
 warnings.filterwarnings("ignore")
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("HITLCROWD_SHARED_DATA", ROOT.parent / "shared" / "data")) / "dog"
+DATA = SHARED_DATA / "dog"
 REAL_WORKERS = 8  # the data set's most active workers, replayed
 MIN_ANSWERED = 4  # keep images at least this many of them labeled
 OVERLAP = 3  # answers per image (MTurk's MaxAssignments)
@@ -103,17 +104,9 @@ class Check:
 
 def load_data(folder: Path) -> Data:
     """The real workers' answers on images with gold, and the images a replay samples from."""
-    with (folder / "gold.csv").open(newline="") as f:
-        gold = {row["task"]: row["label"] for row in csv.DictReader(f)}
-    by_worker: dict[str, dict[str, str]] = defaultdict(dict)
-    with (folder / "answers.csv").open(newline="") as f:
-        for row in csv.DictReader(f):
-            if row["task"] in gold:
-                by_worker[row["worker"]][row["task"]] = row["label"]
-    chosen = sorted(by_worker, key=lambda w: (-len(by_worker[w]), w))[:REAL_WORKERS]
-    answers = {w: by_worker[w] for w in chosen}
-    counts = Counter(task for w in chosen for task in answers[w])
-    eligible = sorted(t for t, n in counts.items() if n >= MIN_ANSWERED)
+    gold, answers, eligible = read_replay_crowd(
+        folder, real_workers=REAL_WORKERS, min_answered=MIN_ANSWERED
+    )
     return Data(sorted(set(gold.values())), gold, answers, eligible)
 
 

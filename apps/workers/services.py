@@ -334,8 +334,8 @@ def _block_by_rules(project: Project, rows: list[dict[str, Any]]) -> list[Block]
         if reason is not None:
             blocks.append(Block(worker_id=worker_id, project=project, reason=reason))
     blocked = {block.worker_id for block in blocks}
-    _gold_check_set(project, starts, ends, blocked)
-    _recheck_set(project, recheck_starts, recheck_ends, blocked)
+    _checks_set(project, starts, ends, blocked)
+    _checks_set(project, recheck_starts, recheck_ends, blocked, recheck=True)
     lock_workers_for_block(block.worker_id for block in blocks)
     created = Block.objects.bulk_create(blocks)
     for block in created:  # a handful per run at most: rules block each worker once
@@ -395,64 +395,43 @@ def _checks_on(project: Project, worker_ids: list[int]) -> tuple[dict[int, int],
     return on_check, rechecks
 
 
-def _recheck_set(
-    project: Project, starts: list[tuple[int, dict, str]], ends: list[int], blocked: set[int]
-) -> None:
-    """Put the `starts` workers on a recheck and take the `ends` ones off it, audited like
-    the gold check (a blocked worker's verdict is their block's event)."""
-    from apps.tasks.services.audit import audit_record
-
-    stats = WorkerStats.objects.filter(project=project)
-    for worker_id, done, reason in starts:
-        stats.filter(worker_id=worker_id).update(recheck_at=done["answers"])
-        changes = {"worker": worker_id, "answers": done["answers"], "reason": reason}
-        audit_record(
-            project_id=project.pk,
-            actor=None,
-            action="worker_recheck",
-            obj=stats.get(worker_id=worker_id),
-            changes=changes,
-        )
-    if not ends:
-        return
-    stats.filter(worker_id__in=ends).update(recheck_at=None)
-    for row in stats.filter(worker_id__in=set(ends) - blocked).order_by("worker_id"):
-        audit_record(
-            project_id=project.pk,
-            actor=None,
-            action="worker_recheck_clear",
-            obj=row,
-            changes={"worker": row.worker_id, "answers": row.answers},
-        )
-
-
-def _gold_check_set(
-    project: Project, starts: list[tuple[int, dict, str]], ends: list[int], blocked: set[int]
+def _checks_set(
+    project: Project,
+    starts: list[tuple[int, dict, str]],
+    ends: list[int],
+    blocked: set[int],
+    *,
+    recheck: bool = False,
 ) -> None:
     """Put the `starts` workers (worker, the check's counts, the failed rule's reason) on a
-    gold check, and take the `ends` ones off it, audited (a cleared worker; a blocked one has its
-    block's event): a handful per run at most."""
+    gold check, or a recheck, and take the `ends` ones off it, audited (a cleared worker; a
+    blocked one has its block's event): a handful per run at most."""
     from apps.tasks.services.audit import audit_record
 
+    action = "worker_recheck" if recheck else "worker_gold_check"
     stats = WorkerStats.objects.filter(project=project)
     for worker_id, done, reason in starts:
         answers = done["answers"]
-        stats.filter(worker_id=worker_id).update(
-            gold_check_at=answers, gold_check_gold=done["gold_answers"]
-        )
+        if recheck:
+            stats.filter(worker_id=worker_id).update(recheck_at=answers)
+        else:
+            stats.filter(worker_id=worker_id).update(
+                gold_check_at=answers, gold_check_gold=done["gold_answers"]
+            )
         row = stats.get(worker_id=worker_id)
         changes = {"worker": worker_id, "answers": answers, "reason": reason}
-        audit_record(
-            project_id=project.pk, actor=None, action="worker_gold_check", obj=row, changes=changes
-        )
+        audit_record(project_id=project.pk, actor=None, action=action, obj=row, changes=changes)
     if not ends:
         return
-    stats.filter(worker_id__in=ends).update(gold_check_at=None, gold_check_gold=None)
+    if recheck:
+        stats.filter(worker_id__in=ends).update(recheck_at=None)
+    else:
+        stats.filter(worker_id__in=ends).update(gold_check_at=None, gold_check_gold=None)
     for row in stats.filter(worker_id__in=set(ends) - blocked).order_by("worker_id"):
         audit_record(
             project_id=project.pk,
             actor=None,
-            action="worker_gold_check_clear",
+            action=f"{action}_clear",
             obj=row,
             changes={"worker": row.worker_id, "answers": row.answers},
         )
