@@ -4,8 +4,11 @@ through the native API; its HITs keep their MaxAssignments."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from apps.mturk.assignment_ids import assignment_id_of
 from apps.mturk.services.categorical import label_of
@@ -236,3 +239,67 @@ def test_an_item_whose_every_assignment_is_in_is_decided_on_the_answers_that_cou
     item = Item.objects.get(pk=item_id)
     assert (item.state, item.final_label) == (Item.State.CONSENSUS, truth[item_id])
     assert project_invariants_broken(project_id=project.pk) == {}
+
+
+def test_an_item_whose_hit_expires_short_of_its_answers_is_decided_by_the_expiry_sweep(
+    requester, api_client_for, hit_type, sync_q, django_capture_on_commit_callbacks
+):
+    """No answer can come once the HIT expires: the sweep that closes it queues the project's
+    consensus, which decides the item on the answers it has, instead of leaving it waiting for
+    a run that only another answer would start."""
+    from apps.tasks.jobs import expire_leases_job
+
+    truth = make_hits(hit_type, 2)
+    marked = mark(api_client_for, requester, hit_type, field="category", labels=LABELS)
+    assert marked.status_code == 200
+    project = hit_type.project
+    project.refresh_from_db()
+    factories.WorkerFactory.create_batch(2)  # workers who could still answer
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_all(factories.WorkerFactory(), project, truth.__getitem__)
+    assert set(Item.objects.filter(project=project).values_list("state", flat=True)) == {
+        Item.State.WAITING
+    }
+    (expiring, _) = sorted(truth)
+    HIT.objects.filter(item_id=expiring).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_leases_job()
+
+    states = dict(Item.objects.filter(project=project).values_list("pk", "state"))
+    assert states[expiring] != Item.State.WAITING
+    assert Item.objects.get(pk=expiring).final_label == truth[expiring]
+    assert states[max(truth)] == Item.State.WAITING  # its HIT still takes answers
+
+
+def test_a_lease_that_ends_on_an_expired_hit_gets_its_item_decided(
+    requester, api_client_for, hit_type, sync_q, django_capture_on_commit_callbacks
+):
+    """A worker on a HIT when it expires may still submit; if their lease runs out instead,
+    its end is when no answer can come, and the sweep that ends it queues the consensus."""
+    from apps.tasks.jobs import expire_leases_job
+    from apps.tasks.models import Assignment
+
+    truth = make_hits(hit_type, 1)
+    (item_id,) = truth
+    assert mark(api_client_for, requester, hit_type, field="category", labels=LABELS).status_code
+    project = hit_type.project
+    project.refresh_from_db()
+    factories.WorkerFactory.create_batch(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_all(factories.WorkerFactory(), project, truth.__getitem__)
+        lease = assignment_claim(worker=factories.WorkerFactory(), project=project)
+    assert lease is not None
+    past = timezone.now() - timedelta(seconds=1)
+    HIT.objects.filter(item_id=item_id).update(expires_at=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_leases_job()
+    assert Item.objects.get(pk=item_id).state == Item.State.WAITING  # the lease may yet submit
+
+    Assignment.objects.filter(pk=lease.pk).update(lease_expires_at=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_leases_job()
+
+    item = Item.objects.get(pk=item_id)
+    assert item.state != Item.State.WAITING
+    assert item.final_label == truth[item_id]

@@ -815,10 +815,13 @@ def hits_expire_due(*, now: datetime | None = None) -> int:
     """Close open HITs past their `expires_at` (state `expired`): they leave the claim's index,
     so expired HITs never pile up in front of live ones. The claim refuses them from the
     moment they expire anyway (apps.tasks.sql); this keeps it constant-time. APPLY_BATCH per
-    transaction, HITs a claim holds skipped (the next sweep takes them). Returns how many."""
+    transaction, HITs a claim holds skipped (the next sweep takes them). Their projects'
+    consensus is queued: no answer can come to an expired HIT, so its item is decided on the
+    answers it has (consensus/overlap.py) instead of waiting for a run only another answer
+    would start. Returns how many."""
     now = now or timezone.now()
     due = HIT.objects.filter(state=HIT.State.OPEN, expires_at__lte=now)  # index hit_expiry
-    total = 0
+    total, projects = 0, set()
     while True:
         with transaction.atomic():
             ids = list(
@@ -826,11 +829,19 @@ def hits_expire_due(*, now: datetime | None = None) -> int:
                 .order_by("pk")
                 .values_list("pk", flat=True)[:APPLY_BATCH]
             )
-            total += HIT.objects.filter(pk__in=ids, state=HIT.State.OPEN).update(
-                state=HIT.State.EXPIRED, updated_at=now
-            )
+            expired = HIT.objects.filter(pk__in=ids, state=HIT.State.OPEN)
+            projects.update(expired.values_list("project_id", flat=True).distinct())
+            total += expired.update(state=HIT.State.EXPIRED, updated_at=now)
         if len(ids) < APPLY_BATCH:
-            return total
+            break
+    consensus_after_expiry(projects)
+    return total
+
+
+def consensus_after_expiry(project_ids: Iterable[int]) -> None:
+    """Queue the consensus of projects where an expired HIT can take no more answers."""
+    for project_id in sorted(project_ids):
+        aggregation_enqueue(project_id=project_id)
 
 
 @transaction.atomic
@@ -839,7 +850,10 @@ def hit_expiry_set(*, hit_id: int, expires_at: datetime) -> HIT:
     answered until their own deadline), a later one opens it again if it wants answers."""
     hit = HIT.objects.select_for_update().get(pk=hit_id)
     hit.expires_at = expires_at
-    return _settle_expiring(hit)
+    hit = _settle_expiring(hit)
+    if hit.state == HIT.State.EXPIRED:
+        transaction.on_commit(lambda: consensus_after_expiry([hit.project_id]))
+    return hit
 
 
 @transaction.atomic

@@ -84,5 +84,19 @@ def _expire(rows: list[tuple[int, int]], now: datetime) -> int:
     Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(
         state=Assignment.State.EXPIRED, finished_at=now
     )
-    hit_slots_recount(hit_ids=[hit_id for _, hit_id in rows])
+    hit_ids = [hit_id for _, hit_id in rows]
+    hit_slots_recount(hit_ids=hit_ids)
+    _consensus_when_closed(hit_ids)
     return len(rows)
+
+
+def _consensus_when_closed(hit_ids: list[int]) -> None:
+    """A lease that ends on an expired HIT (an MTurk HIT's lifetime) was the last answer that
+    could come: queue its project's consensus, which decides the item on the answers it has
+    (consensus/overlap.py), as the expiry sweep does for HITs with no lease left."""
+    from apps.tasks.services.items import consensus_after_expiry
+
+    closed = HIT.objects.filter(pk__in=hit_ids, state=HIT.State.EXPIRED)
+    projects = set(closed.values_list("project_id", flat=True))
+    if projects:
+        transaction.on_commit(lambda: consensus_after_expiry(projects))
