@@ -16,6 +16,7 @@ included) sit in the broker until a worker takes them: the ORM broker deletes th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
@@ -67,21 +68,28 @@ def email_deliver_job(message: dict) -> None:
     email_deliver([Message(**message)])
 
 
-def email_deliver(messages: list[Message]) -> int:
+def email_deliver(messages: list[Message], *, on_sent: Callable[[int], None] | None = None) -> int:
     """Send `messages` now, over one connection to the mail server: for jobs only (a request
     queues with email_send). Nothing when the deployment sends no email (it may have been
-    turned off since the job was queued). Returns how many were sent; a failure raises."""
+    turned off since the job was queued). Returns how many were sent; a failure raises.
+    `on_sent(i)` runs once `messages[i]` is handed to the server, one message at a time, so
+    a job can record what went out before a later failure (apps/mturk/notices.py)."""
     if not email_enabled() or not messages:
         return 0
-    emails = []
-    for message in messages:
-        email = EmailMultiAlternatives(
-            message.subject, message.body, settings.DEFAULT_FROM_EMAIL, message.to
-        )
-        if message.html is not None:
-            email.attach_alternative(message.html, "text/html")
-        emails.append(email)
-    sent = get_connection().send_messages(emails) or 0
-    for message in messages:
-        logger.info("email sent to %d recipient(s): %s", len(message.to), message.subject)
+    sent = 0
+    with get_connection() as connection:
+        for index, message in enumerate(messages):
+            sent += connection.send_messages([_email_of(message)]) or 0
+            logger.info("email sent to %d recipient(s): %s", len(message.to), message.subject)
+            if on_sent is not None:
+                on_sent(index)
     return sent
+
+
+def _email_of(message: Message) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        message.subject, message.body, settings.DEFAULT_FROM_EMAIL, message.to
+    )
+    if message.html is not None:
+        email.attach_alternative(message.html, "text/html")
+    return email

@@ -326,6 +326,9 @@ class WorkerNotice(models.Model):
     subject = models.CharField(max_length=200)
     message = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the mail job handed it to the mail server (apps/mturk/notices.py): a job run
+    # again mails only the notices without it.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

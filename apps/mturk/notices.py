@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from apps.mturk.models import WorkerNotice
 from apps.mturk.workers import workers_for_ids
@@ -63,15 +64,24 @@ def _enqueue_email(notice_ids: list[int]) -> None:
 
 def notices_email(*, notice_ids: list[int]) -> int:
     """The job's side: mail each notice to its worker if their address is verified (one
-    message per worker: no worker sees another's address). One query, one connection to the
-    mail server. Returns how many were sent."""
-    notices = (
-        WorkerNotice.objects.filter(pk__in=notice_ids, worker__email_verified_at__isnull=False)
+    message per worker: no worker sees another's address), over one connection to the mail
+    server. Each notice records when it went out (`emailed_at`), one message at a time, and
+    notices already mailed are skipped: a job run again after a failure partway (the mail
+    server refused the tenth of fifty, the worker was killed) mails only the rest; at most
+    the one message whose record a crash cut off goes twice. Returns how many were sent."""
+    notices = list(
+        WorkerNotice.objects.filter(
+            pk__in=notice_ids, emailed_at__isnull=True, worker__email_verified_at__isnull=False
+        )
         .exclude(worker__email="")
         .select_related("worker", "requester")
         .order_by("pk")
     )
-    return email_deliver([_email_of(notice) for notice in notices])
+
+    def record(index: int) -> None:
+        WorkerNotice.objects.filter(pk=notices[index].pk).update(emailed_at=timezone.now())
+
+    return email_deliver([_email_of(notice) for notice in notices], on_sent=record)
 
 
 def _email_of(notice: WorkerNotice) -> Message:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest.mock import patch
 
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.test import TestCase
 
 
@@ -30,3 +32,16 @@ def link_in(message: mail.EmailMessage) -> str:
     links = re.findall(r"https?://\S+", message.body)
     assert len(links) == 1, message.body
     return links[0]
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """Django's test backend (mail.outbox), except that a message to an address in `refused`
+    raises as an SMTP server refusing it would."""
+
+    refused: set[str] = set()
+
+    def send_messages(self, messages):
+        for message in messages:
+            if self.refused.intersection(message.to):
+                raise smtplib.SMTPRecipientsRefused(dict.fromkeys(message.to, (550, b"refused")))
+        return super().send_messages(messages)

@@ -4,6 +4,7 @@ the same HardFailure."""
 
 from __future__ import annotations
 
+import smtplib
 from unittest.mock import patch
 
 import pytest
@@ -15,7 +16,7 @@ from apps.mturk.models import WorkerNotice
 from apps.mturk.notices import NO_WORK
 from apps.mturk.workers import worker_id_of
 from tests import factories
-from tests.helpers.mail import delivered
+from tests.helpers.mail import RefusingBackend, delivered
 from tests.helpers.paid import answer_one, make_paid_project
 from tests.helpers.web import client_for
 
@@ -148,3 +149,25 @@ def test_the_job_mails_only_the_notices_it_is_given(requester, worker, other_wor
     )
     assert notice_email_job([mine.pk]) == 1
     assert [m.to for m in mail.outbox] == [[worker.email]]
+
+
+def test_a_mail_job_run_again_after_a_refusal_mails_only_the_rest(requester, email_on, settings):
+    """The mail server refused the second of three: the job fails there; run again (django-q2's
+    admin resubmits a failed task) it mails the third, and not the first a second time."""
+    workers = factories.WorkerFactory.create_batch(3, email_verified_at=timezone.now())
+    notices = [
+        WorkerNotice.objects.create(requester=requester, worker=w, subject="S", message="M")
+        for w in workers
+    ]
+    ids = [notice.pk for notice in notices]
+    settings.EMAIL_BACKEND = "tests.helpers.mail.RefusingBackend"
+
+    refused = patch.object(RefusingBackend, "refused", {workers[1].email})
+    with refused, pytest.raises(smtplib.SMTPRecipientsRefused):
+        notice_email_job(ids)
+    assert [m.to for m in mail.outbox] == [[workers[0].email]]
+
+    assert notice_email_job(ids) == 2
+    assert [m.to for m in mail.outbox] == [[w.email] for w in workers]
+    assert notice_email_job(ids) == 0  # all out: nothing twice
+    assert WorkerNotice.objects.filter(pk__in=ids, emailed_at__isnull=True).count() == 0
