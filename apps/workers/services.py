@@ -367,9 +367,11 @@ def _recheck_step(
     as it always did) or a failed recheck, "start" one on a first spam rule failure short of
     clear, "wait" until the first check BLOCK_CHECK_EVERY answers after it, "clear" a recheck
     passed then."""
-    spam_failed = spam is not None and spam < rules.below_spam_score
-    if reason is not None and (not spam_failed or spam < rules.below_spam_score * SPAM_CLEAR_SHARE):
-        return "block"
+    if reason is not None:
+        if spam is None or spam >= rules.below_spam_score:
+            return "block"  # the skill rule failed, not the spam rule
+        if spam < rules.below_spam_score * SPAM_CLEAR_SHARE:
+            return "block"  # a clear failure
     if since is None:
         return "start" if reason is not None else ""
     if done["answers"] < since + settings.BLOCK_CHECK_EVERY:
